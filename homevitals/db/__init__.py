@@ -1,0 +1,1 @@
+"""Database schema (Alembic migrations with raw SQL) and helpers shared by the services."""

@@ -1,0 +1,2 @@
+-- Schema additions owned by the ingest service (none yet).
+SELECT 1;

@@ -1,0 +1,2 @@
+-- Schema additions owned by the api service (none yet).
+SELECT 1;

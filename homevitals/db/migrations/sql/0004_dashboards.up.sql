@@ -1,0 +1,2 @@
+-- Schema additions owned by the dashboards service (none yet).
+SELECT 1;

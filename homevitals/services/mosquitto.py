@@ -1,0 +1,123 @@
+"""A local Mosquitto broker with its own config, on a free port.
+
+Mosquitto's defaults (20 messages in flight, 1,000 queued per client) silently drop QoS 1
+messages for a subscriber that holds its acks. Every config homevitals writes lifts both
+limits on purpose: see docs/mosquitto.md.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from homevitals.services.errors import ServiceStartError
+from homevitals.services.ports import free_port, wait_for_port
+
+# Limits that keep a manual-ack subscriber's QoS 1 backlog intact (0 = unlimited).
+NO_DROP_LIMITS = """\
+max_inflight_messages 0
+max_queued_messages 0
+max_queued_bytes 0
+"""
+
+
+def mosquitto_binary() -> str:
+    for candidate in (shutil.which("mosquitto"), "/usr/sbin/mosquitto"):
+        if candidate and Path(candidate).exists():
+            return candidate
+    raise ServiceStartError("mosquitto", "mosquitto not installed; run scripts/setup")
+
+
+class LocalMosquitto:
+    """Start and stop a private broker. ``extra_config`` is appended to the generated file."""
+
+    def __init__(
+        self,
+        port: int | None = None,
+        *,
+        state_dir: Path | None = None,
+        extra_config: str = "",
+        allow_anonymous: bool = True,
+    ) -> None:
+        self._owned_tmp = state_dir is None
+        self.state_dir = state_dir or Path(tempfile.mkdtemp(prefix="homevitals-mqtt-"))
+        self.port = port or free_port()
+        self.extra_config = extra_config
+        self.allow_anonymous = allow_anonymous
+        self.config_path = self.state_dir / "mosquitto.conf"
+        self.log_path = self.state_dir / "mosquitto.log"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def write_config(self) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        user_line = ""
+        if os.geteuid() == 0:
+            # Mosquitto drops root privileges to this user; it must own the state folder.
+            try:
+                entry = pwd.getpwnam("mosquitto")
+                os.chown(self.state_dir, entry.pw_uid, entry.pw_gid)
+                user_line = "user mosquitto\n"
+            except KeyError:
+                user_line = "user root\n"
+        self.config_path.write_text(
+            f"{user_line}"
+            f"listener {self.port} 127.0.0.1\n"
+            f"allow_anonymous {'true' if self.allow_anonymous else 'false'}\n"
+            "persistence true\n"
+            f"persistence_location {self.state_dir}/\n"
+            "autosave_interval 1\n"
+            "log_dest stderr\n"
+            "log_type error\nlog_type warning\nlog_type notice\n"
+            f"{NO_DROP_LIMITS}"
+            f"{self.extra_config}\n",
+            encoding="utf-8",
+        )
+
+    def start(self) -> Self:
+        self.write_config()
+        log = self.log_path.open("ab")
+        self._process = subprocess.Popen(  # noqa: S603
+            [mosquitto_binary(), "-c", str(self.config_path)], stdout=log, stderr=log
+        )
+        log.close()
+        try:
+            wait_for_port("127.0.0.1", self.port, timeout=15)
+        except TimeoutError as error:
+            self.stop()
+            raise ServiceStartError(
+                "mosquitto", str(error), self.log_path.read_text(errors="replace")
+            ) from error
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(timeout=10)
+            self._process = None
+
+    def close(self) -> None:
+        self.stop()
+        if self._owned_tmp:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

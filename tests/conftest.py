@@ -1,0 +1,91 @@
+"""Test harness: real PostgreSQL with TimescaleDB and real Mosquitto, started here.
+
+Session-scoped fixtures start a throwaway cluster and broker on free ports and tear them
+down at the end; nothing is left running. Each test that needs a database gets a fresh one,
+cloned from a migrated template, so tests never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from homevitals.services.mosquitto import LocalMosquitto
+from homevitals.services.postgres import LocalPostgres
+
+TEMPLATE_DB = "homevitals_template"
+INTEGRATION_FIXTURES = {
+    "postgres_server", "migrated_template", "db_dsn", "mosquitto", "private_mosquitto",
+    "private_postgres",
+}
+REPO_ROOT = Path(__file__).resolve().parent.parent
+_db_counter = itertools.count()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test is unit or integration: explicit markers win, else the fixtures decide."""
+    for item in items:
+        if item.get_closest_marker("unit") or item.get_closest_marker("integration"):
+            continue
+        fixtures = set(getattr(item, "fixturenames", ()))
+        item.add_marker(pytest.mark.integration if fixtures & INTEGRATION_FIXTURES else pytest.mark.unit)
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[LocalPostgres]:
+    """A throwaway PostgreSQL cluster with TimescaleDB preloaded."""
+    with LocalPostgres() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def migrated_template(postgres_server: LocalPostgres) -> str:
+    """A database migrated to head, used as the template of each test's database."""
+    from homevitals.db.migrate import migrate
+
+    postgres_server.execute("postgres", f"CREATE DATABASE {TEMPLATE_DB}")
+    dsn = postgres_server.dsn_for(TEMPLATE_DB)
+    migrate(dsn)
+    return dsn
+
+
+@pytest.fixture
+def db_dsn(postgres_server: LocalPostgres, migrated_template: str) -> Iterator[str]:
+    """A fresh, migrated database for one test (superuser DSN)."""
+    name = f"t_{os.getpid()}_{next(_db_counter)}"
+    postgres_server.execute("postgres", f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
+    yield postgres_server.dsn_for(name)
+    postgres_server.execute("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def mosquitto() -> Iterator[LocalMosquitto]:
+    """A throwaway broker shared by the session; tests use their own topics or gateway ids."""
+    with LocalMosquitto() as broker:
+        yield broker
+
+
+@pytest.fixture
+def private_mosquitto() -> Iterator[LocalMosquitto]:
+    """A broker for one test, which it may stop and start (broker-down tests)."""
+    with LocalMosquitto() as broker:
+        yield broker
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[LocalPostgres]:
+    """A cluster for one test, which it may restart (database-down tests); migrated."""
+    from homevitals.db.migrate import migrate
+
+    with LocalPostgres() as server:
+        migrate(server.dsn)
+        yield server
