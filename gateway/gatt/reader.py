@@ -8,7 +8,7 @@ Every decoder reads through :class:`ByteReader`, so a short payload raises
 
 from __future__ import annotations
 
-from enum import IntEnum
+from enum import IntEnum, IntFlag
 from typing import TypeVar
 
 from gateway.gatt.errors import EncodeError, InvalidValue, TrailingBytes, TruncatedPayload
@@ -38,6 +38,16 @@ def as_code(enum_type: type[CodeT], value: int) -> CodeT | int:
 def code_name(value: int) -> str:
     """A JSON-friendly name: ``"capillary_whole_blood"``, or ``"reserved_11"``."""
     return value.name.lower() if isinstance(value, IntEnum) else f"reserved_{value}"
+
+
+def flag_names(value: int, flags: type[IntFlag], width: int) -> list[str]:
+    """Lowercase names of the set bits; bits the spec reserves as ``reserved_bit_N``."""
+    names: list[str] = []
+    for bit in range(width):
+        if value >> bit & 1:
+            name = flags(1 << bit).name
+            names.append(name.lower() if name else f"reserved_bit_{bit}")
+    return names
 
 
 class ByteReader:

@@ -3,3 +3,4 @@ DROP TABLE IF EXISTS batch_gaps, dead_letters, audit_log, alerts, thresholds, de
   readings, reading_ids, device_assignments, devices, gateways, citizens CASCADE;
 DROP VIEW IF EXISTS effective_thresholds;
 DROP FUNCTION IF EXISTS audit_log_reject_change();
+DROP FUNCTION IF EXISTS bp_session(timestamptz, text);

@@ -133,6 +133,16 @@ CREATE INDEX readings_citizen_time ON readings (citizen_id, kind, measured_at DE
 CREATE INDEX readings_device_time ON readings (device_id, user_slot, measured_at DESC);
 CREATE INDEX readings_unassigned ON readings (measured_at DESC) WHERE citizen_id IS NULL;
 
+-- Home-BP sessions in the citizen's local time (docs/home-bp-report.md): morning is
+-- 04:00-11:59, evening 16:00-23:59; readings outside both belong to no session.
+CREATE FUNCTION bp_session(ts timestamptz, tz text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE
+    WHEN extract(hour FROM ts AT TIME ZONE tz) BETWEEN 4 AND 11 THEN 'morning'
+    WHEN extract(hour FROM ts AT TIME ZONE tz) BETWEEN 16 AND 23 THEN 'evening'
+  END
+$$;
+
 -- Thresholds ----------------------------------------------------------------------------
 CREATE TABLE default_thresholds (
   metric      text PRIMARY KEY,
