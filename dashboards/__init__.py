@@ -1,1 +1,2 @@
-"""dashboards"""
+"""Grafana dashboards for homevitals, as code (grafana-foundation-sdk), plus provisioning
+files and ``homevitals dashboards sync`` (grafana-client). See docs/dashboards.md."""

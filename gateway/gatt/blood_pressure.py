@@ -1,8 +1,8 @@
 """Blood Pressure Service (0x1810): measurement, intermediate cuff pressure, feature.
 
 Layouts: Blood Pressure Service (BLS) v1.1.1, 3.1 (Blood Pressure Measurement), 3.2
-(Intermediate Cuff Pressure) and 3.3 (Blood Pressure Feature); GATT Specification
-Supplement 3.31, 3.125 and 3.30.
+(Intermediate Cuff Pressure) and 3.3 (Blood Pressure Feature); the field definitions are
+those of the GATT Specification Supplement (GSS).
 
 Blood Pressure Measurement::
 
@@ -31,12 +31,11 @@ from typing import ClassVar, Self
 
 from gateway.gatt.current_time import DateTime, iso, resolve_timestamp
 from gateway.gatt.ieee11073 import DecodedNumber, SpecialValue, settle_special_values
-from gateway.gatt.reader import ByteReader, ByteWriter, flag_names
+from gateway.gatt.reader import ByteReader, ByteWriter, flag_names, to_canonical
 from gateway.gatt.uuids import CharacteristicUUID
 
-MMHG_PER_KPA = 7.500615
-UNKNOWN_USER = 0xFF  # BLS 3.1.1.5: User ID 255 means "unknown user"
-CANONICAL_DECIMALS = 6  # drops float noise from unit conversion, far below device resolution
+MMHG_PER_KPA = "7.500615"
+UNKNOWN_USER = 0xFF  # User ID field: 255 means "unknown user"
 
 
 class PressureUnit(Enum):
@@ -45,7 +44,7 @@ class PressureUnit(Enum):
 
 
 class BloodPressureFlags(IntFlag):
-    """The Flags field (BLS 3.1.1.1); bits 5-7 are reserved."""
+    """The Flags field of Blood Pressure Measurement; bits 5-7 are reserved."""
 
     UNITS_KPA = 0x01
     TIMESTAMP_PRESENT = 0x02
@@ -58,7 +57,7 @@ _FLAGS_KNOWN = 0x1F
 
 
 class PulseRateRange(IntEnum):
-    """Measurement Status bits 3-4 (BLS 3.1.1.6)."""
+    """Measurement Status bits 3-4: the Pulse Rate Range Detection Flags."""
 
     IN_RANGE = 0
     EXCEEDS_UPPER = 1
@@ -68,7 +67,7 @@ class PulseRateRange(IntEnum):
 
 @dataclass(frozen=True, slots=True)
 class MeasurementStatus:
-    """The Measurement Status field (BLS 3.1.1.6); bits 6-15 are reserved, kept in place."""
+    """The Measurement Status field; bits 6-15 are reserved and kept in place."""
 
     KNOWN_BITS: ClassVar[int] = 0x003F
 
@@ -120,7 +119,7 @@ class PressureInMmHg:
 def _to_mmhg(value: float | None, unit: PressureUnit) -> float | None:
     if value is None or unit is PressureUnit.MMHG:
         return value
-    return round(value * MMHG_PER_KPA, CANONICAL_DECIMALS)
+    return to_canonical(value, multiply=MMHG_PER_KPA)
 
 
 _NUMERIC_FIELDS = ("systolic", "diastolic", "mean_arterial_pressure", "pulse_rate")
@@ -129,7 +128,13 @@ _COMPOUND_FIELDS = ("systolic", "diastolic", "mean_arterial_pressure")
 
 @dataclass(frozen=True, slots=True)
 class _BloodPressureBase:
-    """The layout shared by Blood Pressure Measurement and Intermediate Cuff Pressure."""
+    """The layout shared by Blood Pressure Measurement and Intermediate Cuff Pressure.
+
+    ``timestamp`` is the device's naive wall-clock time. ``timestamp_raw`` is the Date Time
+    as sent; when its date is unknown (zeros) or not a calendar time, ``timestamp`` is
+    ``None``, ``timestamp_raw`` keeps the fields for re-encoding and ``"timestamp"`` is in
+    ``invalid_values``. Give either one when building a value.
+    """
 
     UUID: ClassVar[CharacteristicUUID]
     KIND: ClassVar[str]
@@ -283,6 +288,7 @@ class IntermediateCuffPressure(_BloodPressureBase):
 
     @classmethod
     def for_cuff_pressure(cls, pressure: float, unit: PressureUnit = PressureUnit.MMHG) -> Self:
+        """The value a monitor notifies while inflating: diastolic and MAP as NaN."""
         return cls(systolic=pressure, diastolic=None, mean_arterial_pressure=None, unit=unit)
 
     @property
@@ -291,7 +297,7 @@ class IntermediateCuffPressure(_BloodPressureBase):
 
 
 class BloodPressureFeatureFlags(IntFlag):
-    """Blood Pressure Feature (BLS 3.3.1); bits 6-15 are reserved."""
+    """Blood Pressure Feature bits (BLS 3.3); bits 6-15 are reserved."""
 
     BODY_MOVEMENT_DETECTION = 0x0001
     CUFF_FIT_DETECTION = 0x0002
@@ -302,6 +308,7 @@ class BloodPressureFeatureFlags(IntFlag):
 
 
 _FEATURES_KNOWN = 0x003F
+_NO_BLOOD_PRESSURE_FEATURE_FLAGS = BloodPressureFeatureFlags(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,7 +320,7 @@ class BloodPressureFeature:
 
     UUID: ClassVar[CharacteristicUUID] = CharacteristicUUID.BLOOD_PRESSURE_FEATURE
 
-    features: BloodPressureFeatureFlags = BloodPressureFeatureFlags(0)
+    features: BloodPressureFeatureFlags = _NO_BLOOD_PRESSURE_FEATURE_FLAGS
     reserved_flags: int = 0
 
     def __post_init__(self) -> None:

@@ -1,10 +1,10 @@
 """Date Time (0x2A08) and Current Time (0x2A2B).
 
-Date Time: GATT Specification Supplement (GSS) 3.70 and Current Time Service (CTS) v1.1,
-3.1: ``year`` uint16 (1582..9999, 0 = unknown), ``month`` uint8 (1..12, 0 = unknown),
+Date Time: GATT Specification Supplement (GSS), as used by Current Time Service (CTS)
+v1.1, 3.1: ``year`` uint16 (1582..9999, 0 = unknown), ``month`` uint8 (1..12, 0 = unknown),
 ``day`` uint8 (1..31, 0 = unknown), then ``hours``, ``minutes``, ``seconds`` as uint8.
 
-Current Time: CTS v1.1, 3.1 (GSS 3.62): Exact Time 256 (Day Date Time = Date Time + Day of
+Current Time: CTS v1.1, 3.1: Exact Time 256 (Day Date Time = Date Time + Day of
 Week, then Fractions256) followed by an Adjust Reason bit field; 10 octets in all. The
 gateway writes it to set a device clock (:meth:`CurrentTime.for_datetime`).
 
@@ -132,7 +132,7 @@ def resolve_timestamp(value: datetime | None, raw: DateTime | None,
 
 
 class DayOfWeek(IntEnum):
-    """Day of Week (GSS 3.73): 0 = unknown, 1 = Monday .. 7 = Sunday."""
+    """Day of Week (GSS): 0 = unknown, 1 = Monday .. 7 = Sunday."""
 
     UNKNOWN = 0
     MONDAY = 1
@@ -145,7 +145,7 @@ class DayOfWeek(IntEnum):
 
 
 class AdjustReason(IntFlag, boundary=KEEP):
-    """Adjust Reason of Current Time (CTS v1.1, 3.1.2.1); bits 4-7 are reserved."""
+    """Adjust Reason of Current Time (CTS v1.1, 3.1); bits 4-7 are reserved."""
 
     MANUAL_TIME_UPDATE = 0x01
     EXTERNAL_REFERENCE_TIME_UPDATE = 0x02
@@ -154,6 +154,7 @@ class AdjustReason(IntFlag, boundary=KEEP):
 
 
 _ADJUST_REASON_KNOWN = 0x0F
+_NO_ADJUST_REASON = AdjustReason(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +166,7 @@ class CurrentTime:
     date_time: datetime | None = None
     day_of_week: DayOfWeek | int = DayOfWeek.UNKNOWN
     fractions256: int = 0
-    adjust_reason: AdjustReason = AdjustReason(0)
+    adjust_reason: AdjustReason = _NO_ADJUST_REASON
     reserved_flags: int = 0
     date_time_raw: DateTime | None = None
     invalid_values: tuple[str, ...] = field(init=False, default=())

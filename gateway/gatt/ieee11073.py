@@ -4,7 +4,8 @@ A value is ``mantissa * 10 ** exponent`` with a signed exponent in the top bits 
 SFLOAT, 8 for FLOAT) and a signed two's-complement mantissa below (12 or 24 bits).
 The Bluetooth GATT Specification Supplement calls them ``medfloat16`` and ``medfloat32``.
 
-Five codes with exponent 0 are special values (IEEE 11073-20601, Annex F.8; GSS 2.3):
+Five codes with exponent 0 are special values (IEEE 11073-20601; the GATT Specification
+Supplement lists the same codes for medfloat16 and medfloat32):
 
 ======== =========== ============
 kind     SFLOAT      FLOAT
@@ -139,11 +140,10 @@ def _encode(value: float | Decimal | SpecialValue, fmt: _Format, precision: int 
         kind = SpecialValue.NEGATIVE_INFINITY if number < 0 else SpecialValue.POSITIVE_INFINITY
         return _special_code(kind, fmt)
     lowest, highest = fmt.exponent_range
-    if precision is None:
-        # The fewest decimals that keep the value exact; integers prefer exponent 0.
-        exponent = min(int(number.normalize().as_tuple().exponent), 0)
-    else:
-        exponent = -precision
+    # Without a precision: the fewest decimals that keep the value exact; integers
+    # prefer exponent 0 (120 mmHg is mantissa 120, not 12e1).
+    exactly = min(int(number.normalize().as_tuple().exponent), 0)
+    exponent = exactly if precision is None else -precision
     exponent = max(exponent, lowest)
     while exponent <= highest:
         mantissa = int(number.scaleb(-exponent).to_integral_value(rounding=ROUND_HALF_EVEN))

@@ -2,12 +2,13 @@
 
 Every decoder reads through :class:`ByteReader`, so a short payload raises
 :class:`TruncatedPayload` naming the field it was reading, never ``IndexError`` or
-``struct.error``. All GATT integers are little-endian (Core Specification, Vol 3, Part G,
-3.3.3.5 via the GATT Specification Supplement, section 2.2).
+``struct.error``. Multi-octet fields are little-endian, as everywhere in GATT (GATT
+Specification Supplement).
 """
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Context, Decimal
 from enum import IntEnum, IntFlag
 from typing import TypeVar
 
@@ -38,6 +39,27 @@ def as_code(enum_type: type[CodeT], value: int) -> CodeT | int:
 def code_name(value: int) -> str:
     """A JSON-friendly name: ``"capillary_whole_blood"``, or ``"reserved_11"``."""
     return value.name.lower() if isinstance(value, IntEnum) else f"reserved_{value}"
+
+
+CANONICAL_QUANTUM = Decimal("0.000001")  # canonical values keep 6 decimals
+# Enough digits for the largest FLOAT (about 8.4e133) plus six decimals.
+_CANONICAL_CONTEXT = Context(prec=200)
+
+
+def to_canonical(value: float, *, multiply: str = "1", divide: str = "1",
+                 subtract: str = "0") -> float:
+    """``(value - subtract) * multiply / divide`` in decimal arithmetic, to 6 decimals.
+
+    Decimal arithmetic keeps 10.7 kPa at 80.256581 mmHg instead of float noise
+    (80.25658049999999); six decimals are far below any device resolution.
+    """
+    context = _CANONICAL_CONTEXT
+    result = context.divide(
+        context.multiply(context.subtract(Decimal(repr(value)), Decimal(subtract)),
+                         Decimal(multiply)),
+        Decimal(divide),
+    )
+    return float(result.quantize(CANONICAL_QUANTUM, rounding=ROUND_HALF_UP, context=context))
 
 
 def flag_names(value: int, flags: type[IntFlag], width: int) -> list[str]:

@@ -1,7 +1,7 @@
 """Weight Scale Service (0x181D): Weight Measurement and Weight Scale Feature.
 
-Layouts: Weight Scale Service (WSS) v1.0, 3.1 (Weight Measurement) and 3.2 (Weight Scale
-Feature); GATT Specification Supplement 3.252 and 3.253.
+Layouts: Weight Scale Service (WSS) v1.0, section 3 (Weight Scale Feature and Weight
+Measurement), with the field definitions of the GATT Specification Supplement.
 
 Weight Measurement::
 
@@ -10,7 +10,7 @@ Weight Measurement::
 
 Flag bit 0 selects SI (weight in 0.005 kg, height in 0.001 m) or imperial (0.01 lb,
 0.1 in); BMI is in 0.1 kg/m2 either way. Bits 4-7 are reserved and kept in
-``reserved_flags``. A weight of 0xFFFF means "measurement unsuccessful" (WSS 3.1.1.2): it
+``reserved_flags``. A weight of 0xFFFF means "measurement unsuccessful" (Weight field): it
 decodes to ``None`` and ``"weight"`` is named in ``invalid_values``.
 
 Trailing bytes are refused, as in every decoder of this package.
@@ -26,14 +26,13 @@ from typing import ClassVar, Self
 
 from gateway.gatt.current_time import DateTime, iso, resolve_timestamp
 from gateway.gatt.errors import EncodeError
-from gateway.gatt.reader import ByteReader, ByteWriter, flag_names
+from gateway.gatt.reader import ByteReader, ByteWriter, flag_names, to_canonical
 from gateway.gatt.uuids import CharacteristicUUID
 
-KG_PER_LB = 0.45359237  # exact, by definition of the international pound
-M_PER_IN = 0.0254
+KG_PER_LB = "0.45359237"  # exact, by definition of the international pound
+M_PER_IN = "0.0254"
 WEIGHT_UNSUCCESSFUL = 0xFFFF
 UNKNOWN_USER = 0xFF
-CANONICAL_DECIMALS = 6
 
 
 class WeightUnit(Enum):
@@ -52,7 +51,7 @@ class WeightMeasurementFlags(IntFlag):
 
 _FLAGS_KNOWN = 0x0F
 
-# Resolutions of the uint16 fields (WSS 3.1.1.2 - 3.1.1.6), by unit system.
+# Resolutions of the uint16 fields (Weight, BMI and Height fields), by unit system.
 _WEIGHT_STEP = {WeightUnit.KILOGRAM: Decimal("0.005"), WeightUnit.POUND: Decimal("0.01")}
 _HEIGHT_STEP = {WeightUnit.KILOGRAM: Decimal("0.001"), WeightUnit.POUND: Decimal("0.1")}
 _BMI_STEP = Decimal("0.1")
@@ -105,7 +104,7 @@ class WeightMeasurement:
         timestamp, raw = resolve_timestamp(self.timestamp, self.timestamp_raw, "timestamp")
         object.__setattr__(self, "timestamp", timestamp)
         object.__setattr__(self, "timestamp_raw", raw)
-        invalid = ("weight",) if self.weight is None else ()
+        invalid: tuple[str, ...] = ("weight",) if self.weight is None else ()
         if raw is not None and timestamp is None:
             invalid += ("timestamp",)
         object.__setattr__(self, "invalid_values", invalid)
@@ -170,9 +169,9 @@ class WeightMeasurement:
         imperial = self.unit is WeightUnit.POUND
         weight, height = self.weight, self.height
         if imperial and weight is not None:
-            weight = round(weight * KG_PER_LB, CANONICAL_DECIMALS)
+            weight = to_canonical(weight, multiply=KG_PER_LB)
         if imperial and height is not None:
-            height = round(height * M_PER_IN, CANONICAL_DECIMALS)
+            height = to_canonical(height, multiply=M_PER_IN)
         return WeightCanonical(weight_kg=weight, height_m=height, bmi=self.bmi)
 
     def to_json_dict(self) -> dict[str, object]:
@@ -194,14 +193,17 @@ class WeightMeasurement:
 
 
 class WeightScaleFeatureFlags(IntFlag):
-    """Weight Scale Feature bits 0-2 (WSS 3.2.1); bits 3-9 hold the resolutions."""
+    """Weight Scale Feature bits 0-2; bits 3-9 hold the resolutions."""
 
     TIMESTAMP_SUPPORTED = 0x01
     MULTIPLE_USERS_SUPPORTED = 0x02
     BMI_SUPPORTED = 0x04
 
 
-# WSS 3.2.1: resolution codes; 0 = not specified, higher codes are reserved.
+_NO_WEIGHT_SCALE_FEATURE_FLAGS = WeightScaleFeatureFlags(0)
+
+
+# Weight Scale Feature resolution codes; 0 = not specified, higher codes are reserved.
 WEIGHT_RESOLUTIONS: dict[int, tuple[float, float]] = {
     1: (0.5, 1.0), 2: (0.2, 0.5), 3: (0.1, 0.2), 4: (0.05, 0.1),
     5: (0.02, 0.05), 6: (0.01, 0.02), 7: (0.005, 0.01),
@@ -221,7 +223,7 @@ class WeightScaleFeature:
 
     UUID: ClassVar[CharacteristicUUID] = CharacteristicUUID.WEIGHT_SCALE_FEATURE
 
-    features: WeightScaleFeatureFlags = WeightScaleFeatureFlags(0)
+    features: WeightScaleFeatureFlags = _NO_WEIGHT_SCALE_FEATURE_FLAGS
     weight_resolution: int = 0
     height_resolution: int = 0
     reserved_flags: int = 0

@@ -1,0 +1,277 @@
+"""HL7 FHIR R4 resources built from homevitals rows (pure functions, docs/fhir.md).
+
+- Blood pressure: Observation per the vital-signs BP profile, LOINC 85354-9, components
+  8480-6 (systolic), 8462-4 (diastolic) and 8478-0 (mean), UCUM ``mm[Hg]``.
+- Heart rate (the pulse of a BP or pulse-oximetry reading): its own Observation, LOINC
+  8867-4, UCUM ``/min``.
+- Body weight 29463-7 (kg), body temperature 8310-5 (Cel), SpO2 2708-6/59408-5 (%).
+- Every Observation carries the reading_id as an identifier, effectiveDateTime (the
+  measurement time), issued (hub receipt), the Patient and Device references, and the
+  device's status flags (plus implausible/clock flags) in a homevitals extension.
+- Patient follows DK-core: CPR as an official identifier with system urn:oid:1.2.208.176.1.2,
+  only for callers allowed to see CPR numbers.
+- Device follows the PHD IG's identifiers: the Bluetooth address as a BTMAC EUI-48.
+
+Resources are validated with the ``fhir.resources`` R4B models (R4-compatible for these
+resources) before they leave (:func:`validated`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.device import Device
+from fhir.resources.R4B.observation import Observation
+from fhir.resources.R4B.patient import Patient
+
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+MDC = "urn:iso:std:iso:11073:10101"
+CPR_SYSTEM = "urn:oid:1.2.208.176.1.2"
+DK_CORE_PATIENT = "http://hl7.dk/fhir/core/StructureDefinition/dk-core-patient"
+READING_ID_SYSTEM = "https://homevitals.dk/fhir/sid/reading-id"
+STATUS_EXTENSION = "https://homevitals.dk/fhir/StructureDefinition/measurement-status"
+BLUETOOTH_SYSTEM = "http://hl7.org/fhir/sid/eui-48/bluetooth"
+DEVICE_IDENTIFIER_TYPES = "http://hl7.org/fhir/uv/phd/CodeSystem/ContinuaDeviceIdentifiers"
+VITAL_SIGNS = {
+    "coding": [{
+        "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+        "code": "vital-signs",
+        "display": "Vital Signs",
+    }],
+    "text": "Vital Signs",
+}
+DATA_ABSENT_ERROR = {
+    "coding": [{
+        "system": "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+        "code": "error",
+        "display": "Error",
+    }]
+}
+
+
+@dataclass(frozen=True)
+class ObservationType:
+    """One kind of Observation this server produces: id prefix, LOINC codes, unit, profile."""
+
+    prefix: str
+    codes: tuple[tuple[str, str], ...]  # (LOINC code, display); the first is the main one
+    text: str
+    profile: str
+    unit: str = ""
+    ucum: str = ""
+
+
+BLOOD_PRESSURE = ObservationType(
+    "bp", (("85354-9", "Blood pressure panel with all children optional"),), "Blood pressure",
+    "http://hl7.org/fhir/StructureDefinition/bp",
+)
+HEART_RATE = ObservationType(
+    "hr", (("8867-4", "Heart rate"),), "Heart rate", "http://hl7.org/fhir/StructureDefinition/heartrate",
+    "beats/minute", "/min",
+)
+BODY_WEIGHT = ObservationType(
+    "wt", (("29463-7", "Body weight"),), "Body weight", "http://hl7.org/fhir/StructureDefinition/bodyweight",
+    "kg", "kg",
+)
+BODY_TEMPERATURE = ObservationType(
+    "temp", (("8310-5", "Body temperature"),), "Body temperature",
+    "http://hl7.org/fhir/StructureDefinition/bodytemp", "C", "Cel",
+)
+OXYGEN_SATURATION = ObservationType(
+    "spo2",
+    (("2708-6", "Oxygen saturation in Arterial blood"),
+     ("59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry")),
+    "Oxygen saturation", "http://hl7.org/fhir/StructureDefinition/oxygensat", "%", "%",
+)
+OBSERVATION_TYPES = (BLOOD_PRESSURE, HEART_RATE, BODY_WEIGHT, BODY_TEMPERATURE, OXYGEN_SATURATION)
+TYPES_BY_PREFIX = {t.prefix: t for t in OBSERVATION_TYPES}
+TYPES_BY_CODE = {code: t for t in OBSERVATION_TYPES for code, _ in t.codes}
+# Which reading kinds produce which Observation types.
+KINDS_FOR_TYPE: dict[str, tuple[str, ...]] = {
+    "bp": ("blood_pressure",),
+    "hr": ("blood_pressure", "pulse_oximetry"),
+    "wt": ("weight",),
+    "temp": ("temperature",),
+    "spo2": ("pulse_oximetry",),
+}
+BP_COMPONENTS = (
+    ("systolic", "8480-6", "Systolic blood pressure"),
+    ("diastolic", "8462-4", "Diastolic blood pressure"),
+    ("mean_arterial_pressure", "8478-0", "Mean blood pressure"),
+)
+DEVICE_SPECIALIZATIONS = {  # IEEE 11073-10101 device profile codes
+    "blood_pressure": ("528391", "MDC_DEV_SPEC_PROFILE_BPM"),
+    "weight": ("528399", "MDC_DEV_SPEC_PROFILE_SCALE"),
+    "glucose": ("528401", "MDC_DEV_SPEC_PROFILE_GLUCOSE"),
+    "temperature": ("528392", "MDC_DEV_SPEC_PROFILE_TEMP"),
+    "pulse_oximetry": ("528388", "MDC_DEV_SPEC_PROFILE_PULS_OXIM"),
+}
+
+
+def _code(kind: ObservationType) -> dict[str, Any]:
+    return {"coding": [{"system": LOINC, "code": c, "display": d} for c, d in kind.codes], "text": kind.text}
+
+
+def _quantity(value: float, unit: str, ucum: str) -> dict[str, Any]:
+    return {"value": round(float(value), 2), "unit": unit, "system": UCUM, "code": ucum}
+
+
+def _instant(value: datetime) -> str:
+    return value.isoformat()
+
+
+def _status_extension(reading: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The device's status flags, and the hub's own flags, where there are any."""
+    parts: list[dict[str, Any]] = []
+    for name, value in (reading.get("status") or {}).items():
+        if isinstance(value, bool):
+            parts.append({"url": name, "valueBoolean": value})
+        elif isinstance(value, str):
+            parts.append({"url": name, "valueCode": value})
+    if reading.get("implausible"):
+        parts.append({"url": "implausible", "valueBoolean": True})
+        parts += [{"url": "implausible_reason", "valueString": r} for r in reading.get("implausible_reasons") or []]
+    if reading.get("clock_in_future"):
+        parts.append({"url": "clock_in_future", "valueBoolean": True})
+    parts += [{"url": "invalid_value", "valueCode": v} for v in reading.get("invalid_values") or []]
+    if not parts:
+        return []
+    return [{"url": STATUS_EXTENSION, "extension": [*parts, {"url": "time_source",
+                                                             "valueCode": reading["time_source"]}]}]
+
+
+def _base(kind: ObservationType, reading: Mapping[str, Any]) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": f"{kind.prefix}-{reading['reading_id']}",
+        "meta": {"profile": [kind.profile]},
+        "identifier": [{"system": READING_ID_SYSTEM, "value": str(reading["reading_id"])}],
+        "status": "final",
+        "category": [VITAL_SIGNS],
+        "code": _code(kind),
+        "subject": {"reference": f"Patient/{reading['citizen_id']}"},
+        "effectiveDateTime": _instant(reading["measured_at"]),
+        "issued": _instant(reading["received_at"]),
+        "performer": [{"reference": f"Patient/{reading['citizen_id']}"}],
+        "device": {"reference": f"Device/{reading['device_id']}"},
+    }
+    extension = _status_extension(reading)
+    if extension:
+        resource["extension"] = extension
+    if reading.get("implausible"):
+        reasons = ", ".join(reading.get("implausible_reasons") or []) or "outside physiological limits"
+        resource["note"] = [{"text": f"Flagged implausible by homevitals ({reasons}); left out of reports."}]
+    return resource
+
+
+def _value(resource: dict[str, Any], value: float | None, kind: ObservationType) -> dict[str, Any]:
+    if value is None:
+        resource["dataAbsentReason"] = DATA_ABSENT_ERROR
+    else:
+        resource["valueQuantity"] = _quantity(value, kind.unit, kind.ucum)
+    return resource
+
+
+def observations_for_reading(reading: Mapping[str, Any], wanted: Sequence[str]) -> list[dict[str, Any]]:
+    """The Observations (as FHIR JSON dicts) a reading yields, limited to the ``wanted`` prefixes."""
+    kind = reading["kind"]
+    out: list[dict[str, Any]] = []
+    if kind == "blood_pressure" and "bp" in wanted:
+        resource = _base(BLOOD_PRESSURE, reading)
+        components = []
+        for column, code, display in BP_COMPONENTS:
+            value = reading.get(column)
+            if value is None and column == "mean_arterial_pressure":
+                continue  # optional; absent is not an error
+            component: dict[str, Any] = {"code": {"coding": [{"system": LOINC, "code": code, "display": display}]}}
+            if value is None:
+                component["dataAbsentReason"] = DATA_ABSENT_ERROR
+            else:
+                component["valueQuantity"] = _quantity(value, "mmHg", "mm[Hg]")
+            components.append(component)
+        resource["component"] = components
+        out.append(resource)
+    if kind in ("blood_pressure", "pulse_oximetry") and "hr" in wanted:
+        pulse = reading.get("pulse_rate")
+        if pulse is not None or "pulse_rate" in (reading.get("invalid_values") or []):
+            out.append(_value(_base(HEART_RATE, reading), pulse, HEART_RATE))
+    single = {"weight": BODY_WEIGHT, "temperature": BODY_TEMPERATURE, "pulse_oximetry": OXYGEN_SATURATION}
+    if kind in single and single[kind].prefix in wanted:
+        out.append(_value(_base(single[kind], reading), reading.get("value"), single[kind]))
+    return out
+
+
+def patient_resource(citizen: Mapping[str, Any], *, include_cpr: bool, organisation: str) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "Patient",
+        "id": str(citizen["id"]),
+        "meta": {"profile": [DK_CORE_PATIENT]},
+        "active": bool(citizen["active"]),
+        "name": [{"use": "official", "family": citizen["family_name"], "given": [citizen["given_name"]]}],
+        "managingOrganization": {"display": organisation},
+    }
+    if include_cpr and citizen.get("cpr"):
+        resource["identifier"] = [{"use": "official", "system": CPR_SYSTEM, "value": citizen["cpr"]}]
+    if citizen.get("birth_date"):
+        resource["birthDate"] = citizen["birth_date"].isoformat()
+    return resource
+
+
+def device_resource(device: Mapping[str, Any], patient_id: int | None) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "Device",
+        "id": str(device["id"]),
+        "identifier": [{
+            "type": {"coding": [{"system": DEVICE_IDENTIFIER_TYPES, "code": "BTMAC",
+                                 "display": "Bluetooth MAC address"}]},
+            "system": BLUETOOTH_SYSTEM,
+            "value": device["address"].replace(":", "-"),
+        }],
+        "status": "active",
+        "type": {"coding": [{"system": MDC, "code": "65573", "display": "MDC_MOC_VMS_MDS_SIMP"}]},
+    }
+    for field, key in (("manufacturer", "manufacturer"), ("serial", "serialNumber"), ("model", "modelNumber")):
+        if device.get(field):
+            resource[key] = device[field]
+    if device.get("firmware"):
+        resource["version"] = [{"type": {"text": "firmware"}, "value": device["firmware"]}]
+    specialization = DEVICE_SPECIALIZATIONS.get(device.get("kind") or "")
+    if specialization:
+        resource["specialization"] = [
+            {"systemType": {"coding": [{"system": MDC, "code": specialization[0], "display": specialization[1]}]}}
+        ]
+    if patient_id is not None:
+        resource["patient"] = {"reference": f"Patient/{patient_id}"}
+    return resource
+
+
+def searchset(entries: Sequence[dict[str, Any]], *, base: str, self_url: str, next_url: str | None,
+              timestamp: datetime) -> dict[str, Any]:
+    links = [{"relation": "self", "url": self_url}]
+    if next_url:
+        links.append({"relation": "next", "url": next_url})
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "timestamp": _instant(timestamp),
+        "link": links,
+        "entry": [
+            {"fullUrl": f"{base}/fhir/{e['resourceType']}/{e['id']}", "resource": e, "search": {"mode": "match"}}
+            for e in entries
+        ],
+    }
+
+
+_MODELS: dict[str, Any] = {"Bundle": Bundle, "Observation": Observation, "Patient": Patient, "Device": Device}
+
+
+def validated(resource: dict[str, Any]) -> str:
+    """Validate with the fhir.resources model and return the JSON it serialises to."""
+    model = _MODELS[resource["resourceType"]].model_validate(resource)
+    json_text: str = model.model_dump_json()
+    return json_text

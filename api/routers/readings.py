@@ -1,0 +1,320 @@
+"""Readings of a citizen (raw pages or time buckets) and the unassigned readings.
+
+Raw readings come newest first with a cursor. ``bucket=1h|1d|1w`` aggregates instead
+(min, max, mean, count per metric) with TimescaleDB's ``time_bucket`` in the citizen's time
+zone, so a day bucket is a local calendar day, across daylight-saving changes too.
+Aggregates leave out readings flagged implausible; raw pages show them, flagged.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query
+from psycopg import sql
+from pydantic import BaseModel, ConfigDict, Field
+
+from api import audit
+from api.access import authorize_citizen
+from api.audit import Action
+from api.context import CallerDep, DatabaseDep
+from api.errors import InvalidRequest, NotFound
+from api.pagination import (
+    CURSOR_TIME,
+    CURSOR_UUID,
+    MAX_BIGINT,
+    CursorParam,
+    FromParam,
+    IdPath,
+    IdQuery,
+    Limit,
+    ToParam,
+    decode_cursor,
+    encode_cursor,
+)
+from api.problems import NOT_FOUND
+from api.roles import Permission, require
+from homevitals.contract.models import Kind
+
+router = APIRouter(tags=["readings"])
+
+Bucket = Literal["1h", "1d", "1w"]
+BUCKET_WIDTH: dict[str, str] = {"1h": "1 hour", "1d": "1 day", "1w": "1 week"}
+# The main value of each kind that is not blood pressure lives in readings.value.
+VALUE_METRIC: dict[str, str] = {
+    "weight": "weight", "glucose": "glucose", "temperature": "temperature", "pulse_oximetry": "spo2",
+}
+
+READING_COLUMNS = (
+    "reading_id, measured_at, kind, unit, original_unit, systolic, diastolic, mean_arterial_pressure, "
+    'pulse_rate, value, "values", status, invalid_values, implausible, implausible_reasons, '
+    "clock_in_future, time_source, device_id, user_slot, gateway_id, device_time, gateway_time, received_at"
+)
+
+
+class ReadingOut(BaseModel):
+    reading_id: UUID
+    measured_at: datetime
+    kind: str
+    unit: str
+    original_unit: str | None
+    systolic: float | None
+    diastolic: float | None
+    mean_arterial_pressure: float | None
+    pulse_rate: float | None
+    value: float | None = Field(description="Main value of non-BP kinds (weight, glucose, ...).")
+    values: dict[str, Any] = Field(description="All values as the gateway sent them (canonical units).")
+    status: dict[str, Any] | None = Field(description="Device status flags, e.g. body_movement.")
+    invalid_values: list[str]
+    implausible: bool
+    implausible_reasons: list[str]
+    clock_in_future: bool
+    time_source: str
+    device_id: int
+    user_slot: int | None
+    gateway_id: str
+    device_time: datetime | None = Field(description="The device clock, naive, as reported.")
+    gateway_time: datetime
+    received_at: datetime
+
+
+class ReadingsPage(BaseModel):
+    items: list[ReadingOut]
+    next_cursor: str | None
+
+
+class MetricSummary(BaseModel):
+    min: float
+    max: float
+    mean: float
+    count: int
+
+
+class BucketOut(BaseModel):
+    bucket_start: datetime = Field(description="Start of the bucket in the citizen's local time.")
+    kind: str
+    count: int = Field(description="Readings in the bucket (implausible ones excluded).")
+    metrics: dict[str, MetricSummary]
+
+
+class BucketedReadings(BaseModel):
+    bucket: Bucket
+    timezone: str
+    items: list[BucketOut]
+
+
+class UnassignedReadingOut(ReadingOut):
+    device_address: str
+
+
+class UnassignedPage(BaseModel):
+    items: list[UnassignedReadingOut]
+    next_cursor: str | None
+
+
+class AssignReadings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    assignment_id: int = Field(ge=1, le=MAX_BIGINT, description="Assign the readings this assignment covers.")
+
+
+class AssignedReadings(BaseModel):
+    assignment_id: int
+    citizen_id: int
+    assigned: int = Field(description="Readings that were unassigned and now belong to the citizen.")
+
+
+def _time_conditions(
+    params: dict[str, Any], start: datetime | None, end: datetime | None, cursor: str | None
+) -> list[sql.Composable]:
+    conditions: list[sql.Composable] = []
+    if start is not None:
+        conditions.append(sql.SQL("r.measured_at >= %(start)s"))
+        params["start"] = start
+    if end is not None:
+        conditions.append(sql.SQL("r.measured_at < %(end)s"))
+        params["end"] = end
+    if start is not None and end is not None and end <= start:
+        raise InvalidRequest("'to' must be later than 'from'")
+    if cursor:
+        params["c_at"], params["c_id"] = decode_cursor(cursor, CURSOR_TIME, CURSOR_UUID)
+        # The plain bound lets the index range-scan; the row comparison breaks ties.
+        conditions.append(sql.SQL(
+            "r.measured_at <= %(c_at)s AND (r.measured_at, r.reading_id) < (%(c_at)s, %(c_id)s)"
+        ))
+    return conditions
+
+
+@router.get(
+    "/citizens/{citizen_id}/readings",
+    response_model=ReadingsPage | BucketedReadings,
+    responses=NOT_FOUND,
+    summary="A citizen's readings, raw (newest first) or aggregated in time buckets",
+)
+async def list_readings(
+    citizen_id: IdPath,
+    caller: CallerDep,
+    database: DatabaseDep,
+    start: FromParam = None,
+    end: ToParam = None,
+    kind: Kind | None = None,
+    bucket: Annotated[Bucket | None, Query(description="Aggregate per hour, local day or week.")] = None,
+    limit: Limit = 100,
+    cursor: CursorParam = None,
+) -> ReadingsPage | BucketedReadings:
+    resource = f"citizens/{citizen_id}/readings"
+    params: dict[str, Any] = {"citizen_id": citizen_id}
+    conditions: list[sql.Composable] = [sql.SQL("r.citizen_id = %(citizen_id)s")]
+    if kind is not None:
+        conditions.append(sql.SQL("r.kind = %(kind)s"))
+        params["kind"] = kind.value
+    if bucket is not None and cursor:
+        raise InvalidRequest("bucketed readings come in one answer; leave out 'cursor'")
+    conditions += _time_conditions(params, start, end, cursor)
+    details = {"kind": kind.value if kind else None, "bucket": bucket,
+               "from": start.isoformat() if start else None, "to": end.isoformat() if end else None}
+    async with database.transaction() as conn:
+        citizen = await authorize_citizen(
+            conn, caller, citizen_id, Permission.CLINICAL_READ, action=Action.READ, resource=resource
+        )
+        if bucket is None:
+            params["limit"] = limit + 1
+            query = sql.SQL(
+                "SELECT {} FROM readings r WHERE {} ORDER BY r.measured_at DESC, r.reading_id DESC LIMIT %(limit)s"
+            ).format(sql.SQL(READING_COLUMNS), sql.SQL(" AND ").join(conditions))
+            rows = await (await conn.execute(query, params)).fetchall()
+        else:
+            rows = await _buckets(conn, conditions, params, bucket, citizen["timezone"])
+        await audit.record(conn, caller, Action.READ, resource, citizen_id=citizen_id,
+                           details={k: v for k, v in details.items() if v is not None})
+    if bucket is not None:
+        return BucketedReadings(bucket=bucket, timezone=citizen["timezone"],
+                                items=_bucket_items(rows, citizen["timezone"]))
+    page = rows[:limit]
+    return ReadingsPage(
+        items=[ReadingOut(**r) for r in page],
+        next_cursor=encode_cursor(page[-1]["measured_at"], page[-1]["reading_id"]) if len(rows) > limit else None,
+    )
+
+
+_METRIC_COLUMNS = ("systolic", "diastolic", "mean_arterial_pressure", "pulse_rate", "value")
+
+
+async def _buckets(
+    conn: Any, conditions: list[sql.Composable], params: dict[str, Any], bucket: str, timezone: str
+) -> list[dict[str, Any]]:
+    aggregates = sql.SQL(", ").join(
+        sql.SQL("min({c})::float8 AS {mn}, max({c})::float8 AS {mx}, avg({c})::float8 AS {av}, "
+                "count({c}) AS {ct}").format(
+            c=sql.Identifier("r", col), mn=sql.Identifier(f"{col}_min"), mx=sql.Identifier(f"{col}_max"),
+            av=sql.Identifier(f"{col}_mean"), ct=sql.Identifier(f"{col}_count"))
+        for col in _METRIC_COLUMNS
+    )
+    query = sql.SQL(
+        "SELECT time_bucket(%(width)s::interval, r.measured_at, %(tz)s) AS bucket_start, r.kind, "
+        "count(*) AS readings, {} FROM readings r WHERE {} AND NOT r.implausible "
+        "GROUP BY 1, 2 ORDER BY 1 DESC, 2"
+    ).format(aggregates, sql.SQL(" AND ").join(conditions))
+    cursor = await conn.execute(query, {**params, "width": BUCKET_WIDTH[bucket], "tz": timezone})
+    rows: list[dict[str, Any]] = await cursor.fetchall()
+    return rows
+
+
+def _bucket_items(rows: list[dict[str, Any]], timezone: str) -> list[BucketOut]:
+    zone = ZoneInfo(timezone)
+    items = []
+    for row in rows:
+        metrics: dict[str, MetricSummary] = {}
+        for col in _METRIC_COLUMNS:
+            if row[f"{col}_count"]:
+                name = VALUE_METRIC.get(row["kind"], "value") if col == "value" else col
+                metrics[name] = MetricSummary(min=row[f"{col}_min"], max=row[f"{col}_max"],
+                                              mean=row[f"{col}_mean"], count=row[f"{col}_count"])
+        items.append(BucketOut(bucket_start=row["bucket_start"].astimezone(zone), kind=row["kind"],
+                               count=row["readings"], metrics=metrics))
+    return items
+
+
+@router.get(
+    "/unassigned-readings",
+    response_model=UnassignedPage,
+    summary="Readings from devices nobody was assigned to at the time (newest first)",
+)
+async def list_unassigned(
+    caller: CallerDep,
+    database: DatabaseDep,
+    device_id: IdQuery = None,
+    start: FromParam = None,
+    end: ToParam = None,
+    limit: Limit = 100,
+    cursor: CursorParam = None,
+) -> UnassignedPage:
+    require(caller.principal, Permission.UNASSIGNED_READ)
+    params: dict[str, Any] = {"limit": limit + 1}
+    conditions: list[sql.Composable] = [sql.SQL("r.citizen_id IS NULL")]
+    if device_id is not None:
+        conditions.append(sql.SQL("r.device_id = %(device_id)s"))
+        params["device_id"] = device_id
+    conditions += _time_conditions(params, start, end, cursor)
+    columns = ", ".join(f"r.{c.strip()}" for c in READING_COLUMNS.split(","))
+    query = sql.SQL(
+        "SELECT {}, d.address AS device_address FROM readings r JOIN devices d ON d.id = r.device_id "
+        "WHERE {} ORDER BY r.measured_at DESC, r.reading_id DESC LIMIT %(limit)s"
+    ).format(sql.SQL(columns), sql.SQL(" AND ").join(conditions))
+    async with database.transaction() as conn:
+        rows = await (await conn.execute(query, params)).fetchall()
+        # Health data of a person not yet known: audited like any other read.
+        await audit.record(conn, caller, Action.READ, "unassigned-readings",
+                           details={"device_id": device_id} if device_id else None)
+    page = rows[:limit]
+    return UnassignedPage(
+        items=[UnassignedReadingOut(**r) for r in page],
+        next_cursor=encode_cursor(page[-1]["measured_at"], page[-1]["reading_id"]) if len(rows) > limit else None,
+    )
+
+
+# One statement: every unassigned reading of the assignment's device and user slot (devices
+# without user ids count as slot 1) measured inside its period goes to its citizen.
+ASSIGN_SQL = """
+UPDATE readings r
+SET citizen_id = a.citizen_id, assignment_id = a.id
+FROM device_assignments a
+WHERE a.id = %(assignment_id)s
+  AND r.citizen_id IS NULL
+  AND r.device_id = a.device_id
+  AND coalesce(r.user_slot, 1) = a.user_slot
+  AND a.valid @> r.measured_at
+  AND r.measured_at >= %(valid_from)s
+  AND (%(valid_to)s::timestamptz IS NULL OR r.measured_at < %(valid_to)s)
+"""
+
+
+@router.post(
+    "/unassigned-readings/assign",
+    response_model=AssignedReadings,
+    responses=NOT_FOUND,
+    summary="Give every unassigned reading an assignment covers to its citizen, in one call",
+)
+async def assign_unassigned(body: AssignReadings, caller: CallerDep, database: DatabaseDep) -> AssignedReadings:
+    require(caller.principal, Permission.UNASSIGNED_ASSIGN)
+    async with database.transaction() as conn:
+        assignment = await (await conn.execute(
+            "SELECT id, citizen_id, lower(valid) AS valid_from, upper(valid) AS valid_to "
+            "FROM device_assignments WHERE id = %s", (body.assignment_id,))).fetchone()
+        if assignment is None:
+            raise NotFound("assignment", body.assignment_id)
+        citizen_id = assignment["citizen_id"]
+        resource = f"citizens/{citizen_id}/readings"
+        await authorize_citizen(conn, caller, citizen_id, Permission.UNASSIGNED_ASSIGN,
+                                action=Action.ASSIGN, resource=resource)
+        # Bounds as parameters too, so TimescaleDB skips chunks outside the period.
+        cursor = await conn.execute(ASSIGN_SQL, {"assignment_id": assignment["id"],
+                                                 "valid_from": assignment["valid_from"],
+                                                 "valid_to": assignment["valid_to"]})
+        assigned = cursor.rowcount
+        await audit.record(conn, caller, Action.ASSIGN, resource, citizen_id=citizen_id,
+                           details={"assignment_id": assignment["id"], "readings": assigned})
+    return AssignedReadings(assignment_id=assignment["id"], citizen_id=citizen_id, assigned=assigned)

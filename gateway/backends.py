@@ -1,0 +1,135 @@
+"""Which BLE backend the gateway talks to: bleak's platform backend (BlueZ) or the simulator.
+
+The rest of the gateway uses only bleak's public API (``BleakScanner``, ``BleakClient``,
+``start_notify``, ``read_gatt_char``, ``write_gatt_char``, ``pair``, disconnected callbacks).
+A backend here is just the pair of bleak backend classes passed through bleak's public
+``backend=`` argument, plus how to connect with retries:
+
+- on BlueZ, bleak-retry-connector's ``establish_connection`` (it knows BlueZ's transient
+  errors, stale connections and out-of-slot conditions);
+- elsewhere, a bounded exponential backoff of our own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+from bleak import BleakClient, BleakScanner
+from bleak.backends.client import BaseBleakClient
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementDataCallback, BaseBleakScanner
+from bleak.exc import BleakError
+
+from gateway.errors import BackendError
+
+log = structlog.get_logger("gateway.backends")
+
+DisconnectedCallback = Callable[[BleakClient], None]
+
+CONNECT_TIMEOUT_S = 20.0
+BACKOFF_FIRST_S = 0.5
+BACKOFF_MAX_S = 8.0
+
+
+@dataclass(frozen=True, slots=True)
+class BleBackend:
+    """How to make scanners and clients. ``None`` classes mean bleak's platform backend."""
+
+    name: str
+    scanner_class: type[BaseBleakScanner] | None = None
+    client_class: type[BaseBleakClient] | None = None
+    use_retry_connector: bool = True
+    adapter: str | None = None
+    connect_timeout_s: float = CONNECT_TIMEOUT_S
+
+    def scanner(
+        self, detection_callback: AdvertisementDataCallback, service_uuids: list[str]
+    ) -> BleakScanner:
+        kwargs: dict[str, Any] = {}
+        if self.scanner_class is not None:
+            kwargs["backend"] = self.scanner_class
+        else:
+            # Report every advertisement, not only changes: fresh RSSI/last_seen, and stall detection.
+            kwargs["bluez"] = {"filters": {"DuplicateData": True}}
+            if self.adapter:
+                kwargs["bluez"]["adapter"] = self.adapter
+        return BleakScanner(detection_callback, service_uuids, **kwargs)
+
+    def _client_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"timeout": self.connect_timeout_s}
+        if self.client_class is not None:
+            kwargs["backend"] = self.client_class
+        elif self.adapter:
+            kwargs["bluez"] = {"adapter": self.adapter}
+        return kwargs
+
+    async def connect(
+        self,
+        device: BLEDevice,
+        *,
+        disconnected_callback: DisconnectedCallback,
+        attempts: int,
+    ) -> BleakClient:
+        """Connect, retrying transient failures; raises ``BleakError`` after ``attempts``."""
+        if self.use_retry_connector:
+            from bleak_retry_connector import establish_connection  # noqa: PLC0415 - BlueZ only
+
+            client: BleakClient = await establish_connection(
+                BleakClient,
+                device,
+                device.name or device.address,
+                disconnected_callback=disconnected_callback,
+                max_attempts=attempts,
+                **self._client_kwargs(),
+            )
+            return client
+        return await self._connect_with_backoff(device, disconnected_callback, attempts)
+
+    async def _connect_with_backoff(
+        self, device: BLEDevice, disconnected_callback: DisconnectedCallback, attempts: int
+    ) -> BleakClient:
+        delay = BACKOFF_FIRST_S
+        for attempt in range(1, attempts + 1):
+            client = BleakClient(device, disconnected_callback, **self._client_kwargs())
+            try:
+                await client.connect()
+            except (BleakError, TimeoutError, OSError) as error:
+                if attempt == attempts:
+                    raise
+                log.info("connect_retry", address=device.address, attempt=attempt, error=str(error) or
+                         type(error).__name__, retry_in_s=delay)
+                await asyncio.sleep(delay)
+                delay = min(BACKOFF_MAX_S, delay * 2)
+            else:
+                return client
+        raise BackendError(self.name, "no connection attempt was made (attempts < 1)")
+
+
+def bleak_backend(adapter: str | None = None) -> BleBackend:
+    """bleak's platform backend (BlueZ on the Pi), with bleak-retry-connector."""
+    return BleBackend(name="bleak", adapter=adapter, use_retry_connector=True)
+
+
+@asynccontextmanager
+async def open_backend(
+    name: str, *, adapter: str | None = None, scenario: Path | None = None, speed: float = 1.0
+) -> AsyncIterator[BleBackend]:
+    """The configured backend for the life of the service (the simulator runs inside it)."""
+    if name == "bleak":
+        yield bleak_backend(adapter)
+        return
+    if name == "simulator":
+        if scenario is None:
+            raise BackendError(name, "needs --scenario FILE (or GATEWAY_SCENARIO)")
+        from gateway.sim_backend import simulated_backend  # noqa: PLC0415 - the Pi has no simulator
+
+        async with simulated_backend(scenario, speed=speed) as backend:
+            yield backend
+        return
+    raise BackendError(name, "unknown backend; use 'bleak' or 'simulator'")

@@ -1,0 +1,113 @@
+"""Device clocks against the gateway clock: skew, ``measured_at`` and ``time_source``.
+
+Pure: no I/O. Device clocks are naive wall-clock time (the gateway sets them in its
+configured zone); the gateway clock is UTC.
+
+At each connection the gateway reads the device's Current Time ``D0`` at gateway instant
+``G0``. A record stamped ``T`` by the same device clock was then taken ``D0 - T`` before
+``G0``: ``measured_at = G0 - (D0 - T)``. Only elapsed device time is used, so a device clock
+that is hours off, or that never followed a daylight-saving change, still yields the right
+instant. The skew ``D0 - wall(G0)`` is recorded and decides whether the clock is set.
+
+Rules (docs/gateway.md, "Time"):
+
+- record stamped, device clock read and set: ``G0 - (D0 - T)``, ``device_corrected``
+  (``device`` when the skew rounds to zero seconds);
+- record stamped, device clock unknown (no Current Time service, or the clock itself is
+  unset): the stamp is trusted as wall-clock time in the zone, ``device``;
+- record not stamped, or stamped before 2020 (the clock was unset, e.g. year 2000 after a
+  battery change): the gateway's receive time, ``gateway``;
+- never in the future: a ``measured_at`` later than the bytes' arrival is replaced by the
+  arrival time, ``gateway``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from homevitals.contract import TimeSource
+
+FIRST_PLAUSIBLE_YEAR = 2020  # a device clock before this was never set (reset after battery change)
+
+
+def is_plausible(device_time: datetime | None) -> bool:
+    return device_time is not None and device_time.year >= FIRST_PLAUSIBLE_YEAR
+
+
+def _require_utc(value: datetime, name: str) -> None:
+    if value.tzinfo is None:
+        raise ValueError(f"{name} must be timezone-aware (UTC)")
+
+
+def wall_clock(instant: datetime, zone: ZoneInfo) -> datetime:
+    """The naive wall-clock time in ``zone`` at ``instant``: what a correct device shows."""
+    _require_utc(instant, "instant")
+    return instant.astimezone(zone).replace(tzinfo=None)
+
+
+def from_wall_clock(wall: datetime, zone: ZoneInfo) -> datetime:
+    """The UTC instant of a naive wall-clock time in ``zone`` (first occurrence in a DST fold)."""
+    return wall.replace(tzinfo=zone).astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class ClockReading:
+    """The device clock as read at one connection, and the gateway clock at that moment."""
+
+    device_time: datetime | None  # naive, as reported; None when the device says "unknown"
+    gateway_time: datetime  # UTC, when the read completed
+    zone: ZoneInfo
+
+    def __post_init__(self) -> None:
+        _require_utc(self.gateway_time, "gateway_time")
+        if self.device_time is not None and self.device_time.tzinfo is not None:
+            raise ValueError("device_time must be naive, exactly as the device reported it")
+
+    @property
+    def is_set(self) -> bool:
+        return is_plausible(self.device_time)
+
+    @property
+    def skew(self) -> timedelta | None:
+        """Device clock minus gateway wall clock, whole seconds; None when the clock is unset."""
+        if self.device_time is None or not self.is_set:
+            return None
+        raw = self.device_time - wall_clock(self.gateway_time, self.zone)
+        return timedelta(seconds=round(raw.total_seconds()))
+
+    def needs_setting(self, tolerance: timedelta) -> bool:
+        """True when the clock is unset or off by more than ``tolerance``."""
+        skew = self.skew
+        return skew is None or abs(skew) > tolerance
+
+
+@dataclass(frozen=True, slots=True)
+class MeasuredAt:
+    measured_at: datetime
+    time_source: TimeSource
+    clamped_from: datetime | None = None  # the future estimate that was replaced, for the log
+
+
+def resolve_measured_at(
+    device_time: datetime | None,
+    gateway_time: datetime,
+    clock: ClockReading | None,
+    zone: ZoneInfo,
+) -> MeasuredAt:
+    """The best UTC estimate of when a record was measured (see the module rules)."""
+    _require_utc(gateway_time, "gateway_time")
+    received = gateway_time.astimezone(UTC)
+    if device_time is None or not is_plausible(device_time):
+        return MeasuredAt(received, TimeSource.GATEWAY)
+    if clock is not None and clock.is_set and clock.device_time is not None:
+        # Elapsed device time even when the skew is zero: exact across DST changes and folds.
+        estimate = clock.gateway_time.astimezone(UTC) - (clock.device_time - device_time)
+        source = TimeSource.DEVICE if clock.skew == timedelta(0) else TimeSource.DEVICE_CORRECTED
+    else:
+        estimate = from_wall_clock(device_time, zone)
+        source = TimeSource.DEVICE
+    if estimate > received:
+        return MeasuredAt(received, TimeSource.GATEWAY, clamped_from=estimate)
+    return MeasuredAt(estimate, source)

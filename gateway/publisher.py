@@ -1,0 +1,316 @@
+"""MQTT publisher: outbox batches out with QoS 1, deleted only on PUBACK; retained status.
+
+paho-mqtt's version-2 callback API, MQTT 5, a persistent session (``clean_start=False``
+with a session expiry interval). paho runs its network thread (``loop_start``) and
+reconnects by itself; its callbacks only hand events to the asyncio loop
+(``call_soon_threadsafe``), so the outbox is touched from one thread.
+
+Why MQTT 5: with MQTT 3.1.1 a broker acknowledges a publish its ACL denies and drops it, so
+a PUBACK would delete readings nobody received. MQTT 5 PUBACKs carry a reason code; a
+failure code (>= 0x80) keeps the batch and it is retried later.
+
+Back-pressure: at most ``inflight_window`` batches await PUBACK. New batches are formed
+only while connected, so during an outage readings stay in the outbox (not in paho's
+memory), and are sent in order of measurement once the broker is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import structlog
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from gateway.outbox import Outbox, StoredBatch
+from homevitals.contract import ReadingsBatch, readings_topic, status_topic
+
+log = structlog.get_logger("gateway.publisher")
+
+OFFLINE_STATUS = b'{"state":"offline"}'
+REFUSED_RETRY_MIN_S = 5.0
+REFUSED_RETRY_MAX_S = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class MqttConfig:
+    host: str
+    port: int
+    client_id: str
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    keepalive_s: int = 60
+    session_expiry_s: int = 7 * 24 * 3600
+    reconnect_min_s: int = 1
+    reconnect_max_s: int = 30
+
+
+@dataclass
+class _Retry:
+    attempts: int = 0
+    not_before: float = 0.0
+
+
+@dataclass
+class PublisherStats:
+    batches_sent: int = 0
+    batches_acked: int = 0
+    readings_acked: int = 0
+    batches_refused: int = 0
+    connects: int = 0
+    last_error: str | None = None
+    refused: dict[int, _Retry] = field(default_factory=dict)
+
+
+class Publisher:
+    """Sends outbox batches and the retained status. Run :meth:`run` as a task."""
+
+    def __init__(
+        self,
+        config: MqttConfig,
+        gateway_id: str,
+        outbox: Outbox,
+        *,
+        batch_size: int,
+        inflight_window: int,
+        status_payload: Callable[[], dict[str, Any]],
+    ) -> None:
+        self.config = config
+        self.gateway_id = gateway_id
+        self.outbox = outbox
+        self.batch_size = batch_size
+        self.inflight_window = inflight_window
+        self._status_payload = status_payload
+        self._readings_topic = readings_topic(gateway_id)
+        self._status_topic = status_topic(gateway_id)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wakeup = asyncio.Event()
+        self._connected = asyncio.Event()
+        self._idle = asyncio.Event()  # set when nothing is in flight
+        self._inflight: dict[int, int] = {}  # paho mid -> batch_seq
+        self._status_acks: dict[int, asyncio.Future[None]] = {}
+        self.stats = PublisherStats()
+        self._client = self._make_client()
+
+    # --- paho setup and callbacks (paho's thread) --------------------------------------
+
+    def _make_client(self) -> mqtt.Client:
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=self.config.client_id, protocol=mqtt.MQTTv5
+        )
+        if self.config.username is not None:
+            client.username_pw_set(self.config.username, self.config.password)
+        if self.config.tls:
+            context = ssl.create_default_context(
+                cafile=str(self.config.ca_file) if self.config.ca_file else None
+            )
+            if self.config.cert_file is not None and self.config.key_file is not None:
+                context.load_cert_chain(str(self.config.cert_file), str(self.config.key_file))
+            client.tls_set_context(context)
+        client.will_set(self._status_topic, OFFLINE_STATUS, qos=1, retain=True)
+        client.reconnect_delay_set(self.config.reconnect_min_s, self.config.reconnect_max_s)
+        # Our window bounds the batches; the +2 leaves room for status messages.
+        client.max_inflight_messages_set(self.inflight_window + 2)
+        client.max_queued_messages_set(0)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        return client
+
+    def _post(self, callback: Callable[..., None], *args: object) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(callback, *args)
+
+    def _on_connect(
+        self, _client: mqtt.Client, _userdata: object, _flags: object, reason: ReasonCode, _properties: object
+    ) -> None:
+        self._post(self._handle_connect, reason.value, str(reason))
+
+    def _on_disconnect(
+        self, _client: mqtt.Client, _userdata: object, _flags: object, reason: ReasonCode, _properties: object
+    ) -> None:
+        self._post(self._handle_disconnect, str(reason))
+
+    def _on_publish(
+        self, _client: mqtt.Client, _userdata: object, mid: int, reason: ReasonCode, _properties: object
+    ) -> None:
+        self._post(self._handle_puback, mid, reason.value, str(reason))
+
+    # --- event handlers (the asyncio loop) ---------------------------------------------
+
+    def _handle_connect(self, code: int, reason: str) -> None:
+        if code >= 0x80:
+            self.stats.last_error = f"broker refused the connection: {reason}"
+            log.error("mqtt_connect_refused", reason=reason, host=self.config.host, port=self.config.port)
+            return
+        self.stats.connects += 1
+        log.info("mqtt_connected", host=self.config.host, port=self.config.port, inflight=len(self._inflight))
+        self._connected.set()
+        self.publish_status()
+        self._wakeup.set()
+
+    def _handle_disconnect(self, reason: str) -> None:
+        if self._connected.is_set():
+            log.warning("mqtt_disconnected", reason=reason, outbox_depth=self.outbox.depth)
+        self._connected.clear()
+
+    def _handle_puback(self, mid: int, code: int, reason: str) -> None:
+        status_ack = self._status_acks.pop(mid, None)
+        if status_ack is not None:
+            if not status_ack.done():
+                status_ack.set_result(None)
+            return
+        batch_seq = self._inflight.pop(mid, None)
+        if batch_seq is None:
+            return
+        if code >= 0x80:
+            retry = self.stats.refused.setdefault(batch_seq, _Retry())
+            retry.attempts += 1
+            delay = min(REFUSED_RETRY_MAX_S, REFUSED_RETRY_MIN_S * 2 ** (retry.attempts - 1))
+            retry.not_before = time.monotonic() + delay
+            self.stats.batches_refused += 1
+            self.stats.last_error = f"broker refused batch {batch_seq}: {reason}"
+            log.error("batch_refused_by_broker", batch_seq=batch_seq, reason=reason, retry_in_s=delay,
+                      hint="check the broker ACL: the gateway must be allowed to publish its readings topic")
+        else:
+            deleted = self.outbox.acknowledge(batch_seq)
+            self.stats.refused.pop(batch_seq, None)
+            self.stats.batches_acked += 1
+            self.stats.readings_acked += deleted
+            log.info("batch_acknowledged", batch_seq=batch_seq, readings=deleted,
+                     outbox_depth=self.outbox.depth)
+        if not self._inflight:
+            self._idle.set()
+        self._wakeup.set()
+
+    # --- public API -----------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    @property
+    def inflight(self) -> int:
+        return len(self._inflight)
+
+    def wake(self) -> None:
+        """A reading was stored: look for work."""
+        self._wakeup.set()
+
+    def start(self) -> None:
+        """Start paho's network thread and connect (retrying in the background)."""
+        self._loop = asyncio.get_running_loop()
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        properties.SessionExpiryInterval = self.config.session_expiry_s
+        self._client.connect_async(
+            self.config.host,
+            self.config.port,
+            keepalive=self.config.keepalive_s,
+            clean_start=False,
+            properties=properties,
+        )
+        self._client.loop_start()
+
+    def publish_status(self, state: str = "online") -> asyncio.Future[None] | None:
+        """Publish the retained status now; returns a future resolved on its PUBACK."""
+        if not self._connected.is_set() or self._loop is None:
+            return None
+        payload = OFFLINE_STATUS if state == "offline" else json.dumps(self._status_payload()).encode()
+        info = self._client.publish(self._status_topic, payload, qos=1, retain=True)
+        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+            return None
+        future: asyncio.Future[None] = self._loop.create_future()
+        self._status_acks[info.mid] = future
+        return future
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Keep the in-flight window full until ``stop`` is set."""
+        while not stop.is_set():
+            if self._connected.is_set():
+                self._fill_window()
+            self._wakeup.clear()
+            wakeup = asyncio.ensure_future(self._wakeup.wait())
+            stopped = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({wakeup, stopped}, timeout=self._next_retry_in(),
+                               return_when=asyncio.FIRST_COMPLETED)
+            for task in (wakeup, stopped):
+                task.cancel()
+
+    def _next_retry_in(self) -> float | None:
+        if not self.stats.refused:
+            return None
+        soonest = min(retry.not_before for retry in self.stats.refused.values())
+        return max(0.05, soonest - time.monotonic())
+
+    def _fill_window(self) -> None:
+        busy = set(self._inflight.values())
+        now = time.monotonic()
+        # First, batches formed earlier and not acknowledged: after a restart, or refused.
+        for batch_seq in self.outbox.open_batch_seqs():
+            if len(self._inflight) >= self.inflight_window:
+                return
+            retry = self.stats.refused.get(batch_seq)
+            if batch_seq in busy or (retry is not None and retry.not_before > now):
+                continue
+            batch = self.outbox.load_batch(batch_seq)
+            if batch is not None and not self._send(batch):
+                return
+        while len(self._inflight) < self.inflight_window and not self.stats.refused:
+            batch = self.outbox.form_batch(self.batch_size)
+            if batch is None or not self._send(batch):
+                return
+
+    def _send(self, batch: StoredBatch) -> bool:
+        body = batch.to_json_bytes(self.gateway_id)
+        # Every reading was validated when stored; this guards the envelope and the wire form.
+        ReadingsBatch.model_validate_json(body)
+        info = self._client.publish(self._readings_topic, body, qos=1, retain=False)
+        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+            log.warning("publish_not_queued", batch_seq=batch.batch_seq, rc=mqtt.error_string(info.rc))
+            return False
+        # paho keeps a queued message and sends it after a reconnect: it is in flight either way.
+        self._inflight[info.mid] = batch.batch_seq
+        self.stats.batches_sent += 1
+        log.info("batch_published", batch_seq=batch.batch_seq, readings=len(batch.readings),
+                 bytes=len(body), inflight=len(self._inflight))
+        return True
+
+    async def drain(self, grace_s: float) -> bool:
+        """Wait up to ``grace_s`` for the batches in flight to be acknowledged."""
+        try:
+            async with asyncio.timeout(grace_s):
+                while self._inflight:
+                    self._idle.clear()
+                    await self._idle.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    async def stop(self, grace_s: float = 5.0) -> None:
+        """Wait for PUBACKs (bounded), mark the gateway offline, disconnect."""
+        if self._connected.is_set():
+            await self.drain(grace_s)
+            offline = self.publish_status("offline")
+            if offline is not None:
+                try:
+                    await asyncio.wait_for(offline, timeout=2.0)
+                except TimeoutError:
+                    log.warning("offline_status_not_acknowledged")
+        self._client.disconnect()
+        await asyncio.to_thread(self._client.loop_stop)
+        self._loop = None

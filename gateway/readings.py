@@ -1,0 +1,263 @@
+"""Decoded GATT measurement + device + clocks -> one contract v1 reading (pure).
+
+The reading id comes from :func:`homevitals.contract.derive_reading_id` and nowhere else.
+The result is validated against the contract's pydantic model before it is returned, so
+whatever reaches the outbox is already a valid v1 reading.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import TypeAdapter
+
+from gateway.clock import ClockReading, MeasuredAt, resolve_measured_at
+from gateway.errors import UnsupportedReading
+from gateway.gatt import (
+    BloodPressureMeasurement,
+    ConcentrationUnit,
+    GattValue,
+    GlucoseMeasurement,
+    PlxSpotCheckMeasurement,
+    PressureUnit,
+    TemperatureMeasurement,
+    TemperatureUnit,
+    WeightMeasurement,
+    WeightUnit,
+)
+from gateway.gatt.glucose import SensorStatus
+from gateway.gatt.reader import code_name, flag_names
+from gateway.gatt.uuids import CharacteristicUUID
+from homevitals.contract import DeviceInfo, Kind, Reading, derive_reading_id
+
+_READING = TypeAdapter[Any](Reading)
+DEVICE_STRING_LIMIT = 64  # contract: device strings are at most 64 characters
+
+# Characteristics whose values are measurements of contract v1 (the session subscribes to these).
+MEASUREMENT_UUIDS: frozenset[int] = frozenset({
+    CharacteristicUUID.BLOOD_PRESSURE_MEASUREMENT,
+    CharacteristicUUID.WEIGHT_MEASUREMENT,
+    CharacteristicUUID.GLUCOSE_MEASUREMENT,
+    CharacteristicUUID.TEMPERATURE_MEASUREMENT,
+    CharacteristicUUID.PLX_SPOT_CHECK_MEASUREMENT,
+})
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceIdentity:
+    """What the gateway knows about a device: its identity address and Device Information."""
+
+    address: str
+    manufacturer: str | None = None
+    model: str | None = None
+    serial: str | None = None
+    firmware: str | None = None
+
+    def to_contract(self) -> DeviceInfo:
+        return DeviceInfo(
+            address=self.address.upper(),
+            manufacturer=_clip(self.manufacturer),
+            model=_clip(self.model),
+            serial=_clip(self.serial),
+            firmware=_clip(self.firmware),
+        )
+
+
+def _clip(text: str | None) -> str | None:
+    if text is None:
+        return None
+    text = text.strip()
+    return text[:DEVICE_STRING_LIMIT] or None
+
+
+@dataclass(frozen=True, slots=True)
+class _KindView:
+    """The per-kind parts of a reading."""
+
+    kind: Kind
+    unit: str
+    original_unit: str | None
+    values: dict[str, Any]
+    status: dict[str, Any] | None
+    device_time: datetime | None
+    user_id: int | None
+    invalid_values: tuple[str, ...]
+    device_clock_not_set: bool = False
+
+
+def _blood_pressure(m: BloodPressureMeasurement) -> _KindView:
+    canonical = m.canonical
+    return _KindView(
+        kind=Kind.BLOOD_PRESSURE,
+        unit="mmHg",
+        original_unit=m.unit.value if m.unit is not PressureUnit.MMHG else None,
+        values={
+            "systolic": canonical.systolic,
+            "diastolic": canonical.diastolic,
+            "mean_arterial_pressure": canonical.mean_arterial_pressure,
+            "pulse_rate": m.pulse_rate,
+        },
+        status=m.status.to_json_dict() if m.status is not None else None,
+        device_time=m.timestamp,
+        user_id=m.user_id,
+        invalid_values=m.invalid_values,
+    )
+
+
+def _weight(m: WeightMeasurement) -> _KindView:
+    canonical = m.canonical
+    return _KindView(
+        kind=Kind.WEIGHT,
+        unit="kg",
+        original_unit=m.unit.value if m.unit is not WeightUnit.KILOGRAM else None,
+        values={"weight": canonical.weight_kg, "bmi": canonical.bmi, "height": canonical.height_m},
+        status=None,
+        device_time=m.timestamp,
+        user_id=m.user_id,
+        invalid_values=m.invalid_values,
+    )
+
+
+_GLUCOSE_NAMES = {"concentration": "glucose"}
+_GLUCOSE_ORIGINAL_UNIT = {ConcentrationUnit.KG_PER_L: "mg/dL", ConcentrationUnit.MOL_PER_L: "mol/L"}
+
+
+def _glucose(m: GlucoseMeasurement) -> _KindView:
+    status = None
+    if m.type is not None or m.sensor_status is not None:
+        status = {
+            "sample_type": code_name(m.type) if m.type is not None else None,
+            "sample_location": code_name(m.sample_location) if m.sample_location is not None else None,
+            "sensor_status": flag_names(int(m.sensor_status), SensorStatus, 16)
+            if m.sensor_status is not None else [],
+        }
+    return _KindView(
+        kind=Kind.GLUCOSE,
+        unit="mmol/L",
+        original_unit=_GLUCOSE_ORIGINAL_UNIT[m.concentration_unit] if m.type is not None else None,
+        values={"glucose": m.canonical, "sequence_number": m.sequence_number},
+        status=status,
+        device_time=m.measured_at,
+        user_id=None,
+        invalid_values=tuple(_GLUCOSE_NAMES.get(name, name) for name in m.invalid_values),
+    )
+
+
+def _temperature(m: TemperatureMeasurement) -> _KindView:
+    return _KindView(
+        kind=Kind.TEMPERATURE,
+        unit="Cel",
+        original_unit="Fahrenheit" if m.unit is TemperatureUnit.FAHRENHEIT else None,
+        values={"temperature": m.canonical},
+        status={"temperature_type": code_name(m.temperature_type)}
+        if m.temperature_type is not None else None,
+        device_time=m.timestamp,
+        user_id=None,
+        invalid_values=m.invalid_values,
+    )
+
+
+def _pulse_oximetry(m: PlxSpotCheckMeasurement) -> _KindView:
+    return _KindView(
+        kind=Kind.PULSE_OXIMETRY,
+        unit="%",
+        original_unit=None,
+        values={"spo2": m.spo2, "pulse_rate": m.pulse_rate},
+        status=None,
+        device_time=m.timestamp,
+        user_id=None,
+        invalid_values=m.invalid_values,
+        device_clock_not_set=m.device_clock_not_set,
+    )
+
+
+def _kind_view(measurement: GattValue) -> _KindView:
+    # isinstance, not the UUID: IntermediateCuffPressure shares the BP layout but is no measurement.
+    if type(measurement) is BloodPressureMeasurement:
+        return _blood_pressure(measurement)
+    if isinstance(measurement, WeightMeasurement):
+        return _weight(measurement)
+    if isinstance(measurement, GlucoseMeasurement):
+        return _glucose(measurement)
+    if type(measurement) is TemperatureMeasurement:
+        return _temperature(measurement)
+    if isinstance(measurement, PlxSpotCheckMeasurement):
+        return _pulse_oximetry(measurement)
+    raise UnsupportedReading(int(measurement.UUID), type(measurement).__name__)
+
+
+def _utc_text(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltReading:
+    """A validated contract v1 reading, as the JSON-ready dict the outbox stores."""
+
+    reading_id: str
+    measured_at: datetime
+    payload: Mapping[str, Any]
+    timing: MeasuredAt
+
+    def to_json(self) -> str:
+        return json.dumps(self.payload, separators=(",", ":"), sort_keys=True)
+
+
+def build_reading(
+    measurement: GattValue,
+    *,
+    raw: bytes,
+    device: DeviceIdentity,
+    gateway_time: datetime,
+    clock: ClockReading | None,
+    zone: ZoneInfo,
+    battery_level: int | None = None,
+) -> BuiltReading:
+    """Turn one decoded measurement into a contract v1 reading.
+
+    ``gateway_time`` is when the bytes arrived (UTC); ``clock`` is the device clock read at
+    this connection, if the device has one. Raises :class:`UnsupportedReading` for a
+    characteristic that is not a measurement (intermediate cuff pressure, features).
+    """
+    view = _kind_view(measurement)
+    # A device that says its own clock is not set gets no trust in its stamps.
+    trusted_time = None if view.device_clock_not_set else view.device_time
+    timing = resolve_measured_at(trusted_time, gateway_time, clock, zone)
+    uuid = int(measurement.UUID)
+    reading_id = derive_reading_id(
+        address=device.address,
+        user_id=view.user_id,
+        device_time=view.device_time,
+        gateway_first_seen=gateway_time,
+        characteristic_uuid=uuid,
+        raw=raw,
+    )
+    document: dict[str, Any] = {
+        "reading_id": str(reading_id),
+        "kind": view.kind.value,
+        "device": device.to_contract().model_dump(mode="json"),
+        "user_id": view.user_id,
+        "device_time": view.device_time.isoformat() if view.device_time is not None else None,
+        "gateway_time": _utc_text(gateway_time),
+        "measured_at": _utc_text(timing.measured_at),
+        "time_source": timing.time_source.value,
+        "unit": view.unit,
+        "original_unit": view.original_unit,
+        "values": view.values,
+        "status": view.status,
+        "invalid_values": list(view.invalid_values),
+        "battery_level": battery_level,
+        "raw": {"uuid": f"{uuid:04x}", "hex": raw.hex()},
+    }
+    model = _READING.validate_json(json.dumps(document))
+    return BuiltReading(
+        reading_id=str(reading_id),
+        measured_at=timing.measured_at,
+        payload=model.model_dump(mode="json"),
+        timing=timing,
+    )

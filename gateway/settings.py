@@ -1,0 +1,150 @@
+"""Gateway configuration: ``GATEWAY_*`` environment variables, or a TOML file.
+
+Read once at the edge (``homevitals gateway run``) and passed down as plain values.
+Precedence, highest first: command-line options, environment, the TOML file, defaults.
+The TOML file uses the field names without the prefix (``mqtt_host = "hub.example"``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from homevitals.contract.models import MAX_READINGS_PER_BATCH, is_valid_gateway_id
+from homevitals.errors import ConfigurationError
+from homevitals.settings import ServiceSettings
+
+BleBackendName = Literal["bleak", "simulator"]
+
+
+class GatewaySettings(ServiceSettings):
+    """Every setting of ``homevitals gateway``; see docs/gateway.md for the table."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", env_file=None)
+
+    id: str = Field(default="", description="Gateway id, e.g. gw-0042 ([a-z0-9][a-z0-9-]{2,63}).")
+    data_dir: Path = Field(
+        default=Path("/var/lib/homevitals-gateway"),
+        description="Outbox, allow-list and simulator bonds live here.",
+    )
+
+    mqtt_host: str = Field(default="localhost", description="Broker host name.")
+    mqtt_port: int = Field(default=1883, ge=1, le=65535, description="Broker port (8883 for TLS).")
+    mqtt_username: str | None = Field(default=None, description="Broker user name.")
+    mqtt_password: SecretStr | None = Field(default=None, description="Broker password.")
+    mqtt_tls: bool = Field(default=False, description="Connect with TLS.")
+    mqtt_ca_file: Path | None = Field(default=None, description="CA bundle; system CAs when unset.")
+    mqtt_cert_file: Path | None = Field(default=None, description="Client certificate (PEM).")
+    mqtt_key_file: Path | None = Field(default=None, description="Client certificate key (PEM).")
+    mqtt_client_id: str | None = Field(default=None, description="Default: homevitals-gateway-{id}.")
+    mqtt_keepalive_s: int = Field(default=60, ge=5, le=3600)
+    mqtt_session_expiry_s: int = Field(
+        default=7 * 24 * 3600, ge=0, description="MQTT 5 session expiry: how long the broker keeps it."
+    )
+
+    timezone: str = Field(
+        default="Europe/Copenhagen", description="Zone of the devices' wall clocks (set by the gateway)."
+    )
+    clock_tolerance_s: float = Field(
+        default=60.0, ge=1, description="Set a device clock that is off by more than this."
+    )
+    max_connections: int = Field(default=2, ge=1, le=8, description="BLE connections at once.")
+    connect_attempts: int = Field(default=4, ge=1, le=20, description="Connection attempts per session.")
+    session_timeout_s: float = Field(default=180.0, ge=5, description="Upper bound of one device session.")
+    backlog_idle_s: float = Field(
+        default=3.0, gt=0, description="A backlog is complete after this long without a record."
+    )
+    reconnect_cooldown_s: float = Field(
+        default=15.0, ge=0, description="Leave a device alone this long after a complete session."
+    )
+    scan_stall_s: float = Field(
+        default=600.0, gt=0, description="Restart scanning after this long without an advertisement."
+    )
+
+    outbox_limit: int = Field(
+        default=100_000, ge=1, description="Readings in the outbox that raise the alarm."
+    )
+    status_interval_s: float = Field(default=60.0, gt=0, description="Retained status refresh period.")
+    batch_size: int = Field(default=50, ge=1, le=MAX_READINGS_PER_BATCH, description="Readings per batch.")
+    inflight_window: int = Field(default=4, ge=1, le=100, description="Batches awaiting PUBACK at once.")
+    dedupe_days: int = Field(default=400, ge=1, description="How long delivered reading ids are remembered.")
+
+    ble_backend: BleBackendName = Field(default="bleak", description="'bleak' (BlueZ) or 'simulator'.")
+    ble_adapter: str | None = Field(default=None, description="BlueZ adapter, e.g. hci0.")
+    scenario: Path | None = Field(default=None, description="Simulator scenario file.")
+    speed: float = Field(default=1.0, gt=0, description="Simulator time compression.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003 - no .env files on purpose
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls), file_secret_settings)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r} (an IANA name, e.g. Europe/Copenhagen)") from error
+        return value
+
+    @model_validator(mode="after")
+    def _tls_pairs(self) -> GatewaySettings:
+        if (self.mqtt_cert_file is None) != (self.mqtt_key_file is None):
+            raise ValueError("set both GATEWAY_MQTT_CERT_FILE and GATEWAY_MQTT_KEY_FILE, or neither")
+        return self
+
+    @property
+    def gateway_id(self) -> str:
+        """The validated id; commands that publish call this, so a missing id stops them early."""
+        if not is_valid_gateway_id(self.id):
+            raise ConfigurationError(
+                "GATEWAY_ID", f"{self.id!r} is not a gateway id (pattern [a-z0-9][a-z0-9-]{{2,63}})"
+            )
+        return self.id
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def outbox_path(self) -> Path:
+        return self.data_dir / "outbox.sqlite3"
+
+    @property
+    def allowlist_path(self) -> Path:
+        return self.data_dir / "allowlist.json"
+
+    def check_secrets(self) -> None:
+        if self.mqtt_username is not None:
+            password = self.mqtt_password.get_secret_value() if self.mqtt_password else None
+            self.require_secret("GATEWAY_MQTT_PASSWORD", password)
+
+
+def load_settings(config_file: Path | None = None, **overrides: object) -> GatewaySettings:
+    """Build the settings from defaults, ``config_file`` (TOML), the environment, ``overrides``."""
+    if config_file is not None and not config_file.is_file():
+        raise ConfigurationError("--config", f"{config_file} does not exist")
+    values = {key: value for key, value in overrides.items() if value is not None}
+    if config_file is None:
+        return GatewaySettings(**values)  # type: ignore[arg-type]
+
+    class _FromFile(GatewaySettings):
+        model_config = SettingsConfigDict(toml_file=config_file)
+
+    return _FromFile(**values)  # type: ignore[arg-type]

@@ -1,0 +1,319 @@
+"""The MQTT side: a persistent MQTT v5 session with manual acks, and its network thread.
+
+- One shared subscription ``$share/<group>/homevitals/v1/gateways/+/readings`` (QoS 1) so
+  workers split the load, plus ``homevitals/v1/gateways/+/status`` (retained gateway status).
+- ``clean_start=False`` and a session expiry: while a worker is away the broker keeps its
+  session and queues its messages; on return it re-sends what was never acknowledged.
+- ``manual_ack=True``: :meth:`MqttConsumer.ack` is called only after the batch committed.
+- The network thread is our own loop over paho's ``loop``/``loop_write``/``loop_misc`` (not
+  ``loop_start``) so that it can stop *reading* while the buffer is full and still write acks
+  and keepalives. Mosquitto 2.0 does not reliably honour a client's Receive Maximum once a
+  client's queue is unlimited, so flow control has to happen here (docs/mosquitto.md).
+"""
+
+from __future__ import annotations
+
+import random
+import ssl
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import structlog
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from homevitals.contract.models import READINGS_SUBSCRIPTION, STATUS_SUBSCRIPTION
+from ingest.buffer import InflightBuffer
+from ingest.envelope import Envelope
+from ingest.metrics import IngestMetrics
+from ingest.validation import Outcome, Rejection, RejectReason, ValidBatch, validate_message
+
+log = structlog.get_logger("ingest.consumer")
+
+
+class Backoff:
+    """Exponential backoff with full jitter: 0.1 s, 0.2 s, ... up to ``maximum``."""
+
+    def __init__(self, maximum: float, initial: float = 0.1) -> None:
+        self.initial = initial
+        self.maximum = maximum
+        self._next = initial
+
+    def next_delay(self) -> float:
+        delay = random.uniform(self._next / 2, self._next)  # noqa: S311 - jitter, not crypto
+        self._next = min(self.maximum, self._next * 2)
+        return delay
+
+    def reset(self) -> None:
+        self._next = self.initial
+
+
+def shared_subscription(group: str) -> str:
+    return f"$share/{group}/{READINGS_SUBSCRIPTION}"
+
+
+class MqttConsumer:
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        client_id: str,
+        share_group: str,
+        buffer: InflightBuffer,
+        metrics: IngestMetrics,
+        keepalive_s: int = 30,
+        session_expiry_s: int = 7 * 24 * 3600,
+        username: str | None = None,
+        password: str | None = None,
+        tls: bool = False,
+        ca_file: str | None = None,
+        cert_file: str | None = None,
+        key_file: str | None = None,
+        backoff_max_s: float = 10.0,
+        future_tolerance: timedelta = timedelta(minutes=5),
+        max_payload_bytes: int = 1024 * 1024,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.share_group = share_group
+        self.buffer = buffer
+        self.metrics = metrics
+        self.future_tolerance = future_tolerance
+        self.max_payload_bytes = max_payload_bytes
+        self.clock = clock
+        self._backoff = Backoff(backoff_max_s)
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._connected = False
+        self._subscribed = threading.Event()
+        self._stop_reading = threading.Event()
+        self._closing = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.failure: BaseException | None = None
+
+        client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=mqtt.MQTTv5,
+            manual_ack=True,
+        )
+        if username is not None:
+            client.username_pw_set(username, password)
+        if tls:
+            client.tls_set(ca_certs=ca_file, certfile=cert_file, keyfile=key_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = session_expiry_s
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
+        client.connect_async(host, port, keepalive=keepalive_s, clean_start=False, properties=properties)
+        self._client = client
+        self._readings_counter = metrics.messages_received.labels(topic="readings")
+        self._status_counter = metrics.messages_received.labels(topic="status")
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="ingest-mqtt", daemon=True)
+        self._thread.start()
+
+    def wait_subscribed(self, timeout: float) -> bool:
+        return self._subscribed.wait(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def stop_reading(self) -> None:
+        """Read nothing more from the broker; keep sending acks (shutdown drain)."""
+        self._stop_reading.set()
+        self._wake.set()
+
+    def close(self, flush_timeout: float = 2.0) -> None:
+        """Send the remaining acks, then DISCONNECT (the session stays on the broker)."""
+        self.stop_reading()
+        deadline = time.monotonic() + flush_timeout
+        while self._client.want_write() and time.monotonic() < deadline and self.alive:
+            time.sleep(0.01)
+        self._closing.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=flush_timeout + 5)
+        self.metrics.mqtt_connected.set(0)
+
+    # -- acks, from the writer thread -------------------------------------------------------
+    def ack(self, envelopes: Sequence[Envelope]) -> int:
+        """Acknowledge committed messages that came over the current connection.
+
+        Messages from an earlier connection are skipped: their packet ids mean nothing now,
+        and the broker re-sends them anyway (they are stored, so the copy is a duplicate).
+        Returns how many were skipped.
+        """
+        skipped = 0
+        with self._lock:
+            current = self._generation if self._connected else -1
+            for envelope in envelopes:
+                if envelope.mid == 0:
+                    continue  # QoS 0: nothing to acknowledge
+                if envelope.generation == current:
+                    self._client.ack(envelope.mid, 1)
+                else:
+                    skipped += 1
+        if skipped:
+            self.metrics.acks_skipped.inc(skipped)
+        self._wake.set()
+        return skipped
+
+    # -- paho callbacks (network thread) ----------------------------------------------------
+    def _on_connect(
+        self, client: mqtt.Client, userdata: Any, flags: mqtt.ConnectFlags, reason: ReasonCode, props: Any
+    ) -> None:
+        if reason.is_failure:
+            log.warning("mqtt.connect_refused", reason=str(reason), host=self.host, port=self.port)
+            return
+        with self._lock:
+            self._generation += 1
+            self._connected = True
+        self._backoff.reset()
+        self.metrics.mqtt_reconnects.inc()
+        log.info("mqtt.connected", host=self.host, port=self.port, session_present=flags.session_present)
+        options = SubscribeOptions(qos=1)
+        client.subscribe(
+            [(shared_subscription(self.share_group), options), (STATUS_SUBSCRIPTION, SubscribeOptions(qos=1))]
+        )
+
+    def _on_subscribe(
+        self, client: mqtt.Client, userdata: Any, mid: int, reasons: list[ReasonCode], props: Any
+    ) -> None:
+        failed = [str(r) for r in reasons if r.is_failure]
+        if failed:
+            log.error("mqtt.subscribe_refused", reasons=failed)
+            return
+        self.metrics.mqtt_connected.set(1)
+        self._subscribed.set()
+        log.info("mqtt.subscribed", topics=[shared_subscription(self.share_group), STATUS_SUBSCRIPTION])
+
+    def _on_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.DisconnectFlags,
+        reason: ReasonCode,
+        props: Any,
+    ) -> None:
+        with self._lock:
+            self._generation += 1
+            self._connected = False
+        self.metrics.mqtt_connected.set(0)
+        if not self._closing.is_set():
+            log.warning("mqtt.disconnected", reason=str(reason))
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        received = time.monotonic()
+        payload = bytes(message.payload)
+        try:
+            topic = message.topic
+        except UnicodeDecodeError:
+            topic = repr(message._topic)  # noqa: SLF001 - paho exposes no other way to the raw topic
+        outcome = self._validate(topic, payload)
+        if isinstance(outcome, ValidBatch):
+            self._readings_counter.inc()
+            self.metrics.readings_received.inc(len(outcome.readings))
+        else:
+            (self._status_counter if topic.endswith("/status") else self._readings_counter).inc()
+        self.buffer.put(
+            Envelope(
+                topic=topic,
+                payload=payload,
+                outcome=outcome,
+                mid=message.mid if message.qos > 0 else 0,
+                generation=self._generation,
+                received_monotonic=received,
+            )
+        )
+
+    def _validate(self, topic: str, payload: bytes) -> Outcome:
+        try:
+            return validate_message(
+                topic,
+                payload,
+                now=self.clock(),
+                future_tolerance=self.future_tolerance,
+                max_payload_bytes=self.max_payload_bytes,
+            )
+        except Exception as error:  # a bug must not stall the stream: keep the message, loudly
+            log.exception("ingest.validation_bug", topic=topic)
+            return Rejection(RejectReason.INTERNAL_ERROR, f"{type(error).__name__}: {error}"[:2000], None)
+
+    # -- the network thread ----------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            self._loop()
+        except BaseException as error:
+            self.failure = error
+            log.exception("mqtt.thread_failed")
+            raise
+        finally:
+            self._disconnect_quietly()
+
+    def _loop(self) -> None:
+        client = self._client
+        while not self._closing.is_set():
+            if client.socket() is None:
+                if not self._connect_once():
+                    self._closing.wait(self._backoff.next_delay())
+                continue
+            paused = self._stop_reading.is_set() or not self.buffer.has_room()
+            self.metrics.reading_paused.set(1 if paused else 0)
+            self.metrics.buffered_messages.set(self.buffer.outstanding)
+            if paused:
+                rc = self._service_without_reading()
+            else:
+                rc = client.loop(timeout=0.05)
+            if rc != mqtt.MQTT_ERR_SUCCESS and not self._closing.is_set():
+                log.warning("mqtt.connection_lost", rc=mqtt.error_string(rc))
+                self._closing.wait(self._backoff.next_delay())
+
+    def _connect_once(self) -> bool:
+        try:
+            self._client.reconnect()
+        except OSError as error:
+            log.warning("mqtt.connect_failed", host=self.host, port=self.port, error=str(error))
+            return False
+        return True
+
+    def _service_without_reading(self) -> mqtt.MQTTErrorCode:
+        """Write acks and keepalives but leave incoming bytes in the socket (flow control)."""
+        client = self._client
+        if client.want_write():
+            rc = client.loop_write()
+            if rc != mqtt.MQTT_ERR_SUCCESS:
+                return rc
+        rc = client.loop_misc()
+        if rc != mqtt.MQTT_ERR_SUCCESS:
+            return rc
+        self._wake.wait(0.02)
+        self._wake.clear()
+        return mqtt.MQTT_ERR_SUCCESS
+
+    def _disconnect_quietly(self) -> None:
+        client = self._client
+        if client.socket() is None:
+            return
+        client.disconnect()
+        deadline = time.monotonic() + 1.0
+        while client.want_write() and client.socket() is not None and time.monotonic() < deadline:
+            if client.loop_write() != mqtt.MQTT_ERR_SUCCESS:
+                break
+        with self._lock:
+            self._generation += 1
+            self._connected = False

@@ -1,0 +1,23 @@
+"""One received MQTT message on its way to the database and back to the broker as an ack."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ingest.validation import Outcome, ValidBatch
+
+
+@dataclass(slots=True)
+class Envelope:
+    topic: str
+    payload: bytes
+    outcome: Outcome
+    mid: int = 0
+    # Which broker connection delivered it: a packet id means nothing on another connection,
+    # so an envelope is acknowledged only on the connection it came from (docs/ingest.md).
+    generation: int = 0
+    received_monotonic: float = 0.0
+
+    @property
+    def reading_count(self) -> int:
+        return len(self.outcome.readings) if isinstance(self.outcome, ValidBatch) else 0

@@ -1,0 +1,81 @@
+"""Settings of the ingest service, read from ``INGEST_*`` variables (docs/ingest.md).
+
+Only the CLI builds an :class:`IngestSettings`; everything below it takes plain values.
+"""
+
+from __future__ import annotations
+
+import socket
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from homevitals.settings import ServiceSettings
+
+
+def _default_client_id() -> str:
+    # Stable across restarts of the same host, so the persistent session (and the messages
+    # the broker queued for it) is picked up again. Two workers on one host need their own.
+    return f"homevitals-ingest-{socket.gethostname()}"[:64]
+
+
+class IngestSettings(ServiceSettings):
+    """Every setting of ``homevitals ingest run``; names are ``INGEST_`` + the field, upper case."""
+
+    model_config = SettingsConfigDict(env_prefix="INGEST_", extra="ignore", env_file=None)
+
+    database_url: str = Field(
+        default="postgresql://localhost/homevitals",
+        description="libpq URL; connect as a login role that is a member of homevitals_ingest.",
+    )
+    mqtt_host: str = Field(default="localhost", description="Broker host.")
+    mqtt_port: int = Field(default=1883, ge=1, le=65535, description="Broker port.")
+    mqtt_username: str | None = Field(default=None, description="Broker user name, if the broker wants one.")
+    mqtt_password: str | None = Field(default=None, description="Broker password.")
+    mqtt_tls: bool = Field(default=False, description="Connect with TLS.")
+    mqtt_ca_file: str | None = Field(default=None, description="CA bundle for TLS; default: system CAs.")
+    mqtt_cert_file: str | None = Field(default=None, description="Client certificate (mutual TLS).")
+    mqtt_key_file: str | None = Field(default=None, description="Client key (mutual TLS).")
+    mqtt_client_id: str = Field(
+        default_factory=_default_client_id,
+        min_length=1,
+        max_length=64,
+        description="Stable, unique per worker: it names the persistent session.",
+    )
+    mqtt_share_group: str = Field(
+        default="ingest", pattern=r"^[A-Za-z0-9_-]+$", description="Shared-subscription group."
+    )
+    mqtt_keepalive_s: int = Field(default=30, ge=5, le=3600, description="MQTT keepalive.")
+    mqtt_session_expiry_s: int = Field(
+        default=7 * 24 * 3600,
+        ge=0,
+        le=0xFFFFFFFF,
+        description="How long the broker keeps this worker's session and queue while it is away.",
+    )
+    metrics_host: str = Field(default="0.0.0.0", description="Address of the metrics endpoint.")  # noqa: S104
+    metrics_port: int = Field(default=9108, ge=0, le=65535, description="Prometheus port; 0 disables it.")
+    batch_max_readings: int = Field(default=500, ge=1, le=100_000, description="Flush at this many readings.")
+    batch_max_wait_ms: int = Field(default=50, ge=1, le=60_000, description="…or when the oldest waited this long.")
+    max_buffered_messages: int = Field(
+        default=20_000, ge=1, description="Stop reading from the broker beyond this many unacknowledged messages."
+    )
+    max_buffered_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=1024, description="…or beyond this many payload bytes."
+    )
+    max_payload_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Larger messages are dead-lettered (first bytes kept)."
+    )
+    future_tolerance_s: int = Field(
+        default=300, ge=0, description="measured_at further ahead than this is flagged clock_in_future."
+    )
+    missing_measurement_days: int = Field(
+        default=3, ge=1, le=365, description="Raise 'missing measurements' after this many days without a reading."
+    )
+    missing_check_interval_s: int = Field(
+        default=3600, ge=0, description="How often the missing-measurements job runs; 0 disables it."
+    )
+    db_backoff_max_s: float = Field(default=10.0, gt=0, description="Longest wait between database retries.")
+    mqtt_backoff_max_s: float = Field(default=10.0, gt=0, description="Longest wait between broker reconnects.")
+    shutdown_timeout_s: float = Field(
+        default=30.0, gt=0, description="On SIGTERM, how long to try committing what is in flight."
+    )

@@ -1,0 +1,246 @@
+"""Pure validation: (topic, payload bytes, now) -> a batch ready to store, or a Rejection.
+
+No I/O. Everything that can't be parsed or validated becomes a :class:`Rejection` with a
+machine-readable reason code (docs/ingest.md#dead-letter-reasons); everything that parses but
+is doubtful is flagged on the row and stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import NamedTuple
+from uuid import UUID
+
+from pydantic import ValidationError
+
+from homevitals.contract import GatewayStatus, Kind, ReadingsBatch
+from homevitals.contract.models import SCHEMA_ID, is_valid_gateway_id
+from ingest.limits import REAL_MAX, implausible_reasons
+
+
+class RejectReason(StrEnum):
+    """Dead-letter reason codes (``dead_letters.reason``)."""
+
+    INVALID_TOPIC = "invalid_topic"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    INVALID_JSON = "invalid_json"
+    UNKNOWN_SCHEMA = "unknown_schema"
+    SCHEMA_VIOLATION = "schema_violation"
+    GATEWAY_MISMATCH = "gateway_mismatch"
+    INVALID_STATUS = "invalid_status"
+    DATABASE_REJECTED = "database_rejected"
+    INTERNAL_ERROR = "internal_error"
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    reason: RejectReason
+    detail: str
+    gateway_id: str | None
+
+
+class PreparedReading(NamedTuple):
+    """One reading as a row of the writer's staging table (column order = field order)."""
+
+    reading_id: UUID
+    measured_at: datetime
+    kind: str
+    address: str
+    user_slot: int | None
+    gateway_id: str
+    batch_seq: int
+    device_time: datetime | None
+    gateway_time: datetime
+    time_source: str
+    unit: str
+    original_unit: str | None
+    systolic: float | None
+    diastolic: float | None
+    mean_arterial_pressure: float | None
+    pulse_rate: float | None
+    value: float | None
+    values_json: str
+    status_json: str | None
+    invalid_values: list[str]
+    implausible: bool
+    implausible_reasons: list[str]
+    clock_in_future: bool
+    raw_uuid: str
+    raw: bytes
+    serial: str | None
+    manufacturer: str | None
+    model: str | None
+    firmware: str | None
+    battery_level: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ValidBatch:
+    gateway_id: str
+    batch_seq: int
+    readings: list[PreparedReading]
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    gateway_id: str
+    status: GatewayStatus
+    status_json: str
+
+
+Outcome = ValidBatch | StatusReport | Rejection
+
+# The field of ``values`` that goes into the generic ``value`` column, per kind.
+MAIN_VALUE_FIELD: dict[str, str] = {
+    Kind.WEIGHT: "weight",
+    Kind.GLUCOSE: "glucose",
+    Kind.TEMPERATURE: "temperature",
+    Kind.PULSE_OXIMETRY: "spo2",
+}
+
+_READINGS_SUFFIX = "/readings"
+_STATUS_SUFFIX = "/status"
+_TOPIC_PREFIX = "homevitals/v1/gateways/"
+_NUL_ESCAPE = b"\\u0000"
+_MAX_DETAIL = 2000
+
+
+def _topic_gateway(topic: str, suffix: str) -> str | None:
+    if not topic.startswith(_TOPIC_PREFIX) or not topic.endswith(suffix):
+        return None
+    gateway_id = topic[len(_TOPIC_PREFIX) : -len(suffix)]
+    return gateway_id if is_valid_gateway_id(gateway_id) else None
+
+
+def _describe(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors(include_url=False, include_input=False)[:10]:
+        location = ".".join(str(p) for p in item["loc"]) or "(payload)"
+        parts.append(f"{location}: {item['msg']}")
+    more = error.error_count() - len(parts)
+    text = "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+    return text[:_MAX_DETAIL]
+
+
+def _classify_error(error: ValidationError, gateway_id: str) -> Rejection:
+    items = error.errors(include_url=False, include_input=False)
+    if any(item["type"] == "json_invalid" for item in items):
+        return Rejection(RejectReason.INVALID_JSON, _describe(error), gateway_id)
+    if any(item["loc"] == ("schema",) for item in items):
+        return Rejection(
+            RejectReason.UNKNOWN_SCHEMA, f"expected schema {SCHEMA_ID!r}; {_describe(error)}", gateway_id
+        )
+    return Rejection(RejectReason.SCHEMA_VIOLATION, _describe(error), gateway_id)
+
+
+def _real(value: float | None) -> float | None:
+    # A ``real`` column can't hold more; the full value stays in ``values``.
+    return value if value is None or -REAL_MAX < value < REAL_MAX else None
+
+
+def validate_readings(
+    topic: str, payload: bytes, *, now: datetime, future_tolerance: timedelta, max_payload_bytes: int
+) -> ValidBatch | Rejection:
+    """Validate one message from ``homevitals/v1/gateways/{id}/readings`` against contract v1."""
+    gateway_id = _topic_gateway(topic, _READINGS_SUFFIX)
+    if gateway_id is None:
+        return Rejection(RejectReason.INVALID_TOPIC, f"not a v1 readings topic: {topic[:300]!r}", None)
+    if len(payload) > max_payload_bytes:
+        return Rejection(
+            RejectReason.PAYLOAD_TOO_LARGE,
+            f"{len(payload)} bytes, more than the {max_payload_bytes} allowed",
+            gateway_id,
+        )
+    if _NUL_ESCAPE in payload:
+        return Rejection(
+            RejectReason.SCHEMA_VIOLATION, "contains \\u0000, which PostgreSQL text cannot store", gateway_id
+        )
+    try:
+        batch = ReadingsBatch.model_validate_json(payload)
+    except ValidationError as error:
+        return _classify_error(error, gateway_id)
+    if batch.gateway_id != gateway_id:
+        return Rejection(
+            RejectReason.GATEWAY_MISMATCH,
+            f"topic names gateway {gateway_id!r} but the payload says {batch.gateway_id!r}: "
+            "a gateway may only publish its own readings",
+            gateway_id,
+        )
+    future_limit = now + future_tolerance
+    rows = []
+    for reading in batch.readings:
+        kind = reading.kind
+        values = reading.values.model_dump()
+        reasons = implausible_reasons(kind, values)
+        device = reading.device
+        main_field = MAIN_VALUE_FIELD.get(kind)
+        rows.append(
+            PreparedReading(
+                reading_id=reading.reading_id,
+                measured_at=reading.measured_at,
+                kind=str(kind),
+                address=device.address.upper(),
+                user_slot=reading.user_id,
+                gateway_id=gateway_id,
+                batch_seq=batch.batch_seq,
+                device_time=reading.device_time,
+                gateway_time=reading.gateway_time,
+                time_source=str(reading.time_source),
+                unit=reading.unit,
+                original_unit=reading.original_unit,
+                systolic=_real(values.get("systolic")),
+                diastolic=_real(values.get("diastolic")),
+                mean_arterial_pressure=_real(values.get("mean_arterial_pressure")),
+                pulse_rate=_real(values.get("pulse_rate")),
+                value=values.get(main_field) if main_field is not None else None,
+                values_json=reading.values.model_dump_json(),
+                status_json=reading.status.model_dump_json() if reading.status is not None else None,
+                invalid_values=list(reading.invalid_values),
+                implausible=bool(reasons),
+                implausible_reasons=reasons,
+                clock_in_future=reading.measured_at > future_limit,
+                raw_uuid=reading.raw.uuid,
+                raw=bytes.fromhex(reading.raw.hex),
+                serial=device.serial,
+                manufacturer=device.manufacturer,
+                model=device.model,
+                firmware=device.firmware,
+                battery_level=reading.battery_level,
+            )
+        )
+    return ValidBatch(gateway_id=gateway_id, batch_seq=batch.batch_seq, readings=rows)
+
+
+def validate_status(topic: str, payload: bytes, *, max_payload_bytes: int) -> StatusReport | Rejection:
+    """Validate a retained ``homevitals/v1/gateways/{id}/status`` message (or a last will)."""
+    gateway_id = _topic_gateway(topic, _STATUS_SUFFIX)
+    if gateway_id is None:
+        return Rejection(RejectReason.INVALID_TOPIC, f"not a v1 status topic: {topic[:300]!r}", None)
+    if len(payload) > max_payload_bytes:
+        return Rejection(
+            RejectReason.PAYLOAD_TOO_LARGE,
+            f"{len(payload)} bytes, more than the {max_payload_bytes} allowed",
+            gateway_id,
+        )
+    if _NUL_ESCAPE in payload:
+        return Rejection(
+            RejectReason.INVALID_STATUS, "contains \\u0000, which PostgreSQL cannot store", gateway_id
+        )
+    try:
+        status = GatewayStatus.model_validate_json(payload)
+    except ValidationError as error:
+        return Rejection(RejectReason.INVALID_STATUS, _describe(error), gateway_id)
+    return StatusReport(gateway_id=gateway_id, status=status, status_json=status.model_dump_json())
+
+
+def validate_message(
+    topic: str, payload: bytes, *, now: datetime, future_tolerance: timedelta, max_payload_bytes: int
+) -> Outcome:
+    """Route by topic: readings, status, or a rejection for anything else."""
+    if topic.endswith(_STATUS_SUFFIX):
+        return validate_status(topic, payload, max_payload_bytes=max_payload_bytes)
+    return validate_readings(
+        topic, payload, now=now, future_tolerance=future_tolerance, max_payload_bytes=max_payload_bytes
+    )

@@ -1,0 +1,533 @@
+"""The idempotent, batched write: one transaction per batch of messages (docs/ingest.md).
+
+In one transaction:
+1. upsert the gateways that sent readings, and detect gaps in their ``batch_seq``;
+2. apply retained status reports (gateway state, outbox, device batteries);
+3. COPY the readings into a temporary staging table;
+4. upsert their devices (first/last seen, battery, model, serial);
+5. insert their ids into the ``reading_ids`` ledger ``ON CONFLICT DO NOTHING RETURNING``
+   and insert into ``readings`` only the ids that came back, attributed through the
+   assignment covering ``measured_at``;
+6. open threshold alerts for the new readings, at most one unresolved per citizen, metric
+   and level (the partial unique index decides);
+7. store dead letters.
+
+A reading id that arrives again (redelivery, another gateway, a corrected clock) finds its
+ledger row and is counted as a duplicate. Nothing here acknowledges anything: the caller
+acks after :meth:`BatchWriter.write` returns, i.e. after COMMIT.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+import psycopg
+from psycopg import sql
+
+from ingest.alerts import AlertCandidate, StoredReading, Thresholds, alert_candidates
+from ingest.envelope import Envelope
+from ingest.errors import (
+    BatchRejected,
+    DatabaseMisconfigured,
+    DatabaseUnavailable,
+    IngestError,
+    TransactionConflict,
+)
+from ingest.validation import PreparedReading, Rejection, StatusReport, ValidBatch
+
+STAGING_TABLE: Final = "ingest_staging"
+
+# Column types of the staging table, in PreparedReading's field order.
+_STAGING_TYPES: Final[dict[str, str]] = {
+    "reading_id": "uuid",
+    "measured_at": "timestamptz",
+    "kind": "text",
+    "address": "text",
+    "user_slot": "smallint",
+    "gateway_id": "text",
+    "batch_seq": "bigint",
+    "device_time": "timestamp",
+    "gateway_time": "timestamptz",
+    "time_source": "text",
+    "unit": "text",
+    "original_unit": "text",
+    "systolic": "real",
+    "diastolic": "real",
+    "mean_arterial_pressure": "real",
+    "pulse_rate": "real",
+    "value": "double precision",
+    "values_json": "jsonb",
+    "status_json": "jsonb",
+    "invalid_values": "text[]",
+    "implausible": "boolean",
+    "implausible_reasons": "text[]",
+    "clock_in_future": "boolean",
+    "raw_uuid": "text",
+    "raw": "bytea",
+    "serial": "text",
+    "manufacturer": "text",
+    "model": "text",
+    "firmware": "text",
+    "battery_level": "smallint",
+}
+if tuple(_STAGING_TYPES) != PreparedReading._fields:  # pragma: no cover - a layout slip fails at import
+    raise RuntimeError("staging columns and PreparedReading fields differ")
+
+# ON COMMIT DELETE ROWS: every transaction starts with an empty staging table, and a rolled
+# back batch leaves nothing behind.
+_CREATE_STAGING = sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} ({}) ON COMMIT DELETE ROWS").format(
+    sql.Identifier(STAGING_TABLE),
+    sql.SQL(", ").join(
+        sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind)) for name, kind in _STAGING_TYPES.items()
+    ),
+)
+_COPY_STAGING = sql.SQL("COPY {} ({}) FROM STDIN").format(
+    sql.Identifier(STAGING_TABLE), sql.SQL(", ").join(sql.Identifier(name) for name in _STAGING_TYPES)
+)
+
+# Sorted, so that concurrent workers lock gateway rows in the same order (no deadlocks).
+_UPSERT_READING_GATEWAYS = """
+INSERT INTO gateways AS g (gateway_id, first_seen, last_seen)
+SELECT gid, now(), now() FROM unnest(%s::text[]) AS t(gid) ORDER BY gid
+ON CONFLICT (gateway_id) DO UPDATE SET last_seen = now()
+RETURNING gateway_id, last_batch_seq
+"""
+
+_SET_LAST_BATCH_SEQ = """
+UPDATE gateways AS g SET last_batch_seq = v.seq
+FROM unnest(%s::text[], %s::bigint[]) AS v(gid, seq)
+WHERE g.gateway_id = v.gid
+"""
+
+_INSERT_GAPS = """
+INSERT INTO batch_gaps (gateway_id, expected_seq, received_seq, missing)
+SELECT * FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::bigint[])
+"""
+
+# A batch_seq at or below the gateway's high-water mark is either a redelivery or a batch
+# that lost a race with a later one on another worker; the latter fills a recorded gap.
+_FILL_GAPS = """
+WITH late AS (
+  SELECT v.gid, v.seq,
+         (SELECT bg.id FROM batch_gaps bg
+          WHERE bg.gateway_id = v.gid AND v.seq >= bg.expected_seq AND v.seq < bg.received_seq
+            AND bg.filled < bg.missing
+          ORDER BY bg.id DESC LIMIT 1) AS gap_id
+  FROM unnest(%s::text[], %s::bigint[]) AS v(gid, seq)
+), fills AS (
+  INSERT INTO batch_gap_fills (gateway_id, batch_seq, gap_id)
+  SELECT gid, seq, gap_id FROM late WHERE gap_id IS NOT NULL ORDER BY gid, seq
+  ON CONFLICT DO NOTHING
+  RETURNING gap_id
+)
+UPDATE batch_gaps AS bg SET filled = bg.filled + f.n
+FROM (SELECT gap_id, count(*) AS n FROM fills GROUP BY gap_id) AS f
+WHERE bg.id = f.gap_id
+RETURNING f.n
+"""
+
+_UPSERT_STATUS = """
+INSERT INTO gateways AS g (gateway_id, first_seen, last_seen, state, version, uptime_s, outbox_depth,
+                           outbox_full, status, status_at)
+VALUES (%(gid)s::text, now(), CASE WHEN %(online)s::boolean THEN now() END, %(state)s::text,
+        %(version)s::text, %(uptime)s::float8, %(depth)s::integer, coalesce(%(full)s::boolean, false),
+        %(status)s::jsonb, least(coalesce(%(at)s::timestamptz, now()), now()))
+ON CONFLICT (gateway_id) DO UPDATE SET
+  state = excluded.state,
+  version = coalesce(excluded.version, g.version),
+  uptime_s = coalesce(excluded.uptime_s, g.uptime_s),
+  outbox_depth = coalesce(excluded.outbox_depth, g.outbox_depth),
+  outbox_full = coalesce(%(full)s::boolean, g.outbox_full),
+  status = excluded.status,
+  status_at = excluded.status_at,
+  last_seen = CASE WHEN %(online)s::boolean THEN greatest(g.last_seen, excluded.last_seen) ELSE g.last_seen END
+WHERE g.status_at IS NULL OR excluded.status_at >= g.status_at
+"""
+
+_UPSERT_STATUS_DEVICE = """
+INSERT INTO devices AS d (address, model, battery_level, battery_at, first_seen, last_seen, last_gateway_id)
+VALUES (%(address)s::text, %(model)s::text, %(battery)s::smallint,
+        CASE WHEN %(battery)s::smallint IS NOT NULL THEN %(at)s::timestamptz END,
+        least(coalesce(%(seen)s::timestamptz, %(at)s::timestamptz), now()),
+        least(coalesce(%(seen)s::timestamptz, %(at)s::timestamptz), now()), %(gid)s::text)
+ON CONFLICT (address) DO UPDATE SET
+  model = coalesce(d.model, excluded.model),
+  battery_level = CASE WHEN excluded.battery_level IS NOT NULL
+                        AND (d.battery_at IS NULL OR excluded.battery_at >= d.battery_at)
+                       THEN excluded.battery_level ELSE d.battery_level END,
+  battery_at = CASE WHEN excluded.battery_level IS NOT NULL
+                     AND (d.battery_at IS NULL OR excluded.battery_at >= d.battery_at)
+                    THEN excluded.battery_at ELSE d.battery_at END,
+  last_seen = greatest(d.last_seen, least(%(seen)s::timestamptz, now())),
+  last_gateway_id = CASE WHEN %(seen)s::timestamptz >= d.last_seen
+                         THEN excluded.last_gateway_id ELSE d.last_gateway_id END
+"""
+
+# First/last seen follow the gateway's clock (when the bytes arrived), never beyond the hub's.
+_UPSERT_READING_DEVICES = sql.SQL("""
+INSERT INTO devices AS d (address, kind, serial, manufacturer, model, firmware, battery_level, battery_at,
+                          first_seen, last_seen, last_gateway_id)
+SELECT DISTINCT ON (address) address, kind, serial, manufacturer, model, firmware, battery_level,
+       CASE WHEN battery_level IS NOT NULL THEN least(gateway_time, now()) END,
+       least(gateway_time, now()), least(gateway_time, now()), gateway_id
+FROM {staging}
+ORDER BY address, gateway_time DESC
+ON CONFLICT (address) DO UPDATE SET
+  kind = coalesce(d.kind, excluded.kind),
+  serial = coalesce(excluded.serial, d.serial),
+  manufacturer = coalesce(excluded.manufacturer, d.manufacturer),
+  model = coalesce(excluded.model, d.model),
+  firmware = coalesce(excluded.firmware, d.firmware),
+  battery_level = CASE WHEN excluded.battery_level IS NOT NULL
+                        AND (d.battery_at IS NULL OR excluded.battery_at >= d.battery_at)
+                       THEN excluded.battery_level ELSE d.battery_level END,
+  battery_at = CASE WHEN excluded.battery_level IS NOT NULL
+                     AND (d.battery_at IS NULL OR excluded.battery_at >= d.battery_at)
+                    THEN excluded.battery_at ELSE d.battery_at END,
+  first_seen = least(d.first_seen, excluded.first_seen),
+  last_seen = greatest(d.last_seen, excluded.last_seen),
+  last_gateway_id = CASE WHEN excluded.last_seen >= d.last_seen
+                         THEN excluded.last_gateway_id ELSE d.last_gateway_id END
+""").format(staging=sql.Identifier(STAGING_TABLE))
+
+# The heart of idempotency: only ids the ledger did not know reach the hypertable. Sorted
+# ledger inserts keep two workers racing on the same ids from deadlocking. Attribution: the
+# assignment of this device and user slot (no user id = slot 1) covering measured_at; the
+# exclusion constraint guarantees there is at most one.
+_INSERT_READINGS = sql.SQL("""
+WITH fresh AS (
+  INSERT INTO reading_ids (reading_id, measured_at)
+  SELECT reading_id, measured_at FROM {staging} ORDER BY reading_id
+  ON CONFLICT (reading_id) DO NOTHING
+  RETURNING reading_id
+)
+INSERT INTO readings (measured_at, reading_id, kind, device_id, user_slot, citizen_id, assignment_id,
+                      gateway_id, batch_seq, device_time, gateway_time, time_source, unit, original_unit,
+                      systolic, diastolic, mean_arterial_pressure, pulse_rate, value, "values", status,
+                      invalid_values, implausible, implausible_reasons, clock_in_future, raw_uuid, raw)
+SELECT s.measured_at, s.reading_id, s.kind, dev.id, s.user_slot, a.citizen_id, a.id,
+       s.gateway_id, s.batch_seq, s.device_time, s.gateway_time, s.time_source, s.unit, s.original_unit,
+       s.systolic, s.diastolic, s.mean_arterial_pressure, s.pulse_rate, s.value, s.values_json,
+       s.status_json, s.invalid_values, s.implausible, s.implausible_reasons, s.clock_in_future,
+       s.raw_uuid, s.raw
+FROM {staging} s
+JOIN fresh f ON f.reading_id = s.reading_id
+JOIN devices dev ON dev.address = s.address
+LEFT JOIN device_assignments a
+  ON a.device_id = dev.id AND a.user_slot = coalesce(s.user_slot, 1) AND a.valid @> s.measured_at
+RETURNING reading_id, citizen_id, kind, measured_at, gateway_time, implausible, clock_in_future,
+          systolic, diastolic, pulse_rate, value
+""").format(staging=sql.Identifier(STAGING_TABLE))
+
+_THRESHOLDS = """
+SELECT citizen_id, metric, alert_low, warn_low, warn_high, alert_high
+FROM effective_thresholds WHERE citizen_id = ANY(%s::bigint[])
+"""
+
+_INSERT_ALERTS = """
+INSERT INTO alerts (citizen_id, alert_type, metric, level, reading_id, measured_at, value, message)
+SELECT c, 'threshold', m, l, r, t, v, msg
+FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::uuid[], %s::timestamptz[], %s::float8[], %s::text[])
+     AS x(c, m, l, r, t, v, msg)
+ORDER BY c, m, l
+ON CONFLICT (citizen_id, metric, level) WHERE state <> 'resolved' DO NOTHING
+RETURNING level
+"""
+
+_INSERT_DEAD_LETTER = """
+INSERT INTO dead_letters (topic, gateway_id, reason, detail, payload) VALUES (%s, %s, %s, %s, %s)
+"""
+
+
+@dataclass(slots=True)
+class GapReport:
+    gateway_id: str
+    expected_seq: int
+    received_seq: int
+
+    @property
+    def missing(self) -> int:
+        return self.received_seq - self.expected_seq
+
+
+@dataclass(slots=True)
+class WriteResult:
+    """What one committed batch did (the caller turns it into metrics)."""
+
+    messages: int = 0
+    readings: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    implausible: int = 0
+    clock_in_future: int = 0
+    unassigned: int = 0
+    statuses: int = 0
+    dead_letters: Counter[str] = field(default_factory=Counter)
+    alerts_opened: Counter[str] = field(default_factory=Counter)
+    gaps: list[GapReport] = field(default_factory=list)
+    late_filled: int = 0
+    stored_gateway_times: list[datetime] = field(default_factory=list)
+
+
+def detect_gaps(last_seq: int | None, seqs: list[int]) -> tuple[int | None, list[tuple[int, int]], list[int]]:
+    """Walk a gateway's batch_seqs (any order) from its high-water mark ``last_seq``.
+
+    Returns the new high-water mark, the gaps as (expected, received) pairs, and the
+    sequence numbers at or below the mark (redeliveries or late arrivals).
+    """
+    gaps: list[tuple[int, int]] = []
+    late: list[int] = []
+    mark = last_seq
+    for seq in sorted(set(seqs)):
+        if mark is None or seq == mark + 1:
+            mark = seq
+        elif seq > mark + 1:
+            gaps.append((mark + 1, seq))
+            mark = seq
+        else:
+            late.append(seq)
+    return mark, gaps, late
+
+
+_UNAVAILABLE_CLASSES = frozenset({"08", "53", "55", "57", "58", "XX"})
+_MISCONFIGURED_CLASSES = frozenset({"28", "3D", "3F", "42", "2B", "0A"})
+_DATA_CLASSES = frozenset({"22", "23", "54"})
+
+
+def classify_database_error(error: psycopg.Error) -> IngestError:
+    """Map a driver error to what the caller should do about it (see the error classes)."""
+    sqlstate = error.sqlstate
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if sqlstate is None or isinstance(error, psycopg.InterfaceError):
+        return DatabaseUnavailable(text)
+    klass = sqlstate[:2]
+    if klass == "40":
+        return TransactionConflict(sqlstate, text)
+    if klass in _DATA_CLASSES:
+        return BatchRejected(sqlstate, text)
+    if klass in _MISCONFIGURED_CLASSES:
+        return DatabaseMisconfigured(sqlstate, text)
+    if klass in _UNAVAILABLE_CLASSES:
+        return DatabaseUnavailable(f"{sqlstate}: {text}")
+    return DatabaseUnavailable(f"{sqlstate}: {text}")
+
+
+class BatchWriter:
+    """Writes batches on one connection (autocommit; each batch is an explicit transaction)."""
+
+    def __init__(self, conn: psycopg.Connection[Any], *, max_dead_letter_bytes: int = 1024 * 1024) -> None:
+        self.conn = conn
+        self.max_dead_letter_bytes = max_dead_letter_bytes
+        try:
+            conn.execute(_CREATE_STAGING)
+        except psycopg.Error as error:
+            raise classify_database_error(error) from error
+
+    def write(self, envelopes: Sequence[Envelope]) -> WriteResult:
+        """Store one batch in one transaction. Raises an :class:`IngestError` subclass."""
+        try:
+            with self.conn.transaction():
+                return self._write(envelopes)
+        except psycopg.Error as error:
+            raise classify_database_error(error) from error
+
+    # -- inside the transaction -----------------------------------------------------------
+    def _write(self, envelopes: Sequence[Envelope]) -> WriteResult:
+        result = WriteResult(messages=len(envelopes))
+        batches: list[ValidBatch] = []
+        statuses: list[StatusReport] = []
+        rejected: list[tuple[Envelope, Rejection]] = []
+        for envelope in envelopes:
+            outcome = envelope.outcome
+            if isinstance(outcome, ValidBatch):
+                batches.append(outcome)
+            elif isinstance(outcome, StatusReport):
+                statuses.append(outcome)
+            else:
+                rejected.append((envelope, outcome))
+
+        if batches:
+            self._track_gateways(batches, result)
+        if statuses:
+            self._apply_statuses(statuses)
+            result.statuses = len(statuses)
+        if batches:
+            self._store_readings(batches, result)
+        if rejected:
+            self._dead_letter(rejected, result)
+        return result
+
+    def _track_gateways(self, batches: list[ValidBatch], result: WriteResult) -> None:
+        seqs: dict[str, list[int]] = {}
+        for batch in batches:
+            seqs.setdefault(batch.gateway_id, []).append(batch.batch_seq)
+        rows = self.conn.execute(_UPSERT_READING_GATEWAYS, (sorted(seqs),)).fetchall()
+        marks: dict[str, int] = {}
+        gap_rows: list[tuple[str, int, int]] = []
+        late_rows: list[tuple[str, int]] = []
+        for gateway_id, last_seq in rows:
+            mark, gaps, late = detect_gaps(last_seq, seqs[gateway_id])
+            if mark is not None and mark != last_seq:
+                marks[gateway_id] = mark
+            gap_rows += [(gateway_id, expected, received) for expected, received in gaps]
+            late_rows += [(gateway_id, seq) for seq in late]
+        if marks:
+            ids = sorted(marks)
+            self.conn.execute(_SET_LAST_BATCH_SEQ, (ids, [marks[g] for g in ids]))
+        if gap_rows:
+            self.conn.execute(
+                _INSERT_GAPS,
+                (
+                    [g for g, _, _ in gap_rows],
+                    [e for _, e, _ in gap_rows],
+                    [r for _, _, r in gap_rows],
+                    [r - e for _, e, r in gap_rows],
+                ),
+            )
+            result.gaps = [GapReport(g, e, r) for g, e, r in gap_rows]
+        if late_rows:
+            filled = self.conn.execute(
+                _FILL_GAPS, ([g for g, _ in late_rows], [s for _, s in late_rows])
+            ).fetchall()
+            result.late_filled = sum(int(n) for (n,) in filled)
+
+    def _apply_statuses(self, statuses: list[StatusReport]) -> None:
+        ordered = sorted(statuses, key=lambda s: s.gateway_id)  # stable: keeps arrival order per gateway
+        with self.conn.cursor() as cur:
+            for report in ordered:
+                status = report.status
+                online = status.state == "online"
+                cur.execute(
+                    _UPSERT_STATUS,
+                    {
+                        "gid": report.gateway_id,
+                        "online": online,
+                        "state": str(status.state),
+                        "version": status.version,
+                        "uptime": status.uptime_s,
+                        "depth": status.outbox_depth,
+                        "full": status.outbox_full,
+                        "status": report.status_json,
+                        "at": status.sent_at,
+                    },
+                )
+                for device in sorted(status.devices, key=lambda d: d.address.upper()):
+                    cur.execute(
+                        _UPSERT_STATUS_DEVICE,
+                        {
+                            "address": device.address.upper(),
+                            "model": device.model,
+                            "battery": device.battery,
+                            "at": status.sent_at,
+                            "seen": device.last_seen,
+                            "gid": report.gateway_id,
+                        },
+                    )
+
+    def _store_readings(self, batches: list[ValidBatch], result: WriteResult) -> None:
+        seen: set[object] = set()
+        rows: list[PreparedReading] = []
+        for batch in batches:
+            for reading in batch.readings:
+                result.readings += 1
+                if reading.reading_id in seen:
+                    continue  # the same reading twice in one batch: the first one wins
+                seen.add(reading.reading_id)
+                rows.append(reading)
+        stored = self._insert_rows(rows)
+        result.stored = len(stored)
+        result.duplicates = result.readings - result.stored
+        attributed: list[StoredReading] = []
+        for (
+            reading_id,
+            citizen_id,
+            kind,
+            measured_at,
+            gateway_time,
+            implausible,
+            clock_in_future,
+            systolic,
+            diastolic,
+            pulse_rate,
+            value,
+        ) in stored:
+            result.stored_gateway_times.append(gateway_time)
+            result.implausible += implausible
+            result.clock_in_future += clock_in_future
+            if citizen_id is None:
+                result.unassigned += 1
+            elif not implausible:
+                attributed.append(
+                    StoredReading(
+                        reading_id=str(reading_id),
+                        citizen_id=citizen_id,
+                        kind=kind,
+                        measured_at=measured_at,
+                        columns={
+                            "systolic": systolic,
+                            "diastolic": diastolic,
+                            "pulse_rate": pulse_rate,
+                            "value": value,
+                        },
+                    )
+                )
+        if attributed:
+            self._open_alerts(attributed, result)
+
+    def _insert_rows(self, rows: list[PreparedReading]) -> list[tuple[Any, ...]]:
+        """Upsert the devices and insert the new readings; return the RETURNING rows of
+        ``_INSERT_READINGS``. COPY into staging, then set-based SQL (docs/benchmarks.md
+        compares this with the alternatives)."""
+        with self.conn.cursor() as cur:
+            with cur.copy(_COPY_STAGING) as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cur.execute(_UPSERT_READING_DEVICES)
+            return cur.execute(_INSERT_READINGS).fetchall()
+
+    def _open_alerts(self, readings: list[StoredReading], result: WriteResult) -> None:
+        citizens = sorted({r.citizen_id for r in readings})
+        thresholds = {
+            (citizen_id, metric): Thresholds(alert_low, warn_low, warn_high, alert_high)
+            for citizen_id, metric, alert_low, warn_low, warn_high, alert_high in self.conn.execute(
+                _THRESHOLDS, (citizens,)
+            )
+        }
+        candidates = alert_candidates(readings, thresholds)
+        if not candidates:
+            return
+        opened = self.conn.execute(_INSERT_ALERTS, _alert_columns(candidates)).fetchall()
+        result.alerts_opened.update(f"threshold:{level}" for (level,) in opened)
+
+    def _dead_letter(self, rejected: list[tuple[Envelope, Rejection]], result: WriteResult) -> None:
+        with self.conn.cursor() as cur:
+            cur.executemany(
+                _INSERT_DEAD_LETTER,
+                [
+                    (
+                        envelope.topic,
+                        rejection.gateway_id,
+                        str(rejection.reason),
+                        rejection.detail,
+                        envelope.payload[: self.max_dead_letter_bytes],
+                    )
+                    for envelope, rejection in rejected
+                ],
+            )
+        result.dead_letters.update(str(rejection.reason) for _, rejection in rejected)
+
+
+def _alert_columns(candidates: list[AlertCandidate]) -> tuple[list[Any], ...]:
+    return (
+        [c.citizen_id for c in candidates],
+        [c.metric for c in candidates],
+        [str(c.level) for c in candidates],
+        [c.reading_id for c in candidates],
+        [c.measured_at for c in candidates],
+        [c.value for c in candidates],
+        [c.message for c in candidates],
+    )

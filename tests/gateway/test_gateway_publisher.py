@@ -1,0 +1,120 @@
+"""The MQTT publisher against a real Mosquitto: PUBACK deletes, refusals keep, outages wait."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from gateway.outbox import Outbox
+from gateway.publisher import MqttConfig, Publisher
+from tests.gateway.helpers import bp_reading
+
+GATEWAY = "gw-pub-test"
+
+
+def publisher_for(port: int, outbox: Outbox, *, gateway_id: str = GATEWAY, batch_size: int = 3,
+                  window: int = 2) -> Publisher:
+    config = MqttConfig(host="127.0.0.1", port=port, client_id=f"homevitals-gateway-{gateway_id}",
+                        reconnect_min_s=1, reconnect_max_s=1)
+    return Publisher(config, gateway_id, outbox, batch_size=batch_size, inflight_window=window,
+                     status_payload=lambda: {"state": "online", "outbox_depth": outbox.depth})
+
+
+async def wait_until(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+async def test_batches_are_deleted_only_after_puback(mosquitto, tmp_path: Path, collector_factory):
+    collector = collector_factory(mosquitto.port, GATEWAY)
+    with Outbox.open(tmp_path / "o.sqlite3") as outbox:
+        ids = {outbox.add(r) and r.reading_id for r in (bp_reading(100 + i, minutes_ago=i) for i in range(8))}
+        publisher = publisher_for(mosquitto.port, outbox)
+        stop = asyncio.Event()
+        publisher.start()
+        task = asyncio.create_task(publisher.run(stop))
+        await wait_until(lambda: outbox.depth == 0, 15, "the outbox to drain")
+        stop.set()
+        await task
+        await publisher.stop()
+        collector.wait_for(lambda: collector.reading_ids() == ids, 10, "all readings at the subscriber")
+        seqs = [batch["batch_seq"] for batch in collector.batches()]
+        assert sorted(seqs) == list(range(1, 4))  # 8 readings in batches of 3, rising by one
+        assert max(len(b["readings"]) for b in collector.batches()) <= 3
+        assert not collector.errors
+        collector.wait_for(lambda: collector.statuses() and collector.statuses()[-1] == {"state": "offline"},
+                           10, "the offline status")
+        assert {"state": "online", "outbox_depth": 8} in collector.statuses()
+        assert publisher.stats.readings_acked == 8
+
+
+async def test_a_publish_the_broker_refuses_stays_in_the_outbox(acl_mosquitto, tmp_path: Path,
+                                                                collector_factory):
+    collector = collector_factory(acl_mosquitto.port, GATEWAY)
+    with Outbox.open(tmp_path / "o.sqlite3") as outbox:
+        for i in range(4):
+            outbox.add(bp_reading(100 + i, minutes_ago=i))
+        publisher = publisher_for(acl_mosquitto.port, outbox)
+        stop = asyncio.Event()
+        publisher.start()
+        task = asyncio.create_task(publisher.run(stop))
+        await wait_until(lambda: publisher.stats.batches_refused >= 1, 15, "the broker's refusal")
+        await asyncio.sleep(0.5)
+        assert outbox.depth == 4
+        assert publisher.stats.readings_acked == 0
+        assert "Not authorized" in (publisher.stats.last_error or "")
+        stop.set()
+        await task
+        await publisher.stop(grace_s=0.5)
+    collector.wait_for(lambda: bool(collector.statuses()), 10, "a status message")
+    assert collector.batches() == []
+
+
+async def test_readings_wait_out_a_broker_outage_and_arrive_in_measurement_order(
+    private_mosquitto, tmp_path: Path, collector_factory
+):
+    private_mosquitto.stop()
+    with Outbox.open(tmp_path / "o.sqlite3") as outbox:
+        publisher = publisher_for(private_mosquitto.port, outbox, batch_size=4, window=1)
+        stop = asyncio.Event()
+        publisher.start()
+        task = asyncio.create_task(publisher.run(stop))
+        now = datetime.now(UTC)
+        # Stored in a shuffled order while the broker is down.
+        for age in (30, 10, 50, 20, 60, 40, 5, 45, 15):
+            outbox.add(bp_reading(100 + age, minutes_ago=age, now=now))
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1.5)
+        assert outbox.depth == 9
+        assert outbox.open_batch_seqs() == []  # nothing is batched while disconnected
+        private_mosquitto.start()
+        collector = collector_factory(private_mosquitto.port, GATEWAY)
+        await wait_until(lambda: outbox.depth == 0, 30, "the outbox to drain after the outage")
+        stop.set()
+        await task
+        await publisher.stop()
+    collector.wait_for(lambda: len(collector.readings()) == 9, 10, "9 readings")
+    measured = [reading["measured_at"] for reading in collector.readings()]
+    assert measured == sorted(measured)
+    assert [b["batch_seq"] for b in collector.batches()] == [1, 2, 3]
+
+
+async def test_tls_settings_reach_paho(tmp_path: Path):
+    # No TLS broker here; check that a bad CA path fails loudly at construction, not silently later.
+    config = MqttConfig(host="127.0.0.1", port=1, client_id="x", tls=True, ca_file=tmp_path / "missing.pem")
+    with Outbox.open(tmp_path / "o.sqlite3") as outbox, pytest.raises(FileNotFoundError):
+        Publisher(config, GATEWAY, outbox, batch_size=1, inflight_window=1, status_payload=dict)
+
+
+def test_offline_payload_is_the_contract_will():
+    from gateway.publisher import OFFLINE_STATUS
+
+    assert json.loads(OFFLINE_STATUS) == {"state": "offline"}
