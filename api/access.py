@@ -35,22 +35,24 @@ async def authorize_citizen(
     principal = caller.principal
     if not principal.can(permission):
         roles = ", ".join(allowed_roles(permission))
-        await _deny(conn, caller, citizen_id, action, resource,
-                    f"role '{principal.role}' may not do this ({permission}); allowed: {roles}")
+        detail = f"role '{principal.role}' may not do this ({permission}); allowed: {roles}"
+        await _deny(conn, caller, citizen_id, detail, action=action, resource=resource)
     if principal.role is Role.CITIZEN and principal.citizen_id != citizen_id:
-        await _deny(conn, caller, citizen_id, action, resource, "a citizen may only see their own data")
+        detail = "a citizen may only see their own data"
+        await _deny(conn, caller, citizen_id, detail, action=action, resource=resource)
     cursor = await conn.execute(f"SELECT {CITIZEN_COLUMNS} FROM citizens WHERE id = %s", (citizen_id,))
     row = await cursor.fetchone()
     if row is None:
         raise NotFound("citizen", citizen_id)
     if not in_scope(principal, citizen_id, row["care_team"]):
-        await _deny(conn, caller, citizen_id, action, resource,
-                    f"citizen {citizen_id} is not in care team '{principal.team}'")
+        detail = f"citizen {citizen_id} is not in care team '{principal.team}'"
+        await _deny(conn, caller, citizen_id, detail, action=action, resource=resource)
     return row
 
 
-async def _deny(conn: Connection, caller: Caller, citizen_id: int, action: str, resource: str,
-                detail: str) -> None:
+async def _deny(
+    conn: Connection, caller: Caller, citizen_id: int, detail: str, *, action: str, resource: str
+) -> None:
     await audit.record_denied(conn, caller, action, resource, citizen_id)
     raise CitizenAccessDenied(detail, citizen_id=citizen_id)
 

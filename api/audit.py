@@ -62,7 +62,9 @@ async def record(
     )
 
 
-async def record_denied(conn: Connection, caller: Caller, action: str, resource: str, citizen_id: int) -> None:
+async def record_denied(
+    conn: Connection, caller: Caller, action: str, resource: str, citizen_id: int
+) -> None:
     """A refused request for a citizen's data, committed at once: the 403 that follows rolls back.
 
     Call it before the request has changed anything (authorization comes first).

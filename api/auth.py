@@ -60,7 +60,9 @@ class TokenVerifier:
             try:
                 self._public_key = load_pem_public_key(config.public_key_pem.encode())
             except ValueError as error:
-                raise ConfigurationError("API_PUBLIC_KEY_FILE", f"is not a PEM public key: {error}") from error
+                raise ConfigurationError(
+                    "API_PUBLIC_KEY_FILE", f"is not a PEM public key: {error}"
+                ) from error
 
     async def verify(self, token: str) -> Principal:
         try:
@@ -100,7 +102,9 @@ class TokenVerifier:
             try:
                 signing_key = await anyio.to_thread.run_sync(jwks.get_signing_key_from_jwt, token)
             except jwt.PyJWKClientConnectionError as error:
-                raise ServiceUnavailable(f"the identity provider's keys cannot be fetched: {error}") from error
+                raise ServiceUnavailable(
+                    f"the identity provider's keys cannot be fetched: {error}"
+                ) from error
             except jwt.PyJWTError as error:
                 raise NotAuthenticated(f"no matching signing key: {error}") from error
             return signing_key.key
@@ -117,11 +121,9 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
     if not isinstance(sub, str) or not sub.strip():
         raise NotAuthenticated("the token has no 'sub' claim")
     try:
-        role = Role(claims.get("role"))
+        role = Role(str(claims.get("role")))
     except ValueError:
-        raise NotAuthenticated(
-            f"the token's 'role' claim must be one of {[r.value for r in Role]}"
-        ) from None
+        raise NotAuthenticated(f"the token's 'role' claim must be one of {[r.value for r in Role]}") from None
     team = claims.get("team")
     if team is not None and (not isinstance(team, str) or not team):
         raise NotAuthenticated("the token's 'team' claim must be a non-empty string")

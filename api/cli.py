@@ -1,7 +1,128 @@
-"""``homevitals api``: command group of the api service."""
+"""``homevitals api``: run the API, mint development tokens, print the OpenAPI spec."""
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
+from typing import Any
+
 import typer
 
-app = typer.Typer(help="The api service.", no_args_is_help=True)
+from homevitals.errors import ConfigurationError
+
+app = typer.Typer(help="The API service (FastAPI): run it, mint dev tokens.", no_args_is_help=True)
+
+
+def _settings(**overrides: Any) -> Any:
+    from api.settings import ApiSettings  # noqa: PLC0415 - keep `homevitals --help` fast
+
+    return ApiSettings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+@app.command()
+def run(
+    host: str | None = typer.Option(None, help="Default: $API_HOST (127.0.0.1)."),
+    port: int | None = typer.Option(None, help="Default: $API_PORT (8000)."),
+    workers: int = typer.Option(1, min=1, max=32, help="uvicorn worker processes."),
+) -> None:
+    """Serve the API with uvicorn, configured by API_* variables (docs/api.md)."""
+    import uvicorn  # noqa: PLC0415
+
+    from api.app import create_app  # noqa: PLC0415
+    from homevitals.logging import configure_logging  # noqa: PLC0415
+
+    settings = _settings(host=host, port=port)
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        settings.verifier_config()
+    except ConfigurationError as error:
+        typer.echo(f"configuration error: {error}", err=True)
+        raise typer.Exit(code=2) from error
+    common: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,  # keep our structlog setup
+        "access_log": False,  # the request middleware logs one line per request
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+    }
+    if workers > 1:
+        # Each worker builds its own app (and pool) from the environment.
+        uvicorn.run("api.cli:app_from_environment", factory=True, workers=workers, **common)
+    else:
+        uvicorn.run(create_app(settings), **common)
+
+
+def app_from_environment() -> Any:
+    """uvicorn factory for worker processes: each reads API_* and builds its own app and pool."""
+    from api.app import create_app  # noqa: PLC0415
+    from homevitals.logging import configure_logging  # noqa: PLC0415
+
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings)
+
+
+@app.command()
+def token(
+    role: str = typer.Option(..., help="citizen, caregiver, clinician or admin."),
+    sub: str = typer.Option(..., help="Who the token speaks for (user name)."),
+    team: str | None = typer.Option(None, help="Care team (caregivers)."),
+    citizen: int | None = typer.Option(None, help="Citizen id (citizens)."),
+    ttl: int | None = typer.Option(None, help="Lifetime in seconds; default $API_DEV_TOKEN_TTL_S."),
+) -> None:
+    """Mint an HS256 development token with API_JWT_SECRET and print it."""
+    from api.auth import mint_dev_token  # noqa: PLC0415
+    from api.errors import NotAuthenticated  # noqa: PLC0415
+    from api.roles import Role  # noqa: PLC0415
+
+    settings = _settings()
+    secret = settings.hs256_secret()
+    if secret is None:
+        typer.echo(
+            "HS256 is off in production without API_JWT_SECRET; tokens come from the identity provider",
+            err=True,
+        )
+        raise typer.Exit(code=2)
+    try:
+        chosen = Role(role)
+    except ValueError:
+        typer.echo(f"unknown role {role!r}; use one of {[r.value for r in Role]}", err=True)
+        raise typer.Exit(code=2) from None
+    try:
+        minted = mint_dev_token(
+            secret,
+            role=chosen,
+            sub=sub,
+            team=team,
+            citizen_id=citizen,
+            ttl=timedelta(seconds=ttl or settings.dev_token_ttl_s),
+            issuer=settings.issuer,
+            audience=settings.audience,
+        )
+    except NotAuthenticated as error:
+        typer.echo(f"cannot mint this token: {error.detail}", err=True)
+        raise typer.Exit(code=2) from error
+    typer.echo(minted)
+
+
+@app.command()
+def openapi() -> None:
+    """Print the OpenAPI description (JSON)."""
+    from api.app import create_app  # noqa: PLC0415
+
+    typer.echo(json.dumps(create_app(_settings()).openapi(), indent=2))
+
+
+@app.command()
+def bench(
+    dsn: str | None = typer.Option(None, help="Database to seed; default: a throwaway local cluster."),
+    rows: int = typer.Option(1_000_000, help="Readings to seed."),
+    clients: int = typer.Option(8, help="Concurrent clients."),
+    seconds: float = typer.Option(20.0, help="Measuring time."),
+) -> None:
+    """Seed readings and measure one citizen's 90 days under concurrent clients (docs/benchmarks.md)."""
+    from api.bench import main as bench_main  # noqa: PLC0415
+
+    args = ["--rows", str(rows), "--clients", str(clients), "--seconds", str(seconds)]
+    bench_main([*args, *(["--dsn", dsn] if dsn else [])])

@@ -31,7 +31,7 @@ class NotAuthenticated(ApiError):
     slug = "not-authenticated"
     title = "Authentication required"
 
-    def __init__(self, detail: str, *, token_error: str | None = "invalid_token") -> None:
+    def __init__(self, detail: str, *, token_error: str | None = "invalid_token") -> None:  # noqa: S107
         # RFC 6750: a request without credentials gets no error code, a bad token "invalid_token".
         self.token_error = token_error
         super().__init__(detail)

@@ -72,8 +72,6 @@ def decode_cursor(cursor: str, *shape: Callable[[str], Any]) -> list[Any]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         values = json.loads(raw)
-        if not isinstance(values, list) or len(values) != len(shape):
-            raise ValueError("wrong cursor shape")
-        return [convert(str(value)) for convert, value in zip(shape, values, strict=True)]
+        return [convert(str(value)) for convert, value in zip(shape, list(values), strict=True)]
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, OverflowError):
         raise InvalidRequest(_INVALID) from None

@@ -103,7 +103,9 @@ def _location(loc: tuple[Any, ...] | list[Any]) -> str:
 async def _on_validation_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)  # noqa: S101
     errors = [
-        FieldError(location=_location(e.get("loc", ())), message=str(e.get("msg", "")), type=str(e.get("type", "")))
+        FieldError(
+            location=_location(e.get("loc", ())), message=str(e.get("msg", "")), type=str(e.get("type", ""))
+        )
         for e in error.errors()
     ]
     summary = "; ".join(f"{e.location}: {e.message}" for e in errors[:5])
@@ -117,7 +119,12 @@ async def _on_validation_error(request: Request, error: Exception) -> JSONRespon
     )
 
 
-_HTTP_SLUGS = {404: "not-found", 405: "method-not-allowed", 406: "not-acceptable", 415: "unsupported-media-type"}
+_HTTP_SLUGS = {
+    404: "not-found",
+    405: "method-not-allowed",
+    406: "not-acceptable",
+    415: "unsupported-media-type",
+}
 
 
 async def _on_http_exception(request: Request, error: Exception) -> JSONResponse:
@@ -156,7 +163,11 @@ async def _on_integrity_error(request: Request, error: Exception) -> JSONRespons
         status, slug, title = 409, "conflict", "Conflict"
     detail = error.diag.message_detail or error.diag.message_primary or str(error)
     return problem_response(
-        request, status=status, slug=slug, title=title, detail=f"violates {constraint}: {detail}",
+        request,
+        status=status,
+        slug=slug,
+        title=title,
+        detail=f"violates {constraint}: {detail}",
         constraint=constraint,
     )
 
@@ -174,7 +185,7 @@ async def _on_database_unavailable(request: Request, error: Exception) -> JSONRe
 
 
 async def _on_unexpected(request: Request, error: Exception) -> JSONResponse:
-    log.exception("unhandled_error", path=request.url.path, error_type=type(error).__name__)
+    log.error("unhandled_error", path=request.url.path, error_type=type(error).__name__, exc_info=error)
     return problem_response(
         request,
         status=500,
@@ -205,8 +216,8 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: _problem_response_doc("The request does not match the API description."),
     503: _problem_response_doc("The database does not answer."),
 }
-NOT_FOUND = {404: _problem_response_doc("No such resource.")}
-CONFLICT = {409: _problem_response_doc("Conflicts with the stored state.")}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _problem_response_doc("No such resource.")}
+CONFLICT: dict[int | str, dict[str, Any]] = {409: _problem_response_doc("Conflicts with the stored state.")}
 
 
 def problems_as_problem_json(openapi: dict[str, Any]) -> dict[str, Any]:

@@ -46,16 +46,35 @@ class Permission(StrEnum):
 _P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CITIZEN: frozenset({_P.CITIZENS_READ, _P.CPR_READ, _P.CLINICAL_READ, _P.ACCESS_LOG_READ}),
-    Role.CAREGIVER: frozenset({
-        _P.CITIZENS_READ, _P.CLINICAL_READ, _P.THRESHOLDS_WRITE, _P.ALERTS_ACT, _P.DEVICES_READ,
-        _P.ASSIGNMENTS_READ, _P.ASSIGNMENTS_WRITE, _P.UNASSIGNED_READ, _P.UNASSIGNED_ASSIGN,
-    }),
+    Role.CAREGIVER: frozenset(
+        {
+            _P.CITIZENS_READ,
+            _P.CLINICAL_READ,
+            _P.THRESHOLDS_WRITE,
+            _P.ALERTS_ACT,
+            _P.DEVICES_READ,
+            _P.ASSIGNMENTS_READ,
+            _P.ASSIGNMENTS_WRITE,
+            _P.UNASSIGNED_READ,
+            _P.UNASSIGNED_ASSIGN,
+        }
+    ),
     Role.CLINICIAN: frozenset({_P.CITIZENS_READ, _P.CPR_READ, _P.CLINICAL_READ, _P.FHIR_READ}),
-    Role.ADMIN: frozenset({
-        _P.CITIZENS_READ, _P.CITIZENS_WRITE, _P.CPR_READ, _P.DEVICES_READ, _P.DEVICES_WRITE,
-        _P.ASSIGNMENTS_READ, _P.ASSIGNMENTS_WRITE, _P.UNASSIGNED_READ, _P.UNASSIGNED_ASSIGN,
-        _P.ACCESS_LOG_READ, _P.AUDIT_QUERY,
-    }),
+    Role.ADMIN: frozenset(
+        {
+            _P.CITIZENS_READ,
+            _P.CITIZENS_WRITE,
+            _P.CPR_READ,
+            _P.DEVICES_READ,
+            _P.DEVICES_WRITE,
+            _P.ASSIGNMENTS_READ,
+            _P.ASSIGNMENTS_WRITE,
+            _P.UNASSIGNED_READ,
+            _P.UNASSIGNED_ASSIGN,
+            _P.ACCESS_LOG_READ,
+            _P.AUDIT_QUERY,
+        }
+    ),
 }
 
 

@@ -59,7 +59,7 @@ def sync(
     dry_run: bool = typer.Option(False, "--dry-run", help="Only print what would change."),
     lang: str | None = LANG_OPTION,
     rotate_password: bool = typer.Option(
-        False, "--rotate-password", help="Send $GRAFANA_DB_PASSWORD even if Grafana has one."
+        False, "--rotate-password", help="Send the database password even if Grafana has one."
     ),
 ) -> None:
     """Upsert the folder, the data source and the dashboards. Idempotent."""
@@ -80,7 +80,7 @@ def sync(
         typer.echo("sync needs --url and --token (or DASHBOARDS_GRAFANA_URL/_TOKEN)", err=True)
         raise typer.Exit(code=2)
     try:
-        settings.require_secret("GRAFANA_DB_PASSWORD", settings.db_password)
+        settings.require_secret("HOMEVITALS_GRAFANA_DB_PASSWORD", settings.db_password)
         code = DEFAULT_LANG if lang is None else parse_lang(lang)
         datasource = DatasourceSpec(
             url=settings.db_url, database=settings.db_name, user=settings.db_user, sslmode=settings.db_sslmode
@@ -101,3 +101,7 @@ def sync(
     except (DashboardsError, ConfigurationError) as error:
         typer.echo(f"sync failed: {error}", err=True)
         raise typer.Exit(code=1) from error
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m dashboards.cli`, without the root CLI
+    app()

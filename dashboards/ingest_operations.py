@@ -37,7 +37,7 @@ WHERE {IN_RANGE}
 # Scaled by the bucket length, so the curve reads "per minute" at any zoom level.
 RATE = f"""
 SELECT $__timeGroupAlias(received_at, $__interval),
-       count(*) * 60000.0 / $__interval_ms AS readings_per_minute
+       (count(*) * 60000.0 / $__interval_ms)::double precision AS readings_per_minute
 FROM grafana.readings
 WHERE {IN_RANGE}
 GROUP BY 1

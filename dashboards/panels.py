@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, Self, TypeVar
 
 from grafana_foundation_sdk.builders import dashboard as builders
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
@@ -20,7 +20,11 @@ from dashboards.sqlquery import datasource_ref
 
 GREEN, YELLOW, RED, GREY, BLUE = "green", "yellow", "red", "text", "blue"
 
-PanelBuilder = TypeVar("PanelBuilder", bound=builders.Panel)
+class _Overridable(Protocol):
+    def override_by_name(self, name: str, properties: list[model.DynamicConfigValue]) -> Self: ...
+
+
+PanelBuilder = TypeVar("PanelBuilder", bound=_Overridable)
 
 LEVEL_COLOURS = {"alert": RED, "warning": YELLOW, "normal": GREEN}
 GATEWAY_COLOURS = {"online": GREEN, "offline": RED, "unknown": YELLOW}
@@ -144,9 +148,8 @@ def columns(
     extra = extra or {}
     names = list(names)
     for name in names:
-        props = [prop("displayName", tr(lang, f"col.{name}")), *extra.get(name, ())]
-        panel.override_by_name(name, props)
-    for name, props in extra.items():
+        panel.override_by_name(name, [prop("displayName", tr(lang, f"col.{name}")), *extra.get(name, ())])
+    for name, more in extra.items():
         if name not in names:
-            panel.override_by_name(name, list(props))
+            panel.override_by_name(name, list(more))
     return panel

@@ -15,7 +15,6 @@ from dashboards.sqlquery import DATASOURCE_TYPE, DATASOURCE_UID
 # Grafana 10.3 renamed the core plugin "postgres" to "grafana-postgresql-datasource" and
 # kept the old id as an alias; a data source created under either is the same thing.
 DATASOURCE_TYPES = frozenset({DATASOURCE_TYPE, "postgres"})
-DASHBOARDS_PATH = "/var/lib/grafana/dashboards/homevitals"
 
 
 @dataclass(frozen=True)

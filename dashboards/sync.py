@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import structlog
-from grafana_client import GrafanaApi
+from grafana_client.api import GrafanaApi
 from grafana_client.client import GrafanaClientError, GrafanaException
 
 from dashboards.errors import GrafanaRequestError, MissingSecretError, SyncConflictError
@@ -96,7 +96,7 @@ def _coarse(paths: list[str], depth: int = 2) -> tuple[str, ...]:
 
 class GrafanaSync:
     def __init__(self, api: GrafanaApi) -> None:
-        self._api = api
+        self._api: Any = api  # grafana-client's element methods are unannotated
 
     @classmethod
     def connect(cls, url: str, token: str, timeout: float = 10.0) -> GrafanaSync:
@@ -144,7 +144,7 @@ class GrafanaSync:
         desired = spec.payload(password)
         if existing is None:
             if password is None:
-                raise MissingSecretError("GRAFANA_DB_PASSWORD", "create the Grafana data source")
+                raise MissingSecretError("HOMEVITALS_GRAFANA_DB_PASSWORD", "create the Grafana data source")
             return Step("datasource", spec.uid, spec.name, "create", payload=desired)
         changes = [
             key

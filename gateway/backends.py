@@ -13,11 +13,11 @@ A backend here is just the pair of bleak backend classes passed through bleak's 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from bleak import BleakClient, BleakScanner
@@ -27,6 +27,9 @@ from bleak.backends.scanner import AdvertisementDataCallback, BaseBleakScanner
 from bleak.exc import BleakError
 
 from gateway.errors import BackendError
+
+if TYPE_CHECKING:
+    from simulator.world import VirtualWorld
 
 log = structlog.get_logger("gateway.backends")
 
@@ -47,11 +50,12 @@ class BleBackend:
     use_retry_connector: bool = True
     adapter: str | None = None
     connect_timeout_s: float = CONNECT_TIMEOUT_S
+    extra_kwargs: Mapping[str, Any] = field(default_factory=dict)  # e.g. the simulator's world=
 
     def scanner(
         self, detection_callback: AdvertisementDataCallback, service_uuids: list[str]
     ) -> BleakScanner:
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = dict(self.extra_kwargs)
         if self.scanner_class is not None:
             kwargs["backend"] = self.scanner_class
         else:
@@ -62,7 +66,7 @@ class BleBackend:
         return BleakScanner(detection_callback, service_uuids, **kwargs)
 
     def _client_kwargs(self) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"timeout": self.connect_timeout_s}
+        kwargs: dict[str, Any] = {"timeout": self.connect_timeout_s, **self.extra_kwargs}
         if self.client_class is not None:
             kwargs["backend"] = self.client_class
         elif self.adapter:
@@ -116,6 +120,20 @@ def bleak_backend(adapter: str | None = None) -> BleBackend:
     return BleBackend(name="bleak", adapter=adapter, use_retry_connector=True)
 
 
+def simulator_backend(world: VirtualWorld) -> BleBackend:
+    """The simulator's bleak backend classes, bound to ``world`` (see docs/simulator.md)."""
+    from simulator.bleak_backend import BumbleClient, BumbleScanner  # noqa: PLC0415 - not on the Pi
+
+    return BleBackend(
+        name="simulator",
+        scanner_class=BumbleScanner,
+        client_class=BumbleClient,
+        # The same retry path as on BlueZ: bleak-retry-connector skips its BlueZ-only parts.
+        use_retry_connector=True,
+        extra_kwargs={"world": world},
+    )
+
+
 @asynccontextmanager
 async def open_backend(
     name: str, *, adapter: str | None = None, scenario: Path | None = None, speed: float = 1.0
@@ -127,9 +145,10 @@ async def open_backend(
     if name == "simulator":
         if scenario is None:
             raise BackendError(name, "needs --scenario FILE (or GATEWAY_SCENARIO)")
-        from gateway.sim_backend import simulated_backend  # noqa: PLC0415 - the Pi has no simulator
+        from simulator.runner import HouseholdSimulation  # noqa: PLC0415 - not on the Pi
+        from simulator.scenario import load_scenario  # noqa: PLC0415
 
-        async with simulated_backend(scenario, speed=speed) as backend:
-            yield backend
+        async with HouseholdSimulation(load_scenario(scenario), speed=speed) as simulation:
+            yield simulator_backend(simulation.world)
         return
     raise BackendError(name, "unknown backend; use 'bleak' or 'simulator'")

@@ -23,6 +23,7 @@ Rules (docs/gateway.md, "Time"):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -52,35 +53,62 @@ def from_wall_clock(wall: datetime, zone: ZoneInfo) -> datetime:
     return wall.replace(tzinfo=zone).astimezone(UTC)
 
 
+def _nearest_second(value: timedelta) -> timedelta:
+    return timedelta(seconds=math.floor(value.total_seconds() + 0.5))
+
+
 @dataclass(frozen=True, slots=True)
 class ClockReading:
-    """The device clock as read at one connection, and the gateway clock at that moment."""
+    """The device clock as read at one connection, and the gateway clock at that moment.
+
+    ``fraction_s`` is the sub-second part the device reported (Current Time's Fractions256),
+    or 0.5 when it reported none: a clock shown in whole seconds is on average half a second
+    past the second it shows.
+    """
 
     device_time: datetime | None  # naive, as reported; None when the device says "unknown"
     gateway_time: datetime  # UTC, when the read completed
     zone: ZoneInfo
+    fraction_s: float = 0.5
 
     def __post_init__(self) -> None:
         _require_utc(self.gateway_time, "gateway_time")
         if self.device_time is not None and self.device_time.tzinfo is not None:
             raise ValueError("device_time must be naive, exactly as the device reported it")
+        if not 0 <= self.fraction_s < 1:
+            raise ValueError("fraction_s is a fraction of a second, 0 <= fraction_s < 1")
 
     @property
     def is_set(self) -> bool:
         return is_plausible(self.device_time)
 
     @property
-    def skew(self) -> timedelta | None:
-        """Device clock minus gateway wall clock, whole seconds; None when the clock is unset."""
+    def _device_now(self) -> datetime | None:
         if self.device_time is None or not self.is_set:
             return None
-        raw = self.device_time - wall_clock(self.gateway_time, self.zone)
-        return timedelta(seconds=round(raw.total_seconds()))
+        return self.device_time + timedelta(seconds=self.fraction_s)
+
+    @property
+    def skew(self) -> timedelta | None:
+        """Device clock minus gateway wall clock, whole seconds; None when the clock is unset."""
+        device_now = self._device_now
+        if device_now is None:
+            return None
+        return _nearest_second(device_now - wall_clock(self.gateway_time, self.zone))
 
     def needs_setting(self, tolerance: timedelta) -> bool:
         """True when the clock is unset or off by more than ``tolerance``."""
         skew = self.skew
         return skew is None or abs(skew) > tolerance
+
+    def instant_of(self, stamp: datetime) -> datetime | None:
+        """When this clock showed ``stamp`` (UTC, whole seconds), by elapsed device time."""
+        device_now = self._device_now
+        if device_now is None:
+            return None
+        estimate = self.gateway_time.astimezone(UTC) - (device_now - stamp)
+        # The stamp has one-second resolution: finer digits would be noise.
+        return estimate.replace(microsecond=0) + _nearest_second(timedelta(microseconds=estimate.microsecond))
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,9 +129,10 @@ def resolve_measured_at(
     received = gateway_time.astimezone(UTC)
     if device_time is None or not is_plausible(device_time):
         return MeasuredAt(received, TimeSource.GATEWAY)
-    if clock is not None and clock.is_set and clock.device_time is not None:
+    corrected = clock.instant_of(device_time) if clock is not None else None
+    if clock is not None and corrected is not None:
         # Elapsed device time even when the skew is zero: exact across DST changes and folds.
-        estimate = clock.gateway_time.astimezone(UTC) - (clock.device_time - device_time)
+        estimate = corrected
         source = TimeSource.DEVICE if clock.skew == timedelta(0) else TimeSource.DEVICE_CORRECTED
     else:
         estimate = from_wall_clock(device_time, zone)

@@ -88,12 +88,15 @@ class Publisher:
         batch_size: int,
         inflight_window: int,
         status_payload: Callable[[], dict[str, Any]],
+        batch_linger_s: float = 0.0,
     ) -> None:
         self.config = config
         self.gateway_id = gateway_id
         self.outbox = outbox
         self.batch_size = batch_size
         self.inflight_window = inflight_window
+        self.batch_linger_s = batch_linger_s
+        self._last_reading_at = 0.0
         self._status_payload = status_payload
         self._readings_topic = readings_topic(gateway_id)
         self._status_topic = status_topic(gateway_id)
@@ -209,7 +212,8 @@ class Publisher:
         return len(self._inflight)
 
     def wake(self) -> None:
-        """A reading was stored: look for work."""
+        """A reading was stored: look for work (after the linger, to batch a burst)."""
+        self._last_reading_at = time.monotonic()
         self._wakeup.set()
 
     def start(self) -> None:
@@ -252,10 +256,17 @@ class Publisher:
                 task.cancel()
 
     def _next_retry_in(self) -> float | None:
-        if not self.stats.refused:
+        """When to look again without a wake-up: a refused batch's retry, or the linger's end."""
+        moments = [retry.not_before for retry in self.stats.refused.values()]
+        if self._lingering():
+            moments.append(self._last_reading_at + self.batch_linger_s)
+        if not moments:
             return None
-        soonest = min(retry.not_before for retry in self.stats.refused.values())
-        return max(0.05, soonest - time.monotonic())
+        return max(0.02, min(moments) - time.monotonic())
+
+    def _lingering(self) -> bool:
+        # A burst (a backlog) is still arriving: wait a moment so it travels in fewer batches.
+        return time.monotonic() - self._last_reading_at < self.batch_linger_s
 
     def _fill_window(self) -> None:
         busy = set(self._inflight.values())
@@ -270,6 +281,8 @@ class Publisher:
             batch = self.outbox.load_batch(batch_seq)
             if batch is not None and not self._send(batch):
                 return
+        if self._lingering() and self.outbox.pending_count() < self.batch_size:
+            return
         while len(self._inflight) < self.inflight_window and not self.stats.refused:
             batch = self.outbox.form_batch(self.batch_size)
             if batch is None or not self._send(batch):

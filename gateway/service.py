@@ -59,6 +59,7 @@ class ServiceConfig:
     status_interval_s: float = 60.0
     batch_size: int = 50
     inflight_window: int = 4
+    batch_linger_s: float = 0.5
     dedupe_days: int = 400
     shutdown_grace_s: float = 5.0
     session: SessionConfig = field(default_factory=lambda: SessionConfig(zone=ZoneInfo("UTC")))
@@ -74,6 +75,7 @@ class ServiceConfig:
             status_interval_s=settings.status_interval_s,
             batch_size=settings.batch_size,
             inflight_window=settings.inflight_window,
+            batch_linger_s=settings.batch_linger_s,
             dedupe_days=settings.dedupe_days,
             session=SessionConfig(
                 zone=settings.zone,
@@ -131,6 +133,7 @@ class GatewayService:
             batch_size=config.batch_size,
             inflight_window=config.inflight_window,
             status_payload=self.status_payload,
+            batch_linger_s=config.batch_linger_s,
         )
         self.scanner = ScanSupervisor(backend, self._on_advertisement, stall_after_s=config.scan_stall_s)
         self.reports: list[SessionReport] = []
@@ -243,6 +246,7 @@ class GatewayService:
         if report.identity is not None and report.identity.model:
             state.model = report.identity.model
         state.last_session_ok = report.complete
+        self.publisher.publish_status()  # battery and model are fresh now
         schedule = self._schedule.setdefault(report.address, _DeviceSchedule())
         now = time.monotonic()
         if report.complete and not (report.device_disconnected and report.stored):

@@ -303,7 +303,9 @@ class DeviceSession:
         except DecodeError as error:
             self._log.warning("current_time_malformed", hex=raw.hex(), error=str(error))
             return
-        self._clock = ClockReading(current.date_time, now, self.config.zone)
+        # Fractions256 = 0 usually means "not kept": ClockReading then assumes half a second.
+        fraction = current.fractions256 / 256 if current.fractions256 else 0.5
+        self._clock = ClockReading(current.date_time, now, self.config.zone, fraction_s=fraction)
         skew = self._clock.skew
         self.report.clock_skew_s = None if skew is None else skew.total_seconds()
         self._log.info(

@@ -76,6 +76,9 @@ class GatewaySettings(ServiceSettings):
     status_interval_s: float = Field(default=60.0, gt=0, description="Retained status refresh period.")
     batch_size: int = Field(default=50, ge=1, le=MAX_READINGS_PER_BATCH, description="Readings per batch.")
     inflight_window: int = Field(default=4, ge=1, le=100, description="Batches awaiting PUBACK at once.")
+    batch_linger_s: float = Field(
+        default=0.5, ge=0, le=60, description="Wait this long after a reading for more to batch with it."
+    )
     dedupe_days: int = Field(default=400, ge=1, description="How long delivered reading ids are remembered.")
 
     ble_backend: BleBackendName = Field(default="bleak", description="'bleak' (BlueZ) or 'simulator'.")

@@ -60,8 +60,8 @@ _STAGING_TYPES: Final[dict[str, str]] = {
     "mean_arterial_pressure": "real",
     "pulse_rate": "real",
     "value": "double precision",
-    "values_json": "jsonb",
-    "status_json": "jsonb",
+    "values_json": "text",  # cast to jsonb on the way into readings
+    "status_json": "text",
     "invalid_values": "text[]",
     "implausible": "boolean",
     "implausible_reasons": "text[]",
@@ -85,7 +85,9 @@ _CREATE_STAGING = sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} ({}) ON COMMIT DEL
         sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind)) for name, kind in _STAGING_TYPES.items()
     ),
 )
-_COPY_STAGING = sql.SQL("COPY {} ({}) FROM STDIN").format(
+# Binary COPY: about twice as fast as text here (docs/benchmarks.md).
+_STAGING_TYPE_NAMES: Final = list(_STAGING_TYPES.values())
+_COPY_STAGING = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
     sql.Identifier(STAGING_TABLE), sql.SQL(", ").join(sql.Identifier(name) for name in _STAGING_TYPES)
 )
 
@@ -211,8 +213,8 @@ INSERT INTO readings (measured_at, reading_id, kind, device_id, user_slot, citiz
                       invalid_values, implausible, implausible_reasons, clock_in_future, raw_uuid, raw)
 SELECT s.measured_at, s.reading_id, s.kind, dev.id, s.user_slot, a.citizen_id, a.id,
        s.gateway_id, s.batch_seq, s.device_time, s.gateway_time, s.time_source, s.unit, s.original_unit,
-       s.systolic, s.diastolic, s.mean_arterial_pressure, s.pulse_rate, s.value, s.values_json,
-       s.status_json, s.invalid_values, s.implausible, s.implausible_reasons, s.clock_in_future,
+       s.systolic, s.diastolic, s.mean_arterial_pressure, s.pulse_rate, s.value, s.values_json::jsonb,
+       s.status_json::jsonb, s.invalid_values, s.implausible, s.implausible_reasons, s.clock_in_future,
        s.raw_uuid, s.raw
 FROM {staging} s
 JOIN fresh f ON f.reading_id = s.reading_id
@@ -484,6 +486,7 @@ class BatchWriter:
         compares this with the alternatives)."""
         with self.conn.cursor() as cur:
             with cur.copy(_COPY_STAGING) as copy:
+                copy.set_types(_STAGING_TYPE_NAMES)
                 for row in rows:
                     copy.write_row(row)
             cur.execute(_UPSERT_READING_DEVICES)

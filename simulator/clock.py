@@ -68,6 +68,8 @@ class DeviceClock:
         self._tz = tz
         self._rate = 1.0 + drift_seconds_per_day / 86_400.0
         self.unset = unset
+        # A reset clock never shows a time before its epoch, even for a moment before the reset.
+        self._floor: datetime | None = UNSET_CLOCK_EPOCH if unset else None
         if unset:
             self._anchor_true = (reset_at or true_now()).astimezone(UTC)
             self._anchor_device = UNSET_CLOCK_EPOCH
@@ -82,7 +84,8 @@ class DeviceClock:
     def at(self, moment: datetime) -> datetime:
         """What this clock shows (or showed) at true time ``moment``."""
         elapsed = (moment.astimezone(UTC) - self._anchor_true).total_seconds()
-        return self._anchor_device + timedelta(seconds=elapsed * self._rate)
+        shown = self._anchor_device + timedelta(seconds=elapsed * self._rate)
+        return max(shown, self._floor) if self._floor is not None else shown
 
     def now(self) -> datetime:
         """What this clock shows now."""
@@ -92,6 +95,7 @@ class DeviceClock:
         """Set the clock (a Current Time write): it shows ``shown`` from now on, then drifts."""
         self._anchor_true = self._true_now().astimezone(UTC)
         self._anchor_device = shown.replace(tzinfo=None, microsecond=0)
+        self._floor = None
         self.unset = False
 
     def error(self) -> timedelta:

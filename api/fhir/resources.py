@@ -38,19 +38,23 @@ STATUS_EXTENSION = "https://homevitals.dk/fhir/StructureDefinition/measurement-s
 BLUETOOTH_SYSTEM = "http://hl7.org/fhir/sid/eui-48/bluetooth"
 DEVICE_IDENTIFIER_TYPES = "http://hl7.org/fhir/uv/phd/CodeSystem/ContinuaDeviceIdentifiers"
 VITAL_SIGNS = {
-    "coding": [{
-        "system": "http://terminology.hl7.org/CodeSystem/observation-category",
-        "code": "vital-signs",
-        "display": "Vital Signs",
-    }],
+    "coding": [
+        {
+            "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+            "code": "vital-signs",
+            "display": "Vital Signs",
+        }
+    ],
     "text": "Vital Signs",
 }
 DATA_ABSENT_ERROR = {
-    "coding": [{
-        "system": "http://terminology.hl7.org/CodeSystem/data-absent-reason",
-        "code": "error",
-        "display": "Error",
-    }]
+    "coding": [
+        {
+            "system": "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+            "code": "error",
+            "display": "Error",
+        }
+    ]
 }
 
 
@@ -67,26 +71,45 @@ class ObservationType:
 
 
 BLOOD_PRESSURE = ObservationType(
-    "bp", (("85354-9", "Blood pressure panel with all children optional"),), "Blood pressure",
+    "bp",
+    (("85354-9", "Blood pressure panel with all children optional"),),
+    "Blood pressure",
     "http://hl7.org/fhir/StructureDefinition/bp",
 )
 HEART_RATE = ObservationType(
-    "hr", (("8867-4", "Heart rate"),), "Heart rate", "http://hl7.org/fhir/StructureDefinition/heartrate",
-    "beats/minute", "/min",
+    "hr",
+    (("8867-4", "Heart rate"),),
+    "Heart rate",
+    "http://hl7.org/fhir/StructureDefinition/heartrate",
+    "beats/minute",
+    "/min",
 )
 BODY_WEIGHT = ObservationType(
-    "wt", (("29463-7", "Body weight"),), "Body weight", "http://hl7.org/fhir/StructureDefinition/bodyweight",
-    "kg", "kg",
+    "wt",
+    (("29463-7", "Body weight"),),
+    "Body weight",
+    "http://hl7.org/fhir/StructureDefinition/bodyweight",
+    "kg",
+    "kg",
 )
 BODY_TEMPERATURE = ObservationType(
-    "temp", (("8310-5", "Body temperature"),), "Body temperature",
-    "http://hl7.org/fhir/StructureDefinition/bodytemp", "C", "Cel",
+    "temp",
+    (("8310-5", "Body temperature"),),
+    "Body temperature",
+    "http://hl7.org/fhir/StructureDefinition/bodytemp",
+    "C",
+    "Cel",
 )
 OXYGEN_SATURATION = ObservationType(
     "spo2",
-    (("2708-6", "Oxygen saturation in Arterial blood"),
-     ("59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry")),
-    "Oxygen saturation", "http://hl7.org/fhir/StructureDefinition/oxygensat", "%", "%",
+    (
+        ("2708-6", "Oxygen saturation in Arterial blood"),
+        ("59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry"),
+    ),
+    "Oxygen saturation",
+    "http://hl7.org/fhir/StructureDefinition/oxygensat",
+    "%",
+    "%",
 )
 OBSERVATION_TYPES = (BLOOD_PRESSURE, HEART_RATE, BODY_WEIGHT, BODY_TEMPERATURE, OXYGEN_SATURATION)
 TYPES_BY_PREFIX = {t.prefix: t for t in OBSERVATION_TYPES}
@@ -135,14 +158,20 @@ def _status_extension(reading: Mapping[str, Any]) -> list[dict[str, Any]]:
             parts.append({"url": name, "valueCode": value})
     if reading.get("implausible"):
         parts.append({"url": "implausible", "valueBoolean": True})
-        parts += [{"url": "implausible_reason", "valueString": r} for r in reading.get("implausible_reasons") or []]
+        parts += [
+            {"url": "implausible_reason", "valueString": r} for r in reading.get("implausible_reasons") or []
+        ]
     if reading.get("clock_in_future"):
         parts.append({"url": "clock_in_future", "valueBoolean": True})
     parts += [{"url": "invalid_value", "valueCode": v} for v in reading.get("invalid_values") or []]
     if not parts:
         return []
-    return [{"url": STATUS_EXTENSION, "extension": [*parts, {"url": "time_source",
-                                                             "valueCode": reading["time_source"]}]}]
+    return [
+        {
+            "url": STATUS_EXTENSION,
+            "extension": [*parts, {"url": "time_source", "valueCode": reading["time_source"]}],
+        }
+    ]
 
 
 def _base(kind: ObservationType, reading: Mapping[str, Any]) -> dict[str, Any]:
@@ -188,7 +217,9 @@ def observations_for_reading(reading: Mapping[str, Any], wanted: Sequence[str]) 
             value = reading.get(column)
             if value is None and column == "mean_arterial_pressure":
                 continue  # optional; absent is not an error
-            component: dict[str, Any] = {"code": {"coding": [{"system": LOINC, "code": code, "display": display}]}}
+            component: dict[str, Any] = {
+                "code": {"coding": [{"system": LOINC, "code": code, "display": display}]}
+            }
             if value is None:
                 component["dataAbsentReason"] = DATA_ABSENT_ERROR
             else:
@@ -226,16 +257,29 @@ def device_resource(device: Mapping[str, Any], patient_id: int | None) -> dict[s
     resource: dict[str, Any] = {
         "resourceType": "Device",
         "id": str(device["id"]),
-        "identifier": [{
-            "type": {"coding": [{"system": DEVICE_IDENTIFIER_TYPES, "code": "BTMAC",
-                                 "display": "Bluetooth MAC address"}]},
-            "system": BLUETOOTH_SYSTEM,
-            "value": device["address"].replace(":", "-"),
-        }],
+        "identifier": [
+            {
+                "type": {
+                    "coding": [
+                        {
+                            "system": DEVICE_IDENTIFIER_TYPES,
+                            "code": "BTMAC",
+                            "display": "Bluetooth MAC address",
+                        }
+                    ]
+                },
+                "system": BLUETOOTH_SYSTEM,
+                "value": device["address"].replace(":", "-"),
+            }
+        ],
         "status": "active",
         "type": {"coding": [{"system": MDC, "code": "65573", "display": "MDC_MOC_VMS_MDS_SIMP"}]},
     }
-    for field, key in (("manufacturer", "manufacturer"), ("serial", "serialNumber"), ("model", "modelNumber")):
+    for field, key in (
+        ("manufacturer", "manufacturer"),
+        ("serial", "serialNumber"),
+        ("model", "modelNumber"),
+    ):
         if device.get(field):
             resource[key] = device[field]
     if device.get("firmware"):
@@ -243,15 +287,20 @@ def device_resource(device: Mapping[str, Any], patient_id: int | None) -> dict[s
     specialization = DEVICE_SPECIALIZATIONS.get(device.get("kind") or "")
     if specialization:
         resource["specialization"] = [
-            {"systemType": {"coding": [{"system": MDC, "code": specialization[0], "display": specialization[1]}]}}
+            {
+                "systemType": {
+                    "coding": [{"system": MDC, "code": specialization[0], "display": specialization[1]}]
+                }
+            }
         ]
     if patient_id is not None:
         resource["patient"] = {"reference": f"Patient/{patient_id}"}
     return resource
 
 
-def searchset(entries: Sequence[dict[str, Any]], *, base: str, self_url: str, next_url: str | None,
-              timestamp: datetime) -> dict[str, Any]:
+def searchset(
+    entries: Sequence[dict[str, Any]], *, base: str, self_url: str, next_url: str | None, timestamp: datetime
+) -> dict[str, Any]:
     links = [{"relation": "self", "url": self_url}]
     if next_url:
         links.append({"relation": "next", "url": next_url})
@@ -261,7 +310,11 @@ def searchset(entries: Sequence[dict[str, Any]], *, base: str, self_url: str, ne
         "timestamp": _instant(timestamp),
         "link": links,
         "entry": [
-            {"fullUrl": f"{base}/fhir/{e['resourceType']}/{e['id']}", "resource": e, "search": {"mode": "match"}}
+            {
+                "fullUrl": f"{base}/fhir/{e['resourceType']}/{e['id']}",
+                "resource": e,
+                "search": {"mode": "match"},
+            }
             for e in entries
         ],
     }

@@ -43,8 +43,10 @@ def _range(match: re.Match[str], zone: ZoneInfo) -> tuple[datetime, datetime]:
         return (datetime.combine(first, time.min, zone), datetime.combine(after, time.min, zone))
     day_date = date(year, int(month), int(day))
     if match["time"] is None:
-        return (datetime.combine(day_date, time.min, zone),
-                datetime.combine(day_date + timedelta(days=1), time.min, zone))
+        return (
+            datetime.combine(day_date, time.min, zone),
+            datetime.combine(day_date + timedelta(days=1), time.min, zone),
+        )
     text = f"{match['year']}-{month}-{day}T{match['time']}"
     tz = match["tz"]
     start = datetime.fromisoformat(text + (tz.replace("Z", "+00:00") if tz else ""))
@@ -65,7 +67,9 @@ def parse_dates(values: Iterable[str], timezone: str) -> list[TimeBound]:
             raise InvalidRequest(f"date={value!r}: the year must be between 1900 and 9000")
         prefix = match["prefix"] or "eq"
         if prefix not in SUPPORTED_PREFIXES:
-            raise InvalidRequest(f"date prefix {prefix!r} is not supported; use one of {list(SUPPORTED_PREFIXES)}")
+            raise InvalidRequest(
+                f"date prefix {prefix!r} is not supported; use one of {list(SUPPORTED_PREFIXES)}"
+            )
         try:
             low, high = _range(match, zone)
         except (ValueError, OverflowError):

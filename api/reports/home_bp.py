@@ -174,8 +174,9 @@ def _stats(readings: Sequence[ReportReading]) -> Stats:
     )
 
 
-def _exclusion(reading: BpReading, local_date: date, first_day: date | None,
-               session: Session | None) -> Exclusion | None:
+def _exclusion(
+    reading: BpReading, local_date: date, first_day: date | None, session: Session | None
+) -> Exclusion | None:
     if local_date == first_day:
         return Exclusion.FIRST_DAY
     if reading.failed:
@@ -255,7 +256,14 @@ def home_bp_report(
         classification=_classify(overall),
         meets_protocol_minimum=meets_minimum,
         missing_sessions=missing,
-        warnings=_warnings(readings, overall, days_with_readings, missing, single, first_day),
+        warnings=_warnings(
+            readings,
+            overall,
+            days_with_readings=days_with_readings,
+            missing=missing,
+            single=single,
+            first_day=first_day,
+        ),
         readings=readings,
     )
 
@@ -271,6 +279,7 @@ def _classify(overall: Stats) -> Literal["elevated", "not_elevated", "no_data"]:
 def _warnings(
     readings: Sequence[ReportReading],
     overall: Stats,
+    *,
     days_with_readings: int,
     missing: Sequence[MissingSession],
     single: Sequence[MissingSession],
@@ -286,40 +295,73 @@ def _warnings(
         return out
     excluded = {reason: sum(1 for r in readings if r.excluded is reason) for reason in Exclusion}
     if excluded[Exclusion.FIRST_DAY]:
-        add("first_day_discarded", "info",
+        add(
+            "first_day_discarded",
+            "info",
             f"{excluded[Exclusion.FIRST_DAY]} reading(s) of the first monitoring day ({first_day}) "
-            "were discarded, as the protocol prescribes")
+            "were discarded, as the protocol prescribes",
+        )
     if overall.count < MIN_READINGS:
-        add("too_few_readings", "warning",
-            f"only {overall.count} valid reading(s) were used; the protocol needs at least {MIN_READINGS}")
+        add(
+            "too_few_readings",
+            "warning",
+            f"only {overall.count} valid reading(s) were used; the protocol needs at least {MIN_READINGS}",
+        )
     if days_with_readings < MIN_DAYS:
-        add("too_few_days", "warning",
-            f"readings from only {days_with_readings} day(s) were used; the protocol needs at least {MIN_DAYS}")
+        add(
+            "too_few_days",
+            "warning",
+            f"readings from only {days_with_readings} day(s) were used; "
+            f"the protocol needs at least {MIN_DAYS}",
+        )
     if missing:
         listed = ", ".join(f"{m.date} {m.session}" for m in missing[:10])
         more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
-        add("missing_sessions", "warning", f"{len(missing)} session(s) without a valid reading: {listed}{more}")
+        add(
+            "missing_sessions",
+            "warning",
+            f"{len(missing)} session(s) without a valid reading: {listed}{more}",
+        )
     if single:
-        add("single_reading_sessions", "info",
-            f"{len(single)} session(s) have one reading instead of the duplicate the protocol asks for")
+        add(
+            "single_reading_sessions",
+            "info",
+            f"{len(single)} session(s) have one reading instead of the duplicate the protocol asks for",
+        )
     if excluded[Exclusion.IMPLAUSIBLE]:
-        add("implausible_excluded", "warning",
-            f"{excluded[Exclusion.IMPLAUSIBLE]} implausible reading(s) were left out")
+        add(
+            "implausible_excluded",
+            "warning",
+            f"{excluded[Exclusion.IMPLAUSIBLE]} implausible reading(s) were left out",
+        )
     if excluded[Exclusion.FAILED]:
-        add("failed_excluded", "warning",
-            f"{excluded[Exclusion.FAILED]} failed reading(s) without a systolic or diastolic value were left out")
+        add(
+            "failed_excluded",
+            "warning",
+            f"{excluded[Exclusion.FAILED]} failed reading(s) without a systolic or diastolic value "
+            "were left out",
+        )
     if excluded[Exclusion.OUTSIDE_SESSION]:
-        add("outside_session_excluded", "info",
+        add(
+            "outside_session_excluded",
+            "info",
             f"{excluded[Exclusion.OUTSIDE_SESSION]} reading(s) outside the morning (04-12) and evening "
-            "(16-24) windows were left out")
+            "(16-24) windows were left out",
+        )
     used = [r for r in readings if r.used]
     irregular = sum(1 for r in used if "irregular_pulse" in r.flags)
     if irregular:
-        add("irregular_pulse", "warning",
+        add(
+            "irregular_pulse",
+            "warning",
             f"the monitor detected an irregular pulse in {irregular} used reading(s); oscillometric "
-            "readings can be inaccurate in atrial fibrillation")
+            "readings can be inaccurate in atrial fibrillation",
+        )
     flagged = sum(1 for r in used if set(r.flags) - {"irregular_pulse"})
     if flagged:
-        add("measurement_flags", "info",
-            f"{flagged} used reading(s) carry device warnings (movement, cuff fit or position)")
+        add(
+            "measurement_flags",
+            "info",
+            f"{flagged} used reading(s) carry device warnings (movement, cuff fit or position)",
+        )
     return out

@@ -75,12 +75,17 @@ class AlertPage(BaseModel):
 class AlertAction(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    note: str | None = Field(default=None, max_length=1000, pattern=NOTE_PATTERN,
-                             description="Optional; replaces the alert's note.")
+    note: str | None = Field(
+        default=None,
+        max_length=1000,
+        pattern=NOTE_PATTERN,
+        description="Optional; replaces the alert's note.",
+    )
 
 
 @router.get("/alerts", response_model=AlertPage, summary="Alerts in the caller's scope, newest first")
 async def list_alerts(
+    *,
     caller: CallerDep,
     database: DatabaseDep,
     citizen_id: IdQuery = None,
@@ -92,7 +97,8 @@ async def list_alerts(
     limit: Limit = 100,
     cursor: CursorParam = None,
 ) -> AlertPage:
-    require(caller.principal, Permission.CLINICAL_READ)
+    if citizen_id is None:  # with a citizen named, authorize_citizen below checks (and audits)
+        require(caller.principal, Permission.CLINICAL_READ)
     scope, params = citizen_scope(caller)
     conditions: list[sql.Composable] = [scope]
     filters: dict[str, Any] = {"state": state, "level": level, "metric": metric}
@@ -116,8 +122,9 @@ async def list_alerts(
     async with database.transaction() as conn:
         if citizen_id is not None:
             # Name the citizen and you get a precise answer: 404, or 403 (audited) outside your scope.
-            await authorize_citizen(conn, caller, citizen_id, Permission.CLINICAL_READ, action=Action.READ,
-                                    resource="alerts")
+            await authorize_citizen(
+                conn, caller, citizen_id, Permission.CLINICAL_READ, action=Action.READ, resource="alerts"
+            )
             conditions.append(sql.SQL("a.citizen_id = %(citizen_id)s"))
             params["citizen_id"] = citizen_id
         query = sql.SQL(
@@ -126,9 +133,15 @@ async def list_alerts(
         ).format(sql.SQL(_COLUMNS), sql.SQL(" AND ").join(conditions))
         rows = await (await conn.execute(query, params)).fetchall()
         page = rows[:limit]
-        await audit.record(conn, caller, Action.READ, "alerts", citizen_id=citizen_id,
-                           citizen_ids=[r["citizen_id"] for r in page],
-                           details={k: v for k, v in filters.items() if v is not None})
+        await audit.record(
+            conn,
+            caller,
+            Action.READ,
+            "alerts",
+            citizen_id=citizen_id,
+            citizen_ids=[r["citizen_id"] for r in page],
+            details={k: v for k, v in filters.items() if v is not None},
+        )
     return AlertPage(
         items=[AlertOut(**r) for r in page],
         next_cursor=encode_cursor(page[-1]["opened_at"], page[-1]["id"]) if len(rows) > limit else None,
@@ -136,14 +149,21 @@ async def list_alerts(
 
 
 async def _authorized_alert(
-    conn: Connection, caller: Caller, alert_id: int, permission: Permission, action: Action, *, lock: bool = False
+    conn: Connection,
+    caller: Caller,
+    alert_id: int,
+    permission: Permission,
+    action: Action,
+    *,
+    lock: bool = False,
 ) -> dict[str, Any]:
     query = f"SELECT {_COLUMNS} FROM alerts a WHERE a.id = %s" + (" FOR UPDATE" if lock else "")
     row = await (await conn.execute(query, (alert_id,))).fetchone()
     if row is None:
         raise NotFound("alert", alert_id)
-    await authorize_citizen(conn, caller, row["citizen_id"], permission, action=action,
-                            resource=f"alerts/{alert_id}")
+    await authorize_citizen(
+        conn, caller, row["citizen_id"], permission, action=action, resource=f"alerts/{alert_id}"
+    )
     return row
 
 
@@ -161,36 +181,62 @@ async def _transition(
     async with database.transaction() as conn:
         row = await _authorized_alert(conn, caller, alert_id, Permission.ALERTS_ACT, action, lock=True)
         if row["state"] == "resolved":
-            raise Conflict(f"alert {alert_id} was already resolved by {row['resolved_by']} at {row['resolved_at']}")
+            raise Conflict(
+                f"alert {alert_id} was already resolved by {row['resolved_by']} at {row['resolved_at']}"
+            )
         if action is Action.ACKNOWLEDGE:
             if row["state"] == "acknowledged":
-                raise Conflict(f"alert {alert_id} was already acknowledged by {row['acknowledged_by']} "
-                               f"at {row['acknowledged_at']}")
-            update = ("state = 'acknowledged', acknowledged_at = now(), acknowledged_by = %(sub)s, "
-                      "note = coalesce(%(note)s, note)")
+                raise Conflict(
+                    f"alert {alert_id} was already acknowledged by {row['acknowledged_by']} "
+                    f"at {row['acknowledged_at']}"
+                )
+            update = (
+                "state = 'acknowledged', acknowledged_at = now(), acknowledged_by = %(sub)s, "
+                "note = coalesce(%(note)s, note)"
+            )
         else:
-            update = "state = 'resolved', resolved_at = now(), resolved_by = %(sub)s, note = coalesce(%(note)s, note)"
-        updated = await (await conn.execute(
-            sql.SQL("UPDATE alerts a SET {} WHERE a.id = %(id)s RETURNING {}").format(
-                sql.SQL(update), sql.SQL(_COLUMNS)),
-            {"sub": caller.principal.sub, "note": body.note, "id": alert_id},
-        )).fetchone()
+            update = (
+                "state = 'resolved', resolved_at = now(), resolved_by = %(sub)s, "
+                "note = coalesce(%(note)s, note)"
+            )
+        updated = await (
+            await conn.execute(
+                sql.SQL("UPDATE alerts a SET {} WHERE a.id = %(id)s RETURNING {}").format(
+                    sql.SQL(update), sql.SQL(_COLUMNS)
+                ),
+                {"sub": caller.principal.sub, "note": body.note, "id": alert_id},
+            )
+        ).fetchone()
         assert updated is not None  # noqa: S101 - the row is locked by this transaction
-        await audit.record(conn, caller, action, f"alerts/{alert_id}", citizen_id=row["citizen_id"],
-                           details={"from_state": row["state"]})
+        await audit.record(
+            conn,
+            caller,
+            action,
+            f"alerts/{alert_id}",
+            citizen_id=row["citizen_id"],
+            details={"from_state": row["state"]},
+        )
     return AlertOut(**updated)
 
 
-@router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut, responses={**NOT_FOUND, **CONFLICT},
-             summary="Acknowledge an open alert (caregiver)")
+@router.post(
+    "/alerts/{alert_id}/acknowledge",
+    response_model=AlertOut,
+    responses={**NOT_FOUND, **CONFLICT},
+    summary="Acknowledge an open alert (caregiver)",
+)
 async def acknowledge_alert(
     alert_id: IdPath, caller: CallerDep, database: DatabaseDep, body: AlertAction | None = None
 ) -> AlertOut:
     return await _transition(database, caller, alert_id, body or AlertAction(), Action.ACKNOWLEDGE)
 
 
-@router.post("/alerts/{alert_id}/resolve", response_model=AlertOut, responses={**NOT_FOUND, **CONFLICT},
-             summary="Resolve an open or acknowledged alert (caregiver)")
+@router.post(
+    "/alerts/{alert_id}/resolve",
+    response_model=AlertOut,
+    responses={**NOT_FOUND, **CONFLICT},
+    summary="Resolve an open or acknowledged alert (caregiver)",
+)
 async def resolve_alert(
     alert_id: IdPath, caller: CallerDep, database: DatabaseDep, body: AlertAction | None = None
 ) -> AlertOut:

@@ -74,8 +74,13 @@ class AuditPage(BaseModel):
     next_cursor: str | None
 
 
-def _window(conditions: list[sql.Composable], params: dict[str, Any], start: datetime | None,
-            end: datetime | None, cursor: str | None) -> None:
+def _window(
+    conditions: list[sql.Composable],
+    params: dict[str, Any],
+    start: datetime | None,
+    end: datetime | None,
+    cursor: str | None,
+) -> None:
     if start is not None:
         conditions.append(sql.SQL("l.at >= %(start)s"))
         params["start"] = start
@@ -94,6 +99,7 @@ def _window(conditions: list[sql.Composable], params: dict[str, Any], start: dat
     summary="Who accessed this citizen's data (the citizen themselves, or an admin)",
 )
 async def access_log(
+    *,
     citizen_id: IdPath,
     caller: CallerDep,
     database: DatabaseDep,
@@ -113,8 +119,9 @@ async def access_log(
         "ORDER BY l.at DESC, l.id DESC LIMIT %(limit)s"
     ).format(sql.SQL(" AND ").join(conditions))
     async with database.transaction() as conn:
-        await authorize_citizen(conn, caller, citizen_id, Permission.ACCESS_LOG_READ, action=Action.READ,
-                                resource=resource)
+        await authorize_citizen(
+            conn, caller, citizen_id, Permission.ACCESS_LOG_READ, action=Action.READ, resource=resource
+        )
         rows = await (await conn.execute(query, params)).fetchall()
         await audit.record(conn, caller, Action.READ, resource, citizen_id=citizen_id)
     page = rows[:limit]
@@ -127,6 +134,7 @@ async def access_log(
 
 @router.get("/audit", response_model=AuditPage, summary="Query the audit log (admin)")
 async def query_audit(
+    *,
     caller: CallerDep,
     database: DatabaseDep,
     actor: TextQuery = None,
@@ -160,8 +168,14 @@ async def query_audit(
         rows = await (await conn.execute(query, params)).fetchall()
         page = rows[:limit]
         filters = {"actor": actor, "action": action, "outcome": outcome}
-        await audit.record(conn, caller, Action.READ, "audit", citizen_id=citizen_id,
-                           details={k: v for k, v in filters.items() if v is not None})
+        await audit.record(
+            conn,
+            caller,
+            Action.READ,
+            "audit",
+            citizen_id=citizen_id,
+            details={k: v for k, v in filters.items() if v is not None},
+        )
     return AuditPage(
         items=[AuditEntry(**r) for r in page],
         next_cursor=encode_cursor(page[-1]["at"], page[-1]["id"]) if len(rows) > limit else None,

@@ -17,7 +17,16 @@ from api.access import CITIZEN_COLUMNS, authorize_citizen, citizen_scope
 from api.audit import Action
 from api.context import Caller, CallerDep, DatabaseDep
 from api.errors import Conflict, InvalidRequest
-from api.pagination import CURSOR_ID, CursorParam, IdPath, Limit, Text100, TextQuery, decode_cursor, encode_cursor
+from api.pagination import (
+    CURSOR_ID,
+    CursorParam,
+    IdPath,
+    Limit,
+    Text100,
+    TextQuery,
+    decode_cursor,
+    encode_cursor,
+)
 from api.problems import CONFLICT, NOT_FOUND
 from api.roles import Permission, require
 
@@ -109,6 +118,7 @@ def citizen_out(row: dict[str, Any], caller: Caller) -> CitizenOut:
     summary="Citizens in the caller's scope",
 )
 async def list_citizens(
+    *,
     caller: CallerDep,
     database: DatabaseDep,
     care_team: TextQuery = None,
@@ -160,7 +170,8 @@ async def create_citizen(
     async with database.transaction() as conn:
         try:
             cursor = await conn.execute(
-                f"INSERT INTO citizens (cpr, given_name, family_name, birth_date, care_team, timezone, active) "
+                "INSERT INTO citizens "
+                "(cpr, given_name, family_name, birth_date, care_team, timezone, active) "
                 f"VALUES (%(cpr)s, %(given_name)s, %(family_name)s, %(birth_date)s, %(care_team)s, "
                 f"%(timezone)s, %(active)s) RETURNING {CITIZEN_COLUMNS}",
                 body.model_dump(),
@@ -216,9 +227,9 @@ async def update_citizen(
             )
             try:
                 cursor = await conn.execute(
-                    sql.SQL("UPDATE citizens SET {}, updated_at = now() WHERE id = %(id)s RETURNING {}").format(
-                        assignments, sql.SQL(CITIZEN_COLUMNS)
-                    ),
+                    sql.SQL(
+                        "UPDATE citizens SET {}, updated_at = now() WHERE id = %(id)s RETURNING {}"
+                    ).format(assignments, sql.SQL(CITIZEN_COLUMNS)),
                     {**changes, "id": citizen_id},
                 )
             except pg.UniqueViolation:

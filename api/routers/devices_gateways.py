@@ -20,7 +20,16 @@ from api.access import citizen_scope
 from api.audit import Action
 from api.context import Caller, CallerDep, DatabaseDep
 from api.errors import Conflict, Forbidden, NotFound
-from api.pagination import CURSOR_ID, CursorParam, IdPath, Limit, Text100, TextQuery, decode_cursor, encode_cursor
+from api.pagination import (
+    CURSOR_ID,
+    CursorParam,
+    IdPath,
+    Limit,
+    Text100,
+    TextQuery,
+    decode_cursor,
+    encode_cursor,
+)
 from api.problems import CONFLICT, NOT_FOUND
 from api.roles import Permission, Role, require
 from homevitals.contract.models import ADDRESS_PATTERN, GATEWAY_ID_PATTERN, Kind
@@ -153,6 +162,7 @@ async def _devices(
 
 @router.get("/devices", response_model=DevicePage, summary="Devices with status, last contact and battery")
 async def list_devices(
+    *,
     request: Request,
     caller: CallerDep,
     database: DatabaseDep,
@@ -183,12 +193,15 @@ async def list_devices(
 
 
 @router.get("/devices/{device_id}", response_model=DeviceOut, responses=NOT_FOUND, summary="One device")
-async def get_device(device_id: IdPath, request: Request, caller: CallerDep, database: DatabaseDep) -> DeviceOut:
+async def get_device(
+    device_id: IdPath, request: Request, caller: CallerDep, database: DatabaseDep
+) -> DeviceOut:
     require(caller.principal, Permission.DEVICES_READ)
     rows = await _devices(database, caller, [sql.SQL("d.id = %(id)s")], {"id": device_id, "limit": 1})
     if not rows:
-        await _raise_missing_or_forbidden(database, caller, "device", "SELECT 1 FROM devices WHERE id = %s",
-                                          device_id)
+        await _raise_missing_or_forbidden(
+            database, caller, "device", "SELECT 1 FROM devices WHERE id = %s", device_id
+        )
     return _device_out(rows[0], _silent_after(request))
 
 
@@ -269,9 +282,7 @@ async def list_gateways(
     )
 
 
-@router.get(
-    "/gateways/{gateway_id}", response_model=GatewayOut, responses=NOT_FOUND, summary="One gateway"
-)
+@router.get("/gateways/{gateway_id}", response_model=GatewayOut, responses=NOT_FOUND, summary="One gateway")
 async def get_gateway(gateway_id: GatewayIdPath, caller: CallerDep, database: DatabaseDep) -> GatewayOut:
     require(caller.principal, Permission.DEVICES_READ)
     conditions, params = _gateway_conditions(caller)

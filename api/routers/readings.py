@@ -45,7 +45,10 @@ Bucket = Literal["1h", "1d", "1w"]
 BUCKET_WIDTH: dict[str, str] = {"1h": "1 hour", "1d": "1 day", "1w": "1 week"}
 # The main value of each kind that is not blood pressure lives in readings.value.
 VALUE_METRIC: dict[str, str] = {
-    "weight": "weight", "glucose": "glucose", "temperature": "temperature", "pulse_oximetry": "spo2",
+    "weight": "weight",
+    "glucose": "glucose",
+    "temperature": "temperature",
+    "pulse_oximetry": "spo2",
 }
 
 READING_COLUMNS = (
@@ -142,9 +145,9 @@ def _time_conditions(
     if cursor:
         params["c_at"], params["c_id"] = decode_cursor(cursor, CURSOR_TIME, CURSOR_UUID)
         # The plain bound lets the index range-scan; the row comparison breaks ties.
-        conditions.append(sql.SQL(
-            "r.measured_at <= %(c_at)s AND (r.measured_at, r.reading_id) < (%(c_at)s, %(c_id)s)"
-        ))
+        conditions.append(
+            sql.SQL("r.measured_at <= %(c_at)s AND (r.measured_at, r.reading_id) < (%(c_at)s, %(c_id)s)")
+        )
     return conditions
 
 
@@ -155,6 +158,7 @@ def _time_conditions(
     summary="A citizen's readings, raw (newest first) or aggregated in time buckets",
 )
 async def list_readings(
+    *,
     citizen_id: IdPath,
     caller: CallerDep,
     database: DatabaseDep,
@@ -174,8 +178,12 @@ async def list_readings(
     if bucket is not None and cursor:
         raise InvalidRequest("bucketed readings come in one answer; leave out 'cursor'")
     conditions += _time_conditions(params, start, end, cursor)
-    details = {"kind": kind.value if kind else None, "bucket": bucket,
-               "from": start.isoformat() if start else None, "to": end.isoformat() if end else None}
+    details = {
+        "kind": kind.value if kind else None,
+        "bucket": bucket,
+        "from": start.isoformat() if start else None,
+        "to": end.isoformat() if end else None,
+    }
     async with database.transaction() as conn:
         citizen = await authorize_citizen(
             conn, caller, citizen_id, Permission.CLINICAL_READ, action=Action.READ, resource=resource
@@ -183,20 +191,30 @@ async def list_readings(
         if bucket is None:
             params["limit"] = limit + 1
             query = sql.SQL(
-                "SELECT {} FROM readings r WHERE {} ORDER BY r.measured_at DESC, r.reading_id DESC LIMIT %(limit)s"
+                "SELECT {} FROM readings r WHERE {} "
+                "ORDER BY r.measured_at DESC, r.reading_id DESC LIMIT %(limit)s"
             ).format(sql.SQL(READING_COLUMNS), sql.SQL(" AND ").join(conditions))
             rows = await (await conn.execute(query, params)).fetchall()
         else:
             rows = await _buckets(conn, conditions, params, bucket, citizen["timezone"])
-        await audit.record(conn, caller, Action.READ, resource, citizen_id=citizen_id,
-                           details={k: v for k, v in details.items() if v is not None})
+        await audit.record(
+            conn,
+            caller,
+            Action.READ,
+            resource,
+            citizen_id=citizen_id,
+            details={k: v for k, v in details.items() if v is not None},
+        )
     if bucket is not None:
-        return BucketedReadings(bucket=bucket, timezone=citizen["timezone"],
-                                items=_bucket_items(rows, citizen["timezone"]))
+        return BucketedReadings(
+            bucket=bucket, timezone=citizen["timezone"], items=_bucket_items(rows, citizen["timezone"])
+        )
     page = rows[:limit]
     return ReadingsPage(
         items=[ReadingOut(**r) for r in page],
-        next_cursor=encode_cursor(page[-1]["measured_at"], page[-1]["reading_id"]) if len(rows) > limit else None,
+        next_cursor=encode_cursor(page[-1]["measured_at"], page[-1]["reading_id"])
+        if len(rows) > limit
+        else None,
     )
 
 
@@ -207,10 +225,15 @@ async def _buckets(
     conn: Any, conditions: list[sql.Composable], params: dict[str, Any], bucket: str, timezone: str
 ) -> list[dict[str, Any]]:
     aggregates = sql.SQL(", ").join(
-        sql.SQL("min({c})::float8 AS {mn}, max({c})::float8 AS {mx}, avg({c})::float8 AS {av}, "
-                "count({c}) AS {ct}").format(
-            c=sql.Identifier("r", col), mn=sql.Identifier(f"{col}_min"), mx=sql.Identifier(f"{col}_max"),
-            av=sql.Identifier(f"{col}_mean"), ct=sql.Identifier(f"{col}_count"))
+        sql.SQL(
+            "min({c})::float8 AS {mn}, max({c})::float8 AS {mx}, avg({c})::float8 AS {av}, count({c}) AS {ct}"
+        ).format(
+            c=sql.Identifier("r", col),
+            mn=sql.Identifier(f"{col}_min"),
+            mx=sql.Identifier(f"{col}_max"),
+            av=sql.Identifier(f"{col}_mean"),
+            ct=sql.Identifier(f"{col}_count"),
+        )
         for col in _METRIC_COLUMNS
     )
     query = sql.SQL(
@@ -231,10 +254,20 @@ def _bucket_items(rows: list[dict[str, Any]], timezone: str) -> list[BucketOut]:
         for col in _METRIC_COLUMNS:
             if row[f"{col}_count"]:
                 name = VALUE_METRIC.get(row["kind"], "value") if col == "value" else col
-                metrics[name] = MetricSummary(min=row[f"{col}_min"], max=row[f"{col}_max"],
-                                              mean=row[f"{col}_mean"], count=row[f"{col}_count"])
-        items.append(BucketOut(bucket_start=row["bucket_start"].astimezone(zone), kind=row["kind"],
-                               count=row["readings"], metrics=metrics))
+                metrics[name] = MetricSummary(
+                    min=row[f"{col}_min"],
+                    max=row[f"{col}_max"],
+                    mean=row[f"{col}_mean"],
+                    count=row[f"{col}_count"],
+                )
+        items.append(
+            BucketOut(
+                bucket_start=row["bucket_start"].astimezone(zone),
+                kind=row["kind"],
+                count=row["readings"],
+                metrics=metrics,
+            )
+        )
     return items
 
 
@@ -244,6 +277,7 @@ def _bucket_items(rows: list[dict[str, Any]], timezone: str) -> list[BucketOut]:
     summary="Readings from devices nobody was assigned to at the time (newest first)",
 )
 async def list_unassigned(
+    *,
     caller: CallerDep,
     database: DatabaseDep,
     device_id: IdQuery = None,
@@ -267,12 +301,19 @@ async def list_unassigned(
     async with database.transaction() as conn:
         rows = await (await conn.execute(query, params)).fetchall()
         # Health data of a person not yet known: audited like any other read.
-        await audit.record(conn, caller, Action.READ, "unassigned-readings",
-                           details={"device_id": device_id} if device_id else None)
+        await audit.record(
+            conn,
+            caller,
+            Action.READ,
+            "unassigned-readings",
+            details={"device_id": device_id} if device_id else None,
+        )
     page = rows[:limit]
     return UnassignedPage(
         items=[UnassignedReadingOut(**r) for r in page],
-        next_cursor=encode_cursor(page[-1]["measured_at"], page[-1]["reading_id"]) if len(rows) > limit else None,
+        next_cursor=encode_cursor(page[-1]["measured_at"], page[-1]["reading_id"])
+        if len(rows) > limit
+        else None,
     )
 
 
@@ -298,23 +339,40 @@ WHERE a.id = %(assignment_id)s
     responses=NOT_FOUND,
     summary="Give every unassigned reading an assignment covers to its citizen, in one call",
 )
-async def assign_unassigned(body: AssignReadings, caller: CallerDep, database: DatabaseDep) -> AssignedReadings:
-    require(caller.principal, Permission.UNASSIGNED_ASSIGN)
+async def assign_unassigned(
+    body: AssignReadings, caller: CallerDep, database: DatabaseDep
+) -> AssignedReadings:
     async with database.transaction() as conn:
-        assignment = await (await conn.execute(
-            "SELECT id, citizen_id, lower(valid) AS valid_from, upper(valid) AS valid_to "
-            "FROM device_assignments WHERE id = %s", (body.assignment_id,))).fetchone()
+        assignment = await (
+            await conn.execute(
+                "SELECT id, citizen_id, lower(valid) AS valid_from, upper(valid) AS valid_to "
+                "FROM device_assignments WHERE id = %s",
+                (body.assignment_id,),
+            )
+        ).fetchone()
         if assignment is None:
             raise NotFound("assignment", body.assignment_id)
         citizen_id = assignment["citizen_id"]
         resource = f"citizens/{citizen_id}/readings"
-        await authorize_citizen(conn, caller, citizen_id, Permission.UNASSIGNED_ASSIGN,
-                                action=Action.ASSIGN, resource=resource)
+        await authorize_citizen(
+            conn, caller, citizen_id, Permission.UNASSIGNED_ASSIGN, action=Action.ASSIGN, resource=resource
+        )
         # Bounds as parameters too, so TimescaleDB skips chunks outside the period.
-        cursor = await conn.execute(ASSIGN_SQL, {"assignment_id": assignment["id"],
-                                                 "valid_from": assignment["valid_from"],
-                                                 "valid_to": assignment["valid_to"]})
+        cursor = await conn.execute(
+            ASSIGN_SQL,
+            {
+                "assignment_id": assignment["id"],
+                "valid_from": assignment["valid_from"],
+                "valid_to": assignment["valid_to"],
+            },
+        )
         assigned = cursor.rowcount
-        await audit.record(conn, caller, Action.ASSIGN, resource, citizen_id=citizen_id,
-                           details={"assignment_id": assignment["id"], "readings": assigned})
+        await audit.record(
+            conn,
+            caller,
+            Action.ASSIGN,
+            resource,
+            citizen_id=citizen_id,
+            details={"assignment_id": assignment["id"], "readings": assigned},
+        )
     return AssignedReadings(assignment_id=assignment["id"], citizen_id=citizen_id, assigned=assigned)

@@ -14,42 +14,61 @@ from api import audit
 from api.access import authorize_citizen
 from api.audit import Action
 from api.context import Caller, CallerDep, DatabaseDep
-from api.reports.home_bp import BpReading, HomeBpReport, home_bp_report, local_day_bounds
-from api.reports.render import ReportSubject, render_html, render_pdf
 from api.pagination import IdPath
 from api.problems import NOT_FOUND
+from api.reports.home_bp import BpReading, HomeBpReport, home_bp_report, local_day_bounds
+from api.reports.render import ReportSubject, render_html, render_pdf
 from api.roles import Permission
 
 router = APIRouter(tags=["reports"])
 
 EndParam = Annotated[
     date | None,
-    Query(ge=date(1900, 1, 1), le=date(9999, 1, 1),
-          description="Last day of the period, in the citizen's local time (default: today)."),
+    Query(
+        ge=date(1900, 1, 1),
+        le=date(9999, 1, 1),
+        description="Last day of the period, in the citizen's local time (default: today).",
+    ),
 ]
 DaysParam = Annotated[int, Query(ge=2, le=31, description="Days in the period; ESH asks for 7 (at least 3).")]
 
 
 async def _report(
-    database: DatabaseDep, caller: Caller, citizen_id: int, end: date | None, days: int, action: Action,
+    database: DatabaseDep,
+    caller: Caller,
+    citizen_id: int,
+    *,
+    end: date | None,
+    days: int,
+    action: Action,
     resource: str,
 ) -> tuple[HomeBpReport, dict[str, Any]]:
     async with database.transaction() as conn:
-        citizen = await authorize_citizen(conn, caller, citizen_id, Permission.CLINICAL_READ, action=action,
-                                          resource=resource)
+        citizen = await authorize_citizen(
+            conn, caller, citizen_id, Permission.CLINICAL_READ, action=action, resource=resource
+        )
         timezone = citizen["timezone"]
         last_day = end or datetime.now(ZoneInfo(timezone)).date()
         first_day = last_day - timedelta(days=days - 1)
         start_at, end_at = local_day_bounds(first_day, last_day, timezone)
-        rows = await (await conn.execute(
-            "SELECT reading_id, measured_at, systolic, diastolic, pulse_rate, implausible, "
-            "implausible_reasons, invalid_values, status FROM readings "
-            "WHERE citizen_id = %s AND kind = 'blood_pressure' AND measured_at >= %s AND measured_at < %s "
-            "ORDER BY measured_at",
-            (citizen_id, start_at, end_at),
-        )).fetchall()
-        await audit.record(conn, caller, action, resource, citizen_id=citizen_id,
-                           details={"end": last_day.isoformat(), "days": days})
+        rows = await (
+            await conn.execute(
+                "SELECT reading_id, measured_at, systolic, diastolic, pulse_rate, implausible, "
+                "implausible_reasons, invalid_values, status FROM readings "
+                "WHERE citizen_id = %s AND kind = 'blood_pressure' "
+                "AND measured_at >= %s AND measured_at < %s "
+                "ORDER BY measured_at",
+                (citizen_id, start_at, end_at),
+            )
+        ).fetchall()
+        await audit.record(
+            conn,
+            caller,
+            action,
+            resource,
+            citizen_id=citizen_id,
+            details={"end": last_day.isoformat(), "days": days},
+        )
     readings = [
         BpReading(
             reading_id=str(r["reading_id"]),
@@ -87,8 +106,15 @@ def _subject(request: Request, caller: Caller, citizen: dict[str, Any]) -> Repor
 async def home_bp(
     citizen_id: IdPath, caller: CallerDep, database: DatabaseDep, end: EndParam = None, days: DaysParam = 7
 ) -> HomeBpReport:
-    report, _ = await _report(database, caller, citizen_id, end, days, Action.READ,
-                              f"citizens/{citizen_id}/reports/home-bp")
+    report, _ = await _report(
+        database,
+        caller,
+        citizen_id,
+        end=end,
+        days=days,
+        action=Action.READ,
+        resource=f"citizens/{citizen_id}/reports/home-bp",
+    )
     return report
 
 
@@ -99,31 +125,61 @@ async def home_bp(
     summary="Home blood-pressure report as a printable HTML page",
 )
 async def home_bp_html(
-    citizen_id: IdPath, request: Request, caller: CallerDep, database: DatabaseDep, end: EndParam = None,
+    *,
+    citizen_id: IdPath,
+    request: Request,
+    caller: CallerDep,
+    database: DatabaseDep,
+    end: EndParam = None,
     days: DaysParam = 7,
 ) -> HTMLResponse:
-    report, citizen = await _report(database, caller, citizen_id, end, days, Action.EXPORT,
-                                    f"citizens/{citizen_id}/reports/home-bp.html")
-    return HTMLResponse(render_html(report, _subject(request, caller, citizen)),
-                        headers={"Cache-Control": "no-store"})
+    report, citizen = await _report(
+        database,
+        caller,
+        citizen_id,
+        end=end,
+        days=days,
+        action=Action.EXPORT,
+        resource=f"citizens/{citizen_id}/reports/home-bp.html",
+    )
+    return HTMLResponse(
+        render_html(report, _subject(request, caller, citizen)), headers={"Cache-Control": "no-store"}
+    )
 
 
 @router.get(
     "/citizens/{citizen_id}/reports/home-bp.pdf",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
-               **NOT_FOUND},
+    responses={
+        200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
+        **NOT_FOUND,
+    },
     summary="Home blood-pressure report as a PDF",
 )
 async def home_bp_pdf(
-    citizen_id: IdPath, request: Request, caller: CallerDep, database: DatabaseDep, end: EndParam = None,
+    *,
+    citizen_id: IdPath,
+    request: Request,
+    caller: CallerDep,
+    database: DatabaseDep,
+    end: EndParam = None,
     days: DaysParam = 7,
 ) -> Response:
-    report, citizen = await _report(database, caller, citizen_id, end, days, Action.EXPORT,
-                                    f"citizens/{citizen_id}/reports/home-bp.pdf")
+    report, citizen = await _report(
+        database,
+        caller,
+        citizen_id,
+        end=end,
+        days=days,
+        action=Action.EXPORT,
+        resource=f"citizens/{citizen_id}/reports/home-bp.pdf",
+    )
     subject = _subject(request, caller, citizen)
     # matplotlib is CPU-bound and synchronous: keep it off the event loop.
     pdf = await anyio.to_thread.run_sync(render_pdf, report, subject)
     filename = f"home-bp-{citizen_id}-{report.end}.pdf"
-    return Response(pdf, media_type="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{filename}"', "Cache-Control": "no-store"})
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{filename}"', "Cache-Control": "no-store"},
+    )

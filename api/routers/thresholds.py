@@ -76,38 +76,53 @@ class Thresholds(BaseModel):
 
 
 async def _effective(conn: Connection, citizen_id: int) -> Thresholds:
-    rows = await (await conn.execute(
-        "SELECT e.metric, e.unit, e.alert_low, e.warn_low, e.warn_high, e.alert_high, e.personal, "
-        "t.updated_by, t.updated_at FROM effective_thresholds e "
-        "LEFT JOIN thresholds t ON t.citizen_id = e.citizen_id AND t.metric = e.metric "
-        "WHERE e.citizen_id = %s ORDER BY e.metric",
-        (citizen_id,),
-    )).fetchall()
+    rows = await (
+        await conn.execute(
+            "SELECT e.metric, e.unit, e.alert_low, e.warn_low, e.warn_high, e.alert_high, e.personal, "
+            "t.updated_by, t.updated_at FROM effective_thresholds e "
+            "LEFT JOIN thresholds t ON t.citizen_id = e.citizen_id AND t.metric = e.metric "
+            "WHERE e.citizen_id = %s ORDER BY e.metric",
+            (citizen_id,),
+        )
+    ).fetchall()
     return Thresholds(citizen_id=citizen_id, thresholds=[ThresholdOut(**r) for r in rows])
 
 
-@router.get("/citizens/{citizen_id}/thresholds", response_model=Thresholds, responses=NOT_FOUND,
-            summary="A citizen's thresholds (personal or default)")
+@router.get(
+    "/citizens/{citizen_id}/thresholds",
+    response_model=Thresholds,
+    responses=NOT_FOUND,
+    summary="A citizen's thresholds (personal or default)",
+)
 async def get_thresholds(citizen_id: IdPath, caller: CallerDep, database: DatabaseDep) -> Thresholds:
     resource = f"citizens/{citizen_id}/thresholds"
     async with database.transaction() as conn:
-        await authorize_citizen(conn, caller, citizen_id, Permission.CLINICAL_READ, action=Action.READ,
-                                resource=resource)
+        await authorize_citizen(
+            conn, caller, citizen_id, Permission.CLINICAL_READ, action=Action.READ, resource=resource
+        )
         result = await _effective(conn, citizen_id)
         await audit.record(conn, caller, Action.READ, resource, citizen_id=citizen_id)
     return result
 
 
-@router.put("/citizens/{citizen_id}/thresholds", response_model=Thresholds, responses=NOT_FOUND,
-            summary="Replace a citizen's personal thresholds")
+@router.put(
+    "/citizens/{citizen_id}/thresholds",
+    response_model=Thresholds,
+    responses=NOT_FOUND,
+    summary="Replace a citizen's personal thresholds",
+)
 async def put_thresholds(
     citizen_id: IdPath, body: ThresholdsIn, caller: CallerDep, database: DatabaseDep
 ) -> Thresholds:
     resource = f"citizens/{citizen_id}/thresholds"
     async with database.transaction() as conn:
-        await authorize_citizen(conn, caller, citizen_id, Permission.THRESHOLDS_WRITE, action=Action.UPDATE,
-                                resource=resource)
-        known = {r["metric"] for r in await (await conn.execute("SELECT metric FROM default_thresholds")).fetchall()}
+        await authorize_citizen(
+            conn, caller, citizen_id, Permission.THRESHOLDS_WRITE, action=Action.UPDATE, resource=resource
+        )
+        known = {
+            r["metric"]
+            for r in await (await conn.execute("SELECT metric FROM default_thresholds")).fetchall()
+        }
         unknown = sorted({t.metric for t in body.thresholds} - known)
         if unknown:
             raise InvalidRequest(f"unknown metric(s) {unknown}; known: {sorted(known)}")
@@ -117,14 +132,27 @@ async def put_thresholds(
         )
         async with conn.cursor() as cursor:
             await cursor.executemany(
-                "INSERT INTO thresholds (citizen_id, metric, alert_low, warn_low, warn_high, alert_high, updated_by) "
+                "INSERT INTO thresholds "
+                "(citizen_id, metric, alert_low, warn_low, warn_high, alert_high, updated_by) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (citizen_id, metric) DO UPDATE SET "
-                "alert_low = excluded.alert_low, warn_low = excluded.warn_low, warn_high = excluded.warn_high, "
+                "alert_low = excluded.alert_low, warn_low = excluded.warn_low, "
+                "warn_high = excluded.warn_high, "
                 "alert_high = excluded.alert_high, updated_by = excluded.updated_by, updated_at = now()",
-                [(citizen_id, t.metric, t.alert_low, t.warn_low, t.warn_high, t.alert_high, caller.principal.sub)
-                 for t in body.thresholds],
+                [
+                    (
+                        citizen_id,
+                        t.metric,
+                        t.alert_low,
+                        t.warn_low,
+                        t.warn_high,
+                        t.alert_high,
+                        caller.principal.sub,
+                    )
+                    for t in body.thresholds
+                ],
             )
         result = await _effective(conn, citizen_id)
-        await audit.record(conn, caller, Action.UPDATE, resource, citizen_id=citizen_id,
-                           details={"metrics": sorted(metrics)})
+        await audit.record(
+            conn, caller, Action.UPDATE, resource, citizen_id=citizen_id, details={"metrics": sorted(metrics)}
+        )
     return result

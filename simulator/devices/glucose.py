@@ -140,6 +140,10 @@ class GlucoseMeter(VirtualDevice):
             response = await self._execute(connection, racp.parse_request(value))
         except racp.RacpFailure as failure:
             response = failure.response()
+        # The procedure ends with its response: the client may write the next request as soon
+        # as it has it, before this task sees the confirmation.
+        if self._procedures.get(connection.handle) is asyncio.current_task():
+            del self._procedures[connection.handle]
         self._log.info("racp answered", request=value.hex(), response=response.hex())
         await self._respond(connection, response)
 

@@ -68,3 +68,4 @@ def acl_mosquitto() -> Iterator[LocalMosquitto]:
     broker.extra_config = f"acl_file {acl}\n"
     with broker:
         yield broker
+

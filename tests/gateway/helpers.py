@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,9 +19,15 @@ import jsonschema
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from gateway.allowlist import AllowedDevice, AllowList
+from gateway.backends import BleBackend, simulator_backend
 from gateway.clock import ClockReading
 from gateway.gatt import BloodPressureMeasurement
+from gateway.outbox import Outbox
+from gateway.publisher import MqttConfig
 from gateway.readings import BuiltReading, DeviceIdentity, build_reading
+from gateway.service import GatewayService, ServiceConfig
+from gateway.session import SessionConfig
 from homevitals.contract import ReadingsBatch
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
@@ -43,7 +52,8 @@ def bp_reading(
         raw=raw,
         device=DeviceIdentity(address, manufacturer="A&D Medical", model="UA-651BLE"),
         gateway_time=now,
-        clock=ClockReading(now.astimezone(COPENHAGEN).replace(tzinfo=None), now, COPENHAGEN),
+        clock=ClockReading(now.astimezone(COPENHAGEN).replace(tzinfo=None, microsecond=0), now, COPENHAGEN,
+                           fraction_s=now.microsecond / 1e6),
         zone=COPENHAGEN,
     )
 
@@ -118,3 +128,94 @@ class MqttCollector:
         raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
+
+
+def expected_reading_ids(address: str, records: Any) -> set[str]:
+    """The reading_ids of a virtual device's stored records (all stamped), computed independently."""
+    from gateway.gatt import decode_characteristic
+    from homevitals.contract import derive_reading_id
+
+    ids = set()
+    for record in records:
+        measurement: Any = decode_characteristic(0x2A35, record.payload)
+        ids.add(str(derive_reading_id(
+            address=address, user_id=measurement.user_id, device_time=measurement.timestamp,
+            gateway_first_seen=datetime.now(UTC), characteristic_uuid=0x2A35, raw=record.payload,
+        )))
+    return ids
+
+
+def bp_device(device_id: str, address: str, **knobs: Any) -> dict[str, Any]:
+    """A scenario entry for a blood-pressure monitor (simulator/scenario.py DeviceSpec)."""
+    return {"id": device_id, "kind": "blood_pressure", "address": address, "model": "UA-651BLE",
+            "manufacturer": "A&D Medical", "advertise_seconds": None, **knobs}
+
+
+@dataclass
+class RunningGateway:
+    service: GatewayService
+    simulation: Any  # simulator.runner.HouseholdSimulation
+    backend: BleBackend
+    outbox: Outbox
+    allowlist: AllowList
+    stop: asyncio.Event
+    task: asyncio.Task[None]
+
+    def device(self, key: str) -> Any:
+        return self.simulation.device(key)
+
+
+FAST_SESSION = SessionConfig(zone=COPENHAGEN, clock_tolerance=timedelta(seconds=60), connect_attempts=3,
+                             backlog_idle_s=1.0, session_timeout_s=60)
+FAST_SERVICE = ServiceConfig(gateway_id="gw-test", zone=COPENHAGEN, max_connections=2, reconnect_cooldown_s=2.0,
+                             scan_stall_s=30, status_interval_s=1.0, batch_size=10, inflight_window=2,
+                             batch_linger_s=0.2, shutdown_grace_s=2.0, session=FAST_SESSION)
+
+
+@asynccontextmanager
+async def gateway_running(
+    scenario: dict[str, Any],
+    broker_port: int,
+    data_dir: Path,
+    *,
+    allow: list[str] | None = None,
+    outbox_limit: int = 1000,
+    start: bool = True,
+    **config: Any,
+) -> AsyncIterator[RunningGateway]:
+    """A HouseholdSimulation of ``scenario`` and a GatewayService reading it, in this process.
+
+    ``allow``: addresses on the allow-list (default: every device of the scenario).
+    """
+    from simulator.runner import HouseholdSimulation
+    from simulator.scenario import parse_scenario
+
+    parsed = parse_scenario({"name": "test", "seed": 7, **scenario})
+    allowlist = AllowList(data_dir / "allowlist.json")
+    for address in allow if allow is not None else [d.address for d in parsed.devices]:
+        allowlist.add(AllowedDevice(address=address.upper()))
+    service_config = replace(FAST_SERVICE, **config)
+    mqtt = MqttConfig(host="127.0.0.1", port=broker_port, client_id=f"hv-{service_config.gateway_id}",
+                      reconnect_min_s=1, reconnect_max_s=1)
+    async with HouseholdSimulation(parsed, speed=1.0) as simulation:
+        backend = simulator_backend(simulation.world)
+        with Outbox.open(data_dir / "outbox.sqlite3", limit=outbox_limit) as outbox:
+            service = GatewayService(service_config, backend, outbox=outbox, allowlist=allowlist, mqtt=mqtt)
+            stop = asyncio.Event()
+            task = asyncio.create_task(service.run(stop)) if start else asyncio.create_task(stop.wait())
+            running = RunningGateway(service, simulation, backend, outbox, allowlist, stop, task)
+            try:
+                yield running
+            finally:
+                stop.set()
+                await asyncio.wait_for(task, timeout=30)
+
+
+async def eventually(condition: Callable[[], bool], within_s: float, what: str) -> None:
+    """Poll ``condition`` without blocking the loop (the gateway runs on it)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within_s
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {within_s} s waiting for {what}")
+        await asyncio.sleep(0.05)

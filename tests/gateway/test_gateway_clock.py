@@ -24,7 +24,7 @@ def naive(text: str) -> datetime:
 
 
 def test_correct_clock_is_trusted_as_local_wall_time():
-    clock = ClockReading(naive("2026-11-29T11:00:00"), NOW, CPH)
+    clock = ClockReading(naive("2026-11-29T11:00:00"), NOW, CPH, fraction_s=0)
     assert clock.skew == timedelta(0)
     result = resolve_measured_at(naive("2026-11-29T10:30:00"), NOW, clock, CPH)
     assert result.time_source is TimeSource.DEVICE
@@ -32,7 +32,7 @@ def test_correct_clock_is_trusted_as_local_wall_time():
 
 
 def test_clock_three_hours_fast_is_corrected():
-    clock = ClockReading(naive("2026-11-29T14:00:00"), NOW, CPH)
+    clock = ClockReading(naive("2026-11-29T14:00:00"), NOW, CPH, fraction_s=0)
     assert clock.skew == timedelta(hours=3)
     assert clock.needs_setting(timedelta(seconds=60))
     # measured 30 minutes ago by the fast clock: it shows 13:30
@@ -42,7 +42,7 @@ def test_clock_three_hours_fast_is_corrected():
 
 
 def test_slow_clock_is_corrected_too():
-    clock = ClockReading(naive("2026-11-29T10:55:13"), NOW, CPH)
+    clock = ClockReading(naive("2026-11-29T10:55:13"), NOW, CPH, fraction_s=0)
     assert clock.skew == timedelta(minutes=-4, seconds=-47)
     result = resolve_measured_at(naive("2026-11-29T10:00:13"), NOW, clock, CPH)
     assert result.time_source is TimeSource.DEVICE_CORRECTED
@@ -50,13 +50,22 @@ def test_slow_clock_is_corrected_too():
 
 
 def test_sub_second_skew_rounds_to_zero_and_is_trusted():
-    clock = ClockReading(naive("2026-11-29T11:00:00"), NOW + timedelta(milliseconds=400), CPH)
+    clock = ClockReading(naive("2026-11-29T11:00:00"), NOW + timedelta(milliseconds=400), CPH, fraction_s=0)
     assert clock.skew == timedelta(0)
     assert not clock.needs_setting(timedelta(seconds=60))
 
 
+def test_a_clock_shown_in_whole_seconds_is_taken_as_half_a_second_on():
+    # Read 0.7 s after the gateway's second 11:00:00 began; the device shows 11:00:00.
+    clock = ClockReading(naive("2026-11-29T11:00:00"), NOW + timedelta(milliseconds=700), CPH)
+    assert clock.skew == timedelta(0)
+    result = resolve_measured_at(naive("2026-11-29T10:59:00"), NOW + timedelta(seconds=1), clock, CPH)
+    assert result.time_source is TimeSource.DEVICE
+    assert result.measured_at == NOW - timedelta(minutes=1)
+
+
 def test_skew_within_tolerance_does_not_need_setting_but_still_corrects():
-    clock = ClockReading(naive("2026-11-29T11:00:30"), NOW, CPH)
+    clock = ClockReading(naive("2026-11-29T11:00:30"), NOW, CPH, fraction_s=0)
     assert not clock.needs_setting(timedelta(seconds=60))
     result = resolve_measured_at(naive("2026-11-29T10:50:30"), NOW, clock, CPH)
     assert result.time_source is TimeSource.DEVICE_CORRECTED
@@ -64,7 +73,7 @@ def test_skew_within_tolerance_does_not_need_setting_but_still_corrects():
 
 
 def test_unset_clock_record_uses_gateway_time():
-    clock = ClockReading(naive("2000-01-01T00:10:00"), NOW, CPH)
+    clock = ClockReading(naive("2000-01-01T00:10:00"), NOW, CPH, fraction_s=0)
     assert not clock.is_set
     assert clock.skew is None
     assert clock.needs_setting(timedelta(hours=24))
@@ -100,7 +109,7 @@ def test_correction_uses_elapsed_device_time_across_a_dst_change():
     # The device was set in summer (CEST) and never followed the switch to winter time:
     # in November it shows summer time, one hour ahead of the wall clock.
     now = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)  # 13:00 CET
-    clock = ClockReading(naive("2026-11-01T14:00:00"), now, CPH)
+    clock = ClockReading(naive("2026-11-01T14:00:00"), now, CPH, fraction_s=0)
     assert clock.skew == timedelta(hours=1)
     # A record stamped on 2026-10-24 at 09:00 device time (CEST then, device was right): 07:00 UTC.
     result = resolve_measured_at(naive("2026-10-24T09:00:00"), now, clock, CPH)
@@ -125,7 +134,7 @@ def test_clock_reading_refuses_mixed_up_zones():
     delay_s=st.floats(min_value=0, max_value=600),
 )
 def test_never_in_the_future_and_correct_when_plausible(skew_s: int, age_s: int, delay_s: float):
-    clock = ClockReading(wall_clock(NOW, CPH) + timedelta(seconds=skew_s), NOW, CPH)
+    clock = ClockReading(wall_clock(NOW, CPH) + timedelta(seconds=skew_s), NOW, CPH, fraction_s=0)
     stamp = wall_clock(NOW, CPH) + timedelta(seconds=skew_s - age_s)
     received = NOW + timedelta(seconds=delay_s)
     result = resolve_measured_at(stamp, received, clock, CPH)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 
 from gateway.outbox import Outbox
 from gateway.publisher import MqttConfig, Publisher
-from tests.gateway.helpers import bp_reading
+from tests.gateway.helpers import bp_reading, eventually
 
 GATEWAY = "gw-pub-test"
 
@@ -25,14 +24,6 @@ def publisher_for(port: int, outbox: Outbox, *, gateway_id: str = GATEWAY, batch
                      status_payload=lambda: {"state": "online", "outbox_depth": outbox.depth})
 
 
-async def wait_until(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
 async def test_batches_are_deleted_only_after_puback(mosquitto, tmp_path: Path, collector_factory):
     collector = collector_factory(mosquitto.port, GATEWAY)
     with Outbox.open(tmp_path / "o.sqlite3") as outbox:
@@ -41,7 +32,7 @@ async def test_batches_are_deleted_only_after_puback(mosquitto, tmp_path: Path, 
         stop = asyncio.Event()
         publisher.start()
         task = asyncio.create_task(publisher.run(stop))
-        await wait_until(lambda: outbox.depth == 0, 15, "the outbox to drain")
+        await eventually(lambda: outbox.depth == 0, 15, "the outbox to drain")
         stop.set()
         await task
         await publisher.stop()
@@ -66,7 +57,7 @@ async def test_a_publish_the_broker_refuses_stays_in_the_outbox(acl_mosquitto, t
         stop = asyncio.Event()
         publisher.start()
         task = asyncio.create_task(publisher.run(stop))
-        await wait_until(lambda: publisher.stats.batches_refused >= 1, 15, "the broker's refusal")
+        await eventually(lambda: publisher.stats.batches_refused >= 1, 15, "the broker's refusal")
         await asyncio.sleep(0.5)
         assert outbox.depth == 4
         assert publisher.stats.readings_acked == 0
@@ -97,7 +88,7 @@ async def test_readings_wait_out_a_broker_outage_and_arrive_in_measurement_order
         assert outbox.open_batch_seqs() == []  # nothing is batched while disconnected
         private_mosquitto.start()
         collector = collector_factory(private_mosquitto.port, GATEWAY)
-        await wait_until(lambda: outbox.depth == 0, 30, "the outbox to drain after the outage")
+        await eventually(lambda: outbox.depth == 0, 30, "the outbox to drain after the outage")
         stop.set()
         await task
         await publisher.stop()

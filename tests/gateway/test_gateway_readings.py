@@ -50,7 +50,7 @@ def as_batch(*readings) -> ReadingsBatch:
 def test_design_example_reading(readings_schema_validator):
     raw = bytes.fromhex("1e800052006100ea070b1d093a004000010000")
     # The device clock is right (09:58 wall time = 08:58 UTC), read at connection.
-    clock = ClockReading(datetime(2026, 11, 29, 9, 58, 2), NOW - timedelta(seconds=2.512), CPH)
+    clock = ClockReading(datetime(2026, 11, 29, 9, 58, 2), NOW - timedelta(seconds=2.512), CPH, fraction_s=0)
     reading = build(raw, 0x2A35, clock=clock, battery_level=80)
     payload = reading.payload
     # The id documented in docs/contract.md for exactly this record.
@@ -100,12 +100,12 @@ def test_same_record_read_again_gets_the_same_id_but_unstamped_ones_do_not():
 
 def test_wrong_clock_is_corrected_and_device_time_kept_verbatim():
     # The clock is 3 h fast; the record was made 20 minutes before the clock was read.
-    clock = ClockReading(datetime(2026, 11, 29, 12, 58, 4), NOW, CPH)
+    clock = ClockReading(datetime(2026, 11, 29, 12, 58, 4), NOW, CPH, fraction_s=0)
     raw = bytes(BloodPressureMeasurement(131, 85, 100, timestamp=datetime(2026, 11, 29, 12, 38, 4)))
     reading = build(raw, 0x2A35, clock=clock, now=NOW + timedelta(seconds=1))
     assert reading.payload["device_time"] == "2026-11-29T12:38:04"
     assert reading.payload["time_source"] == "device_corrected"
-    assert reading.payload["measured_at"] == "2026-11-29T08:38:04.512000Z"
+    assert reading.payload["measured_at"] == "2026-11-29T08:38:05Z"  # 20 min before the read, to 1 s
 
 
 def test_unset_clock_yields_gateway_time_and_keeps_the_2000_stamp():

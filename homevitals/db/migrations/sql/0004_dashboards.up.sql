@@ -166,7 +166,8 @@ SELECT g.gateway_id, g.state, g.last_seen, g.status_at, g.version, g.uptime_s, g
        (SELECT count(*) FROM devices d WHERE d.last_gateway_id = g.gateway_id) AS devices,
        (SELECT min(d.battery_level) FROM devices d WHERE d.last_gateway_id = g.gateway_id)
          AS battery_min,
-       (SELECT coalesce(sum(bg.missing), 0) FROM batch_gaps bg WHERE bg.gateway_id = g.gateway_id)
+       (SELECT coalesce(sum(bg.missing), 0)::bigint FROM batch_gaps bg
+        WHERE bg.gateway_id = g.gateway_id)
          AS missing_batches
 FROM gateways g;
 

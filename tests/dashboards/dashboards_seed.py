@@ -88,9 +88,10 @@ def seed(dsn: str) -> Seeded:
         def device(key: str, address: str, model: str, battery: int | None, gateway: str) -> int:
             row = conn.execute(
                 "INSERT INTO devices (address, kind, manufacturer, model, battery_level, battery_at, "
-                "last_gateway_id) VALUES (%s, 'blood_pressure', 'A&D Medical', %s, %s, %s, %s) RETURNING id",
+                "last_seen, last_gateway_id) VALUES (%s, 'blood_pressure', 'A&D Medical', %s, %s, %s, %s, %s) "
+                "RETURNING id",
                 (address, model, battery, now - timedelta(hours=1) if battery is not None else None,
-                 gateway)).fetchone()
+                 now - timedelta(minutes=30), gateway)).fetchone()
             assert row
             s.devices[key] = row[0]
             return int(row[0])

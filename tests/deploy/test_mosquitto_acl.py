@@ -1,0 +1,523 @@
+"""The broker configuration shipped for compose, loaded by a real Mosquitto.
+
+deploy/mosquitto/make-auth.sh writes the password file (with the real mosquitto_passwd) and
+installs the ACL, exactly as the compose job does; deploy/mosquitto/mosquitto.conf is started
+with only its container paths and listener moved to a temporary folder and a free port.
+Clients are paho-mqtt 2 over MQTT 5, as the gateway and ingest use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import pwd
+import queue
+import re
+import shlex
+import shutil
+import ssl
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from deploy_support import DEPLOY, load_compose
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from homevitals.contract import ReadingsBatch, readings_topic, status_topic
+from homevitals.contract.example import EXAMPLE_BATCH
+from homevitals.services.mosquitto import mosquitto_binary
+from homevitals.services.ports import free_port, wait_for_port
+from homevitals.settings import KNOWN_DEFAULT_SECRETS
+
+pytestmark = pytest.mark.integration
+
+MOSQUITTO_DIR = DEPLOY / "mosquitto"
+GATEWAY_A, GATEWAY_B = "gw-test-a", "gw-test-b"
+PASSWORDS = {
+    "hub_ingest": "ingest-0123456789abcdef",
+    "hub_health": "health-0123456789abcdef",
+    GATEWAY_A: "gateway-a-0123456789abcdef",
+    GATEWAY_B: "gateway-b-0123456789abcdef",
+}
+SHARED_READINGS = "$share/ingest/homevitals/v1/gateways/+/readings"
+SHARED_STATUS = "$share/ingest/homevitals/v1/gateways/+/status"
+NOT_AUTHORIZED = 135  # MQTT 5 reason code, CONNACK and PUBACK
+
+
+# ---- broker --------------------------------------------------------------------------------
+def _give_to_broker_user(*paths: Path) -> None:
+    """As root, Mosquitto drops to the 'mosquitto' user, which must reach its files."""
+    if os.geteuid() != 0:
+        return
+    entry = pwd.getpwnam("mosquitto")
+    for path in paths:
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+
+
+def run_make_auth(auth_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    accounts = "\n".join(f"{user}:{password}" for user, password in PASSWORDS.items() if not user.startswith("hub_"))
+    environment = {
+        "PATH": os.environ["PATH"],
+        "MOSQUITTO_AUTH_DIR": str(auth_dir),
+        "MOSQUITTO_ACL_SOURCE": str(MOSQUITTO_DIR / "acl"),
+        "HOMEVITALS_ENVIRONMENT": "production",
+        "MQTT_INGEST_PASSWORD": PASSWORDS["hub_ingest"],
+        "MQTT_HEALTHCHECK_PASSWORD": PASSWORDS["hub_health"],
+        "MQTT_GATEWAY_ACCOUNTS": f"\n  {accounts}\n",
+        **env,
+    }
+    return subprocess.run(
+        ["sh", str(MOSQUITTO_DIR / "make-auth.sh")], env=environment, capture_output=True, text=True, timeout=30,
+        check=False,
+    )
+
+
+def _moved(text: str, replacements: dict[str, str]) -> str:
+    for old, new in replacements.items():
+        assert text.count(old) == 1, f"expected {old!r} once in the shipped config"
+        text = text.replace(old, new)
+    return text
+
+
+@dataclass
+class Broker:
+    port: int
+    base: Path
+    tls_port: int | None = None
+    ca_file: Path | None = None
+
+    @property
+    def log(self) -> str:
+        return (self.base / "mosquitto.log").read_text(errors="replace")
+
+
+@contextlib.contextmanager
+def shipped_broker(*, tls: bool = False) -> Iterator[Broker]:
+    base = Path(tempfile.mkdtemp(prefix="homevitals-compose-mqtt-"))
+    process: subprocess.Popen[bytes] | None = None
+    try:
+        auth, data, conf_d, certs = (base / name for name in ("auth", "data", "conf.d", "certs"))
+        for folder in (data, conf_d, certs):
+            folder.mkdir()
+        for shipped in (MOSQUITTO_DIR / "conf.d").iterdir():
+            shutil.copy(shipped, conf_d / shipped.name)
+        made = run_make_auth(auth)
+        assert made.returncode == 0, made.stderr
+        broker = Broker(port=free_port(), base=base)
+        config = _moved(
+            (MOSQUITTO_DIR / "mosquitto.conf").read_text(),
+            {
+                "\nlistener 1883\n": f"\nlistener {broker.port} 127.0.0.1\n",
+                "/mosquitto/auth/passwd": str(auth / "passwd"),
+                "/mosquitto/auth/acl": str(auth / "acl"),
+                "/mosquitto/data/": f"{data}/",
+                "/mosquitto/config/conf.d": str(conf_d),
+            },
+        )
+        if tls:
+            broker.tls_port = free_port()
+            broker.ca_file = make_certificates(certs)
+            (conf_d / "tls.conf").write_text(
+                _moved(
+                    (MOSQUITTO_DIR / "tls.conf.example").read_text(),
+                    {"\nlistener 8883\n": f"\nlistener {broker.tls_port} 127.0.0.1\n"},
+                ).replace("/mosquitto/certs/", f"{certs}/")
+            )
+        (base / "mosquitto.conf").write_text(config)
+        _give_to_broker_user(base, data, conf_d, certs, *certs.iterdir())
+        with (base / "mosquitto.log").open("wb") as log:
+            process = subprocess.Popen([mosquitto_binary(), "-c", str(base / "mosquitto.conf")], stdout=log, stderr=log)
+        wait_for_port("127.0.0.1", broker.port, timeout=15)
+        if broker.tls_port:
+            wait_for_port("127.0.0.1", broker.tls_port, timeout=15)
+        yield broker
+    finally:
+        if process is not None:
+            process.terminate()
+            process.wait(timeout=15)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def make_certificates(folder: Path) -> Path:
+    """A CA and a server certificate for 127.0.0.1, as deploy/mosquitto/certs/ expects them."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.UTC)
+
+    def certificate(subject: str, key: Any, issuer: str, issuer_key: Any, *, ca: bool) -> x509.Certificate:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if not ca:
+            import ipaddress
+
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
+            )
+        return builder.sign(issuer_key, hashes.SHA256())
+
+    ca_key, server_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_cert = certificate("homevitals test CA", ca_key, "homevitals test CA", ca_key, ca=True)
+    server_cert = certificate("127.0.0.1", server_key, "homevitals test CA", ca_key, ca=False)
+    (folder / "ca.crt").write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    (folder / "server.crt").write_bytes(server_cert.public_bytes(serialization.Encoding.PEM))
+    (folder / "server.key").write_bytes(
+        server_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    (folder / "server.key").chmod(0o600)
+    return folder / "ca.crt"
+
+
+@pytest.fixture(scope="module")
+def broker() -> Iterator[Broker]:
+    with shipped_broker() as running:
+        yield running
+
+
+# ---- clients -------------------------------------------------------------------------------
+class Client:
+    """A paho-mqtt 2 client (MQTT 5) that records what happens to it."""
+
+    def __init__(
+        self,
+        port: int,
+        user: str | None,
+        password: str | None = None,
+        *,
+        manual_ack: bool = False,
+        tls_ca: Path | None = None,
+    ) -> None:
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"test-{user}-{time.monotonic_ns()}", protocol=mqtt.MQTTv5,
+            manual_ack=manual_ack,
+        )
+        if user is not None:
+            self.client.username_pw_set(user, password if password is not None else PASSWORDS[user])
+        if tls_ca is not None:
+            self.client.tls_set(ca_certs=str(tls_ca), tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        self.port = port
+        self.connected = threading.Event()
+        self.connack: Any = None
+        self.messages: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
+        self.pubacks: dict[int, Any] = {}
+        self.client.on_connect = self._on_connect
+        self.client.on_message = lambda _c, _u, message: self.messages.put(message)
+        self.client.on_publish = self._on_publish
+
+    def _on_connect(self, _c: Any, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        self.connack = reason
+        self.connected.set()
+
+    def _on_publish(self, _c: Any, _u: Any, mid: int, reason: Any, _p: Any) -> None:
+        self.pubacks[mid] = reason
+
+    def connect(self) -> Any:
+        self.client.connect("127.0.0.1", self.port, keepalive=30)
+        self.client.loop_start()
+        assert self.connected.wait(10), "no CONNACK"
+        return self.connack
+
+    def subscribe(self, *topics: str) -> list[Any]:
+        done = threading.Event()
+        granted: list[Any] = []
+
+        def on_subscribe(_c: Any, _u: Any, _mid: int, codes: list[Any], _p: Any) -> None:
+            granted.extend(codes)
+            done.set()
+
+        self.client.on_subscribe = on_subscribe
+        self.client.subscribe([(topic, 1) for topic in topics])
+        assert done.wait(10), "no SUBACK"
+        return granted
+
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> Any:
+        """Publish at QoS 1 and return the broker's PUBACK reason code."""
+        info = self.client.publish(topic, payload, qos=1, retain=retain)
+        info.wait_for_publish(10)
+        deadline = time.monotonic() + 10
+        while info.mid not in self.pubacks and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self.pubacks.get(info.mid)
+
+    def received(self, timeout: float, expect: int | None = None) -> list[mqtt.MQTTMessage]:
+        """Everything that arrives within ``timeout`` seconds; with ``expect``, stop once that
+        many arrived and nothing more follows for a moment."""
+        messages = []
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            if expect is not None and len(messages) >= expect:
+                left = min(left, 0.3)
+            try:
+                messages.append(self.messages.get(timeout=left))
+            except queue.Empty:
+                break
+        return messages
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.client.disconnect()
+        self.client.loop_stop()
+
+
+@pytest.fixture
+def clients() -> Iterator[list[Client]]:
+    made: list[Client] = []
+    yield made
+    for client in made:
+        client.close()
+
+
+def connected(clients: list[Client], broker: Broker, user: str | None, **kwargs: Any) -> Client:
+    client = Client(broker.port, user, **kwargs)
+    clients.append(client)
+    reason = client.connect()
+    assert not reason.is_failure, f"{user} refused: {reason}"
+    return client
+
+
+def batch_from(gateway_id: str) -> bytes:
+    return json.dumps({**EXAMPLE_BATCH, "gateway_id": gateway_id}).encode()
+
+
+# ---- authentication ------------------------------------------------------------------------
+def test_an_anonymous_client_is_refused(broker: Broker, clients: list[Client]) -> None:
+    client = Client(broker.port, None)
+    clients.append(client)
+    assert client.connect().value == NOT_AUTHORIZED
+
+
+@pytest.mark.parametrize(("user", "password"), [(GATEWAY_A, "wrong-password-0123456789"), ("gw-nobody", "x" * 20)])
+def test_a_wrong_password_or_unknown_user_is_refused(
+    broker: Broker, clients: list[Client], user: str, password: str
+) -> None:
+    client = Client(broker.port, user, password)
+    clients.append(client)
+    assert client.connect().is_failure
+
+
+def test_the_password_file_holds_hashes_readable_by_the_broker_only(broker: Broker) -> None:
+    passwd = broker.base / "auth" / "passwd"
+    text = passwd.read_text()
+    for user, password in PASSWORDS.items():
+        assert re.search(rf"^{re.escape(user)}:\$7\$", text, re.MULTILINE), f"{user}: no PBKDF2-SHA512 hash"
+        assert password not in text
+    for path in (passwd, broker.base / "auth" / "acl"):
+        assert path.stat().st_mode & 0o077 == 0, f"{path.name} readable by others"
+
+
+# ---- authorisation -------------------------------------------------------------------------
+def test_ingest_subscribes_through_the_shared_subscription_and_receives_gateway_a(
+    broker: Broker, clients: list[Client]
+) -> None:
+    ingest = connected(clients, broker, "hub_ingest")
+    assert all(not code.is_failure for code in ingest.subscribe(SHARED_READINGS, SHARED_STATUS))
+    gateway = connected(clients, broker, GATEWAY_A)
+
+    assert not gateway.publish(readings_topic(GATEWAY_A), batch_from(GATEWAY_A)).is_failure
+    assert not gateway.publish(status_topic(GATEWAY_A), b'{"state":"online"}', retain=True).is_failure
+
+    messages = {m.topic: m.payload for m in ingest.received(timeout=5, expect=2)}
+    assert ReadingsBatch.model_validate_json(messages[readings_topic(GATEWAY_A)]).gateway_id == GATEWAY_A
+    assert json.loads(messages[status_topic(GATEWAY_A)]) == {"state": "online"}
+
+
+def test_two_ingest_workers_share_the_readings(broker: Broker, clients: list[Client]) -> None:
+    """As compose runs them: each reading goes to exactly one of the two workers."""
+    workers = [connected(clients, broker, "hub_ingest") for _ in range(2)]
+    for worker in workers:
+        worker.subscribe(SHARED_READINGS)
+    gateway = connected(clients, broker, GATEWAY_A)
+    for i in range(20):
+        gateway.publish(readings_topic(GATEWAY_A), str(i).encode())
+    shares = [[int(m.payload) for m in worker.received(timeout=3, expect=10)] for worker in workers]
+    assert sorted(shares[0] + shares[1]) == list(range(20)), "each reading once"
+    assert all(shares), f"both workers get readings: {[len(s) for s in shares]}"
+
+
+def test_gateway_a_cannot_publish_under_gateway_b(broker: Broker, clients: list[Client]) -> None:
+    ingest = connected(clients, broker, "hub_ingest")
+    ingest.subscribe(SHARED_READINGS, SHARED_STATUS)
+    forged = [
+        (readings_topic(GATEWAY_B), batch_from(GATEWAY_B)),
+        (status_topic(GATEWAY_B), b'{"state":"offline"}'),
+        ("homevitals/v1/gateways/gw-test-a-b/readings", batch_from(GATEWAY_A)),  # a prefix is not its id
+    ]
+    for topic, payload in forged:
+        # Mosquitto answers PUBACK "not authorised" and (2.0) may then drop the connection,
+        # so each attempt gets its own connection.
+        reason = connected(clients, broker, GATEWAY_A).publish(topic, payload, retain=topic.endswith("/status"))
+        assert reason is not None and reason.value == NOT_AUTHORIZED, f"{topic}: PUBACK {reason}"
+    # Its own topic works, and would arrive after any forged message that got through.
+    assert not connected(clients, broker, GATEWAY_A).publish(readings_topic(GATEWAY_A), batch_from(GATEWAY_A)).is_failure
+
+    # (Retained status left by other tests arrives flagged retain; live messages never are.)
+    topics = [m.topic for m in ingest.received(timeout=2) if not m.retain]
+    assert topics == [readings_topic(GATEWAY_A)]
+
+
+def test_the_last_will_of_gateway_a_reaches_ingest(broker: Broker, clients: list[Client]) -> None:
+    ingest = connected(clients, broker, "hub_ingest")
+    ingest.subscribe(SHARED_STATUS)
+    gateway = Client(broker.port, GATEWAY_A)
+    gateway.client.will_set(status_topic(GATEWAY_A), b'{"state":"offline"}', qos=1, retain=True)
+    clients.append(gateway)
+    assert not gateway.connect().is_failure
+    gateway.client._sock_close()
+    gateway.client.loop_stop()
+    messages = [m for m in ingest.received(timeout=5, expect=1) if m.payload == b'{"state":"offline"}']
+    assert [m.topic for m in messages] == [status_topic(GATEWAY_A)]
+
+
+def test_a_gateway_reads_nothing(broker: Broker, clients: list[Client]) -> None:
+    snoop = connected(clients, broker, GATEWAY_B)
+    snoop.subscribe("#", "homevitals/v1/gateways/+/readings", SHARED_READINGS, "$SYS/#")
+    connected(clients, broker, GATEWAY_A).publish(readings_topic(GATEWAY_A), batch_from(GATEWAY_A))
+    assert snoop.received(timeout=2) == []
+
+
+def test_ingest_publishes_nothing(broker: Broker, clients: list[Client]) -> None:
+    listener = connected(clients, broker, "hub_ingest")
+    listener.subscribe(SHARED_READINGS)
+    impostor = connected(clients, broker, "hub_ingest")
+    reason = impostor.publish(readings_topic(GATEWAY_A), batch_from(GATEWAY_A))
+    assert reason is not None and reason.value == NOT_AUTHORIZED
+    assert listener.received(timeout=1.5) == []
+
+
+def test_the_compose_healthcheck_command_works_and_its_account_reads_nothing_else(
+    broker: Broker, clients: list[Client]
+) -> None:
+    """The healthcheck of docker-compose.yml, run as written (port and password filled in)."""
+    test = load_compose()["services"]["mosquitto"]["healthcheck"]["test"]
+    assert test[0] == "CMD-SHELL"
+    command = test[1].replace("$$", "$").replace("-p 1883", f"-p {broker.port}")
+    env = {"PATH": os.environ["PATH"], "MQTT_HEALTHCHECK_PASSWORD": PASSWORDS["hub_health"]}
+    result = subprocess.run(["sh", "-c", command], env=env, capture_output=True, text=True, timeout=20, check=False)
+    assert result.returncode == 0, result.stderr
+    env["MQTT_HEALTHCHECK_PASSWORD"] = "wrong-password-0123456789"
+    assert subprocess.run(["sh", "-c", command], env=env, capture_output=True, timeout=20, check=False).returncode
+
+    health = connected(clients, broker, "hub_health")
+    health.subscribe("homevitals/v1/gateways/+/readings")
+    connected(clients, broker, GATEWAY_A).publish(readings_topic(GATEWAY_A), batch_from(GATEWAY_A))
+    assert health.received(timeout=1.5) == []
+    assert shlex.split(command)[0] == "mosquitto_sub"
+
+
+# ---- no silent loss ------------------------------------------------------------------------
+def test_a_burst_survives_while_ingest_holds_its_acks(broker: Broker, clients: list[Client]) -> None:
+    """3,000 QoS 1 messages to a subscriber that acks none of them: all arrive.
+    Mosquitto's defaults would deliver about 1,020 and drop the rest (DESIGN.md)."""
+    total = 3000
+    ingest = Client(broker.port, "hub_ingest", manual_ack=True)
+    clients.append(ingest)
+    properties = Properties(PacketTypes.CONNECT)
+    properties.SessionExpiryInterval = 300
+    ingest.client.connect("127.0.0.1", broker.port, clean_start=True, properties=properties)
+    ingest.client.loop_start()
+    assert ingest.connected.wait(10)
+    ingest.subscribe(SHARED_READINGS)
+
+    gateway = Client(broker.port, GATEWAY_A)
+    clients.append(gateway)
+    gateway.client.max_inflight_messages_set(50)  # a bounded window, as the gateway uses
+    assert not gateway.connect().is_failure
+    infos = [gateway.client.publish(readings_topic(GATEWAY_A), str(i).encode(), qos=1) for i in range(total)]
+    for info in infos:
+        info.wait_for_publish(60)
+
+    received = ingest.received(timeout=5, expect=total)
+    while len(received) < total:
+        more = ingest.received(timeout=3)
+        if not more:
+            break
+        received += more
+    assert len(received) == total, f"{len(received)} of {total} arrived"
+    assert sorted(int(m.payload) for m in received) == list(range(total))
+
+
+# ---- TLS -----------------------------------------------------------------------------------
+def test_the_tls_listener_example_works(clients: list[Client]) -> None:
+    with shipped_broker(tls=True) as broker:
+        assert broker.tls_port is not None
+        ingest = connected(clients, broker, "hub_ingest")
+        ingest.subscribe(SHARED_READINGS)
+        gateway = Client(broker.tls_port, GATEWAY_A, tls_ca=broker.ca_file)
+        clients.append(gateway)
+        assert not gateway.connect().is_failure, broker.log
+        assert not gateway.publish(readings_topic(GATEWAY_A), batch_from(GATEWAY_A)).is_failure
+        assert [m.topic for m in ingest.received(timeout=5, expect=1)] == [readings_topic(GATEWAY_A)]
+        # The same accounts and ACL apply on the TLS listener.
+        anonymous = Client(broker.tls_port, None, tls_ca=broker.ca_file)
+        clients.append(anonymous)
+        assert anonymous.connect().value == NOT_AUTHORIZED
+        for client in clients:
+            client.close()
+
+
+# ---- make-auth.sh --------------------------------------------------------------------------
+def test_make_auth_knows_the_same_default_secrets_as_the_services() -> None:
+    script = (MOSQUITTO_DIR / "make-auth.sh").read_text()
+    match = re.search(r'^KNOWN_DEFAULT_SECRETS="([^"]*)"', script, re.MULTILINE)
+    assert match
+    assert set(match.group(1).split()) == KNOWN_DEFAULT_SECRETS - {""}
+
+
+@pytest.mark.parametrize(
+    ("env", "complaint"),
+    [
+        ({"MQTT_INGEST_PASSWORD": "changeme"}, "published default"),
+        ({"MQTT_HEALTHCHECK_PASSWORD": "short-one"}, "shorter than 16"),
+        ({"MQTT_INGEST_PASSWORD": ""}, "MQTT_INGEST_PASSWORD is not set"),
+        ({"MQTT_GATEWAY_ACCOUNTS": "gw-test-b/readings:abcdefghijklmnopq"}, "is not a gateway id"),
+        ({"MQTT_GATEWAY_ACCOUNTS": "gw-+:abcdefghijklmnopq"}, "is not a gateway id"),
+        ({"MQTT_GATEWAY_ACCOUNTS": "gw-test-c"}, "without ':'"),
+        ({"MQTT_GATEWAY_ACCOUNTS": "gw-test-c:changeme"}, "published default"),
+    ],
+)
+def test_make_auth_refuses_unsafe_accounts(tmp_path: Path, env: dict[str, str], complaint: str) -> None:
+    result = run_make_auth(tmp_path / "auth", **env)
+    assert result.returncode != 0
+    assert complaint in result.stderr
+
+
+def test_make_auth_in_development_accepts_short_passwords(tmp_path: Path) -> None:
+    result = run_make_auth(tmp_path / "auth", HOMEVITALS_ENVIRONMENT="development", MQTT_HEALTHCHECK_PASSWORD="dev")
+    assert result.returncode == 0, result.stderr
+
+
+def test_make_auth_is_idempotent_and_keeps_accounts_added_by_hand(tmp_path: Path) -> None:
+    auth = tmp_path / "auth"
+    assert run_make_auth(auth).returncode == 0
+    passwd = auth / "passwd"
+    subprocess.run(["mosquitto_passwd", "-b", str(passwd), "gw-by-hand", "by-hand-0123456789"], check=True)
+    first = dict(line.split(":", 1) for line in passwd.read_text().splitlines())
+    assert run_make_auth(auth, MQTT_INGEST_PASSWORD="rotated-0123456789abcdef").returncode == 0
+    second = dict(line.split(":", 1) for line in passwd.read_text().splitlines())
+    assert set(second) == set(first) == {*PASSWORDS, "gw-by-hand"}
+    assert second["gw-by-hand"] == first["gw-by-hand"], "an account added by hand is kept"
+    assert second["hub_ingest"] != first["hub_ingest"], "a changed password is updated"
+    assert (auth / "acl").read_text() == (MOSQUITTO_DIR / "acl").read_text()
