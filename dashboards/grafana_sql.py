@@ -34,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 from dashboards.errors import MacroError
 
 ALL = "$__all"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # templateSrv's variableRegex (public/app/features/variables/utils.ts).
 _VARIABLE = re.compile(r"\$(\w+)|\[\[(\w+?)(?::(\w+))?\]\]|\$\{(\w+)(?:\.([^:^\}]+))?(?::([^\}]+))?\}")
@@ -95,7 +96,7 @@ def parse_interval(text: str) -> float:
     text = text.strip().strip("'")
     match = re.fullmatch(r"(\d+)([dw])", text)
     if match:
-        return int(match.group(1)) * (86_400 if match.group(2) == "d" else 7 * 86_400)
+        return float(int(match.group(1)) * (86_400 if match.group(2) == "d" else 7 * 86_400))
     if not text or _GO_DURATION.sub("", text) != "":
         raise MacroError("$__timeGroup", f"error parsing interval {text!r}")
     return sum(float(number) * _UNIT_SECONDS[unit] for number, unit in _GO_DURATION.findall(text))
@@ -135,8 +136,8 @@ def interpolate_variables(
     builtins = {
         "__interval": format_interval(interval),
         "__interval_ms": str(int(interval / timedelta(milliseconds=1))),
-        "__from": str(int(time_range.start.timestamp() * 1000)),
-        "__to": str(int(time_range.end.timestamp() * 1000)),
+        "__from": str((time_range.start - EPOCH) // timedelta(milliseconds=1)),
+        "__to": str((time_range.end - EPOCH) // timedelta(milliseconds=1)),
     }
 
     def replace(match: re.Match[str]) -> str:
@@ -158,8 +159,8 @@ def expand_macros(sql: str, time_range: TimeRange, interval: timedelta, *, times
     """Step 2, the backend: sqleng.Interpolate, then the PostgreSQL macro engine."""
     sql = sql.replace("$__interval_ms", str(int(interval / timedelta(milliseconds=1))))
     sql = sql.replace("$__interval", format_interval(interval))
-    sql = sql.replace("$__unixEpochFrom()", str(int(time_range.start.timestamp())))
-    sql = sql.replace("$__unixEpochTo()", str(int(time_range.end.timestamp())))
+    sql = sql.replace("$__unixEpochFrom()", str(_unix(time_range.start)))
+    sql = sql.replace("$__unixEpochTo()", str(_unix(time_range.end)))
     original = sql
 
     def replace(match: re.Match[str]) -> str:
@@ -192,7 +193,7 @@ def _evaluate(name: str, args: list[str], time_range: TimeRange, *, timescaledb:
         "__time": '{c} AS "time"',
         "__timeEpoch": 'extract(epoch from {c}) as "time"',
         "__timeFilter": f"{{c}} BETWEEN '{rfc3339nano(start)}' AND '{rfc3339nano(end)}'",
-        "__unixEpochFilter": f"{{c}} >= {int(start.timestamp())} AND {{c}} <= {int(end.timestamp())}",
+        "__unixEpochFilter": f"{{c}} >= {_unix(start)} AND {{c}} <= {_unix(end)}",
         "__unixEpochNanoFilter": f"{{c}} >= {_unix_nano(start)} AND {{c}} <= {_unix_nano(end)}",
     }
     if name not in with_column:
@@ -219,9 +220,13 @@ def _group(name: str, args: list[str], *, timescaledb: bool) -> str:
     return f'{group} AS "time"' if name.endswith("Alias") else group
 
 
+def _unix(moment: datetime) -> int:
+    """Go's ``Time.Unix``: whole seconds, rounded down (also before 1970)."""
+    return (moment - EPOCH) // timedelta(seconds=1)
+
+
 def _unix_nano(moment: datetime) -> int:
-    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
+    return (moment - EPOCH) // timedelta(microseconds=1) * 1000
 
 
 def render(

@@ -243,8 +243,7 @@ TEXTS: dict[str, Text] = {
     ),
     "fleet.offline.title": Text("Gateways afbrudt", "Gateways offline"),
     "fleet.offline.description": Text(
-        "Gateways, der har meldt sig afbrudt (MQTT last will). Kontakt borgeren eller "
-        "teknikeren.",
+        "Gateways, der har meldt sig afbrudt via MQTT. Kontakt borgeren eller teknikeren.",
         "Gateways that reported offline (MQTT last will). Contact the citizen or the "
         "technician.",
     ),

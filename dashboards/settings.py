@@ -24,7 +24,8 @@ class DashboardsSettings(ServiceSettings):
         description="host:port of TimescaleDB, as Grafana reaches it",
     )
     db_name: str = Field(
-        default="homevitals", validation_alias=AliasChoices("DASHBOARDS_DB_NAME", "HOMEVITALS_GRAFANA_DB_NAME")
+        default="homevitals",
+        validation_alias=AliasChoices("DASHBOARDS_DB_NAME", "HOMEVITALS_GRAFANA_DB_NAME"),
     )
     db_user: str = Field(
         default="grafana_reader",

@@ -50,6 +50,7 @@ class ScannerStats:
     advertisements: int = 0
     restarts: int = 0
     start_failures: int = 0
+    last_error: str | None = None
 
 
 class ScanSupervisor:
@@ -92,12 +93,16 @@ class ScanSupervisor:
                 failure = describe(error)
             if failure is not None:
                 self.stats.start_failures += 1
-                log.error("scanner_start_failed", error=failure, retry_in_s=backoff)
+                self.stats.last_error = failure
+                log.error("scanner_start_failed", error=failure, retry_in_s=backoff,
+                          hint="is bluetoothd running, the adapter powered, and the system D-Bus reachable? "
+                          "see docs/gateway-install.md")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=backoff)
                 backoff = min(RESTART_BACKOFF_MAX_S, backoff * 2)
                 continue
             backoff = 1.0
+            self.stats.last_error = None
             self._last_heard = time.monotonic()
             log.info("scanner_started", services=[f"{int(s):04x}" for s in HEALTH_SERVICES])
             reason = await self._watch(stop)

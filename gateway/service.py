@@ -163,6 +163,11 @@ class GatewayService:
                 ignored_devices=len(self.allowlist.ignored),
                 malformed_payloads=self.outbox.malformed_count(),
                 last_error=self.publisher.stats.last_error,
+                scanner={
+                    "restarts": self.scanner.stats.restarts,
+                    "start_failures": self.scanner.stats.start_failures,
+                    "last_error": self.scanner.stats.last_error,
+                },
             )
         )
 

@@ -5,7 +5,8 @@ Status (retained, on ``homevitals/v1/gateways/{id}/status``)::
     {"state": "online", "version": "0.1.0", "uptime_s": 3605.2, "outbox_depth": 0,
      "outbox_full": false, "outbox_limit": 100000, "sent_at": "...Z",
      "devices": [{"address", "model", "battery", "last_seen", "rssi"}],
-     "ignored_devices": 1, "malformed_payloads": 0, "alarms": [], "last_error": null}
+     "ignored_devices": 1, "malformed_payloads": 0, "alarms": [], "last_error": null,
+     "scanner": {"restarts": 0, "start_failures": 0, "last_error": null}}
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class StatusInputs:
     ignored_devices: int
     malformed_payloads: int
     last_error: str | None
+    scanner: dict[str, Any] | None = None
 
 
 def build_status(inputs: StatusInputs, now: datetime | None = None) -> dict[str, Any]:
@@ -87,5 +89,6 @@ def build_status(inputs: StatusInputs, now: datetime | None = None) -> dict[str,
         malformed_payloads=inputs.malformed_payloads,
         alarms=["outbox_full"] if outbox_full else [],
         last_error=inputs.last_error,
+        scanner=inputs.scanner,
     )
     return document.model_dump(mode="json")

@@ -38,6 +38,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import psycopg
+from paho.mqtt.enums import CallbackAPIVersion
 
 from homevitals.contract import readings_topic
 from homevitals.db.migrate import migrate
@@ -82,7 +83,7 @@ def generate_messages(
 
     The same arguments give the same bytes, so every contender gets the same messages.
     """
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
     base = datetime(2026, 1, 5, tzinfo=UTC)
     messages: list[tuple[str, bytes]] = []
     placeholder = PLACEHOLDER.decode()
@@ -95,28 +96,48 @@ def generate_messages(
                 systolic = rng.randint(95, 175)
                 diastolic = rng.randint(55, min(systolic - 10, 110))
                 measured = base + timedelta(minutes=g * 7, seconds=i * 61)
-                readings.append({
-                    "reading_id": str(uuid.uuid5(_NAMESPACE, f"{seed}/{g}/{i}")),
-                    "kind": "blood_pressure",
-                    "device": {"address": fleet.address(g, d), "serial": f"50{g:04d}{d}",
-                               "manufacturer": "A&D Medical", "model": "UA-651BLE", "firmware": "1.2"},
-                    "user_id": 1,
-                    "device_time": measured.strftime("%Y-%m-%dT%H:%M:%S"),
-                    "gateway_time": placeholder,
-                    "measured_at": measured.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    "time_source": "device",
-                    "unit": "mmHg",
-                    "values": {"systolic": systolic, "diastolic": diastolic,
-                               "mean_arterial_pressure": (systolic + 2 * diastolic) // 3,
-                               "pulse_rate": rng.randint(50, 95)},
-                    "status": {"body_movement": False, "cuff_fit_loose": False, "irregular_pulse": False,
-                               "pulse_rate_range": "in_range", "improper_position": False},
-                    "invalid_values": [],
-                    "battery_level": 80,
-                    "raw": {"uuid": "2a35", "hex": f"1e{systolic:02x}00{diastolic:02x}00"},
-                })
-            payload = {"schema": "homevitals.readings.v1", "gateway_id": gateway_id, "batch_seq": seq,
-                       "sent_at": placeholder, "readings": readings}
+                readings.append(
+                    {
+                        "reading_id": str(uuid.uuid5(_NAMESPACE, f"{seed}/{g}/{i}")),
+                        "kind": "blood_pressure",
+                        "device": {
+                            "address": fleet.address(g, d),
+                            "serial": f"50{g:04d}{d}",
+                            "manufacturer": "A&D Medical",
+                            "model": "UA-651BLE",
+                            "firmware": "1.2",
+                        },
+                        "user_id": 1,
+                        "device_time": measured.strftime("%Y-%m-%dT%H:%M:%S"),
+                        "gateway_time": placeholder,
+                        "measured_at": measured.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        "time_source": "device",
+                        "unit": "mmHg",
+                        "values": {
+                            "systolic": systolic,
+                            "diastolic": diastolic,
+                            "mean_arterial_pressure": (systolic + 2 * diastolic) // 3,
+                            "pulse_rate": rng.randint(50, 95),
+                        },
+                        "status": {
+                            "body_movement": False,
+                            "cuff_fit_loose": False,
+                            "irregular_pulse": False,
+                            "pulse_rate_range": "in_range",
+                            "improper_position": False,
+                        },
+                        "invalid_values": [],
+                        "battery_level": 80,
+                        "raw": {"uuid": "2a35", "hex": f"1e{systolic:02x}00{diastolic:02x}00"},
+                    }
+                )
+            payload = {
+                "schema": "homevitals.readings.v1",
+                "gateway_id": gateway_id,
+                "batch_seq": seq,
+                "sent_at": placeholder,
+                "readings": readings,
+            }
             messages.append((readings_topic(gateway_id), json.dumps(payload, separators=(",", ":")).encode()))
     return messages
 
@@ -140,16 +161,17 @@ def _interleave(messages: list[tuple[str, bytes]], gateways: int) -> list[tuple[
     per = len(messages) // max(1, gateways)
     if per == 0:
         return messages
-    lanes = [messages[i * per:(i + 1) * per] for i in range(gateways)]
-    rest = messages[gateways * per:]
+    lanes = [messages[i * per : (i + 1) * per] for i in range(gateways)]
+    rest = messages[gateways * per :]
     return [m for group in zip(*lanes, strict=True) for m in group] + rest
 
 
 def publisher_main(spec: PublisherSpec, ready: Any, start: Any, results: Any) -> None:
     """One publisher process: its own gateways, QoS 1, at most ``window`` messages in flight."""
     messages = _interleave(
-        generate_messages(spec.fleet, range(*spec.gateways), spec.readings_per_gateway, spec.per_message,
-                          spec.seed),
+        generate_messages(
+            spec.fleet, range(*spec.gateways), spec.readings_per_gateway, spec.per_message, spec.seed
+        ),
         spec.gateways[1] - spec.gateways[0],
     )
     if spec.limit_messages is not None:
@@ -158,13 +180,13 @@ def publisher_main(spec: PublisherSpec, ready: Any, start: Any, results: Any) ->
     acked = threading.Event()
     count = [0]
 
-    def on_publish(client: mqtt.Client, userdata: Any, mid: int, reason: Any, props: Any) -> None:
+    def on_publish(_client: mqtt.Client, _userdata: Any, _mid: int, _reason: Any, _props: Any) -> None:
         count[0] += 1
         window.release()
         if count[0] == len(messages):
             acked.set()
 
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{spec.index}-{os.getpid()}")
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{spec.index}-{os.getpid()}")
     client.max_inflight_messages_set(spec.window)
     client.on_publish = on_publish
     client.connect(spec.host, spec.port, keepalive=60)
@@ -283,7 +305,9 @@ class Services:
 
 
 @contextlib.contextmanager
-def services(admin_dsn: str | None, mqtt_host: str | None, mqtt_port: int | None, durable: bool) -> Iterator[Services]:
+def services(
+    admin_dsn: str | None, mqtt_host: str | None, mqtt_port: int | None, durable: bool
+) -> Iterator[Services]:
     with contextlib.ExitStack() as stack:
         postgres = None
         mosquitto = None
@@ -306,26 +330,34 @@ def seed(dsn: str, fleet: Fleet) -> None:
                 for d in range(fleet.devices_per_gateway):
                     citizen = cur.execute(
                         "INSERT INTO citizens (given_name, family_name, care_team) "
-                        "VALUES ('Bench', %s, 'bench') RETURNING id", (f"{g}-{d}",)).fetchone()
+                        "VALUES ('Bench', %s, 'bench') RETURNING id",
+                        (f"{g}-{d}",),
+                    ).fetchone()
                     device = cur.execute(
-                        "INSERT INTO devices (address, kind, model) VALUES (%s, 'blood_pressure', 'UA-651BLE') "
-                        "RETURNING id", (fleet.address(g, d),)).fetchone()
-                    assert citizen is not None and device is not None  # noqa: S101 - RETURNING always returns
+                        "INSERT INTO devices (address, kind, model) "
+                        "VALUES (%s, 'blood_pressure', 'UA-651BLE') "
+                        "RETURNING id",
+                        (fleet.address(g, d),),
+                    ).fetchone()
+                    if citizen is None or device is None:  # pragma: no cover - RETURNING always returns
+                        raise RuntimeError("seeding failed")
                     cur.execute(
                         "INSERT INTO device_assignments (device_id, user_slot, citizen_id, valid) "
-                        "VALUES (%s, 1, %s, tstzrange('2025-01-01', NULL))", (device[0], citizen[0]))
+                        "VALUES (%s, 1, %s, tstzrange('2025-01-01', NULL))",
+                        (device[0], citizen[0]),
+                    )
 
 
 # -- measuring --------------------------------------------------------------------------------
 def _metrics_text(port: int) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:  # noqa: S310
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
         return str(response.read().decode())
 
 
 def metric_value(text: str, name: str) -> float:
     total = 0.0
     for line in text.splitlines():
-        if line.startswith(name + " ") or line.startswith(name + "{"):
+        if line.startswith((name + " ", name + "{")):
             total += float(line.rsplit(" ", 1)[1])
     return total
 
@@ -335,8 +367,9 @@ def histogram_quantile(text: str, name: str, q: float) -> float | None:
     buckets: list[tuple[float, float]] = []
     for line in text.splitlines():
         if line.startswith(name + "_bucket{"):
-            bound = line.split('le="', 1)[1].split('"', 1)[0]
-            buckets.append((float("inf") if bound == "+Inf" else float(bound), float(line.rsplit(" ", 1)[1])))
+            label = line.split('le="', 1)[1].split('"', 1)[0]
+            upper = float("inf") if label == "+Inf" else float(label)
+            buckets.append((upper, float(line.rsplit(" ", 1)[1])))
     buckets.sort()
     if not buckets or buckets[-1][1] == 0:
         return None
@@ -368,8 +401,16 @@ class RunResult:
     note: str = ""
 
 
-def _publish(svc: Services, fleet: Fleet, readings: int, per_message: int, publishers: int, seed_value: int,
-             limit_messages: int | None = None) -> tuple[list[tuple[int, int, float, float, float]], float]:
+def _publish(
+    svc: Services,
+    fleet: Fleet,
+    *,
+    readings: int,
+    per_message: int,
+    publishers: int,
+    seed_value: int,
+    limit_messages: int | None = None,
+) -> tuple[list[tuple[int, int, float, float, float]], float]:
     """Start the publisher processes, release them together, return their reports and t0."""
     context = mp.get_context("spawn")
     ready, start, results = context.Queue(), context.Event(), context.Queue()
@@ -378,8 +419,17 @@ def _publish(svc: Services, fleet: Fleet, readings: int, per_message: int, publi
     processes = []
     for i in range(publishers):
         limit = None if limit_messages is None else max(1, limit_messages // publishers)
-        spec = PublisherSpec(i, fleet, (bounds[i], bounds[i + 1]), per_gateway, per_message, seed_value,
-                             svc.mqtt_host, svc.mqtt_port, limit_messages=limit)
+        spec = PublisherSpec(
+            i,
+            fleet,
+            (bounds[i], bounds[i + 1]),
+            per_gateway,
+            per_message,
+            seed_value,
+            svc.mqtt_host,
+            svc.mqtt_port,
+            limit_messages=limit,
+        )
         process = context.Process(target=publisher_main, args=(spec, ready, start, results), daemon=True)
         process.start()
         processes.append(process)
@@ -410,13 +460,23 @@ def _db_counts(dsn: str) -> tuple[int, int, int, datetime | None, datetime | Non
     with psycopg.connect(dsn) as conn:
         row = conn.execute(
             "SELECT count(*), count(DISTINCT reading_id), (SELECT count(*) FROM reading_ids), "
-            "min(received_at), max(received_at) FROM readings").fetchone()
+            "min(received_at), max(received_at) FROM readings"
+        ).fetchone()
     assert row is not None  # noqa: S101 - aggregate queries always return a row
     return int(row[0]), int(row[1]), int(row[2]), row[3], row[4]
 
 
-def run_ingest(svc: Services, fleet: Fleet, readings: int, per_message: int, publishers: int,
-               workers: int = 1, batch_max_readings: int = 500, batch_max_wait_ms: int = 50) -> RunResult:
+def run_ingest(
+    svc: Services,
+    fleet: Fleet,
+    *,
+    readings: int,
+    per_message: int,
+    publishers: int,
+    workers: int = 1,
+    batch_max_readings: int = 500,
+    batch_max_wait_ms: int = 50,
+) -> RunResult:
     name = f"bench_ingest_{per_message}"
     dsn = svc.fresh_database(name)
     seed(dsn, fleet)
@@ -427,27 +487,48 @@ def run_ingest(svc: Services, fleet: Fleet, readings: int, per_message: int, pub
     for w in range(workers):
         port = free_port()
         ports.append(port)
-        env = {**os.environ, "INGEST_DATABASE_URL": dsn, "INGEST_MQTT_HOST": svc.mqtt_host,
-               "INGEST_MQTT_PORT": str(svc.mqtt_port), "INGEST_METRICS_PORT": str(port),
-               "INGEST_METRICS_HOST": "127.0.0.1", "INGEST_MQTT_CLIENT_ID": f"bench-ingest-{per_message}-{w}",
-               "INGEST_LOG_LEVEL": "WARNING", "INGEST_BATCH_MAX_READINGS": str(batch_max_readings),
-               "INGEST_BATCH_MAX_WAIT_MS": str(batch_max_wait_ms), "INGEST_MISSING_CHECK_INTERVAL_S": "0"}
+        env = {
+            **os.environ,
+            "INGEST_DATABASE_URL": dsn,
+            "INGEST_MQTT_HOST": svc.mqtt_host,
+            "INGEST_MQTT_PORT": str(svc.mqtt_port),
+            "INGEST_METRICS_PORT": str(port),
+            "INGEST_METRICS_HOST": "127.0.0.1",
+            "INGEST_MQTT_CLIENT_ID": f"bench-ingest-{per_message}-{w}",
+            "INGEST_LOG_LEVEL": "WARNING",
+            "INGEST_BATCH_MAX_READINGS": str(batch_max_readings),
+            "INGEST_BATCH_MAX_WAIT_MS": str(batch_max_wait_ms),
+            "INGEST_MISSING_CHECK_INTERVAL_S": "0",
+        }
         with (logs / f"worker-{w}.log").open("wb") as log_file:
-            procs.append(subprocess.Popen(  # noqa: S603
-                [sys.executable, "-m", "ingest", "run"], env=env, stdout=log_file, stderr=log_file))
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "ingest", "run"], env=env, stdout=log_file, stderr=log_file
+                )
+            )
     try:
         for port in ports:
             _wait_metric(port, "ingest_mqtt_connected", 1.0, timeout=30)
-        probe = CpuProbe({
-            "ingest": lambda: [p.pid for p in procs],
-            "postgres": _postgres_pids(svc.postgres),
-            "mosquitto": _pids_matching(str(svc.mosquitto.config_path)) if svc.mosquitto else list,
-        })
+        probe = CpuProbe(
+            {
+                "ingest": lambda: [p.pid for p in procs],
+                "postgres": _postgres_pids(svc.postgres),
+                "mosquitto": _pids_matching(str(svc.mosquitto.config_path)) if svc.mosquitto else list,
+            }
+        )
         probe.start()
-        reports, t0 = _publish(svc, fleet, readings, per_message, publishers, seed_value=per_message)
+        reports, t0 = _publish(
+            svc,
+            fleet,
+            readings=readings,
+            per_message=per_message,
+            publishers=publishers,
+            seed_value=per_message,
+        )
         stored = _wait_for_count(
             lambda: int(sum(metric_value(_metrics_text(p), "ingest_readings_stored_total") for p in ports)),
-            expected)
+            expected,
+        )
         cpu = probe.stop()
         cpu["publishers"] = sum(r[4] for r in reports)
         texts = [_metrics_text(p) for p in ports]
@@ -458,11 +539,22 @@ def run_ingest(svc: Services, fleet: Fleet, readings: int, per_message: int, pub
         publish_seconds = max(r[3] for r in reports) - t0
         merged = "\n".join(texts)
         return RunResult(
-            "ingest", per_message, expected, rows, distinct, seconds, stored / seconds, publish_seconds,
+            "ingest",
+            per_message,
+            expected,
+            rows,
+            distinct,
+            seconds,
+            stored / seconds,
+            publish_seconds,
             histogram_quantile(merged, "ingest_lag_seconds", 0.5),
-            histogram_quantile(merged, "ingest_lag_seconds", 0.99), cpu,
-            note=("exact" if rows == distinct == ledger == expected else
-                  f"MISMATCH rows={rows} distinct={distinct} ledger={ledger} expected={expected}"),
+            histogram_quantile(merged, "ingest_lag_seconds", 0.99),
+            cpu,
+            note=(
+                "exact"
+                if rows == distinct == ledger == expected
+                else f"MISMATCH rows={rows} distinct={distinct} ledger={ledger} expected={expected}"
+            ),
         )
     finally:
         for proc in procs:
@@ -488,7 +580,8 @@ def _wait_metric(port: int, name: str, value: float, timeout: float) -> None:
 # -- the naive baseline ---------------------------------------------------------------------------
 _NAIVE_INSERT = """
 INSERT INTO readings (measured_at, reading_id, kind, device_id, user_slot, gateway_id, batch_seq, device_time,
-                      gateway_time, time_source, unit, systolic, diastolic, mean_arterial_pressure, pulse_rate,
+                      gateway_time, time_source, unit, systolic, diastolic, mean_arterial_pressure,
+                      pulse_rate,
                       "values", status, raw_uuid, raw)
 VALUES (%s, %s, %s, (SELECT id FROM devices WHERE address = %s), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
         %s, %s, %s, %s)
@@ -500,23 +593,42 @@ def naive_main(dsn: str, host: str, port: int, client_id: str, ready_file: str) 
     """What a first attempt looks like: parse, one INSERT per reading in autocommit, ack on return."""
     conn = psycopg.connect(dsn, autocommit=True)
 
-    def on_message(client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+    def on_message(_client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
         batch = json.loads(message.payload)
         for r in batch["readings"]:
             v = r["values"]
-            conn.execute(_NAIVE_INSERT, (
-                r["measured_at"], r["reading_id"], r["kind"], r["device"]["address"], r["user_id"],
-                batch["gateway_id"], batch["batch_seq"], r["device_time"], r["gateway_time"], r["time_source"],
-                r["unit"], v["systolic"], v["diastolic"], v["mean_arterial_pressure"], v["pulse_rate"],
-                json.dumps(v), json.dumps(r["status"]), r["raw"]["uuid"], bytes.fromhex(r["raw"]["hex"])))
+            conn.execute(
+                _NAIVE_INSERT,
+                (
+                    r["measured_at"],
+                    r["reading_id"],
+                    r["kind"],
+                    r["device"]["address"],
+                    r["user_id"],
+                    batch["gateway_id"],
+                    batch["batch_seq"],
+                    r["device_time"],
+                    r["gateway_time"],
+                    r["time_source"],
+                    r["unit"],
+                    v["systolic"],
+                    v["diastolic"],
+                    v["mean_arterial_pressure"],
+                    v["pulse_rate"],
+                    json.dumps(v),
+                    json.dumps(r["status"]),
+                    r["raw"]["uuid"],
+                    bytes.fromhex(r["raw"]["hex"]),
+                ),
+            )
 
-    def on_connect(client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+    def on_connect(client: mqtt.Client, _userdata: Any, _flags: Any, _reason: Any, _props: Any) -> None:
         client.subscribe("homevitals/v1/gateways/+/readings", qos=1)
 
-    def on_subscribe(client: mqtt.Client, userdata: Any, mid: int, reasons: Any, props: Any) -> None:
+    def on_subscribe(_client: mqtt.Client, _userdata: Any, _mid: int, _reasons: Any, _props: Any) -> None:
         Path(ready_file).touch()
 
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
     client.on_message = on_message
     client.on_connect = on_connect
     client.on_subscribe = on_subscribe
@@ -524,25 +636,38 @@ def naive_main(dsn: str, host: str, port: int, client_id: str, ready_file: str) 
     client.loop_forever()
 
 
-def run_naive(svc: Services, fleet: Fleet, readings: int, per_message: int, publishers: int,
-              limit_readings: int) -> RunResult:
+def run_naive(
+    svc: Services, fleet: Fleet, *, readings: int, per_message: int, publishers: int, limit_readings: int
+) -> RunResult:
     name = f"bench_naive_{per_message}"
     dsn = svc.fresh_database(name)
     seed(dsn, fleet)
     limit_messages = max(publishers, limit_readings // per_message)
     ready_file = Path(tempfile.mkdtemp(prefix="homevitals-naive-")) / "ready"
     context = mp.get_context("spawn")
-    proc = context.Process(target=naive_main, daemon=True,
-                           args=(dsn, svc.mqtt_host, svc.mqtt_port, f"bench-naive-{per_message}", str(ready_file)))
+    proc = context.Process(
+        target=naive_main,
+        daemon=True,
+        args=(dsn, svc.mqtt_host, svc.mqtt_port, f"bench-naive-{per_message}", str(ready_file)),
+    )
     proc.start()
     try:
         deadline = time.monotonic() + 30
         while not ready_file.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
-        probe = CpuProbe({"naive": lambda: [proc.pid] if proc.pid else [], "postgres": _postgres_pids(svc.postgres)})
+        probe = CpuProbe(
+            {"naive": lambda: [proc.pid] if proc.pid else [], "postgres": _postgres_pids(svc.postgres)}
+        )
         probe.start()
-        reports, t0 = _publish(svc, fleet, readings, per_message, publishers, seed_value=per_message,
-                               limit_messages=limit_messages)
+        reports, t0 = _publish(
+            svc,
+            fleet,
+            readings=readings,
+            per_message=per_message,
+            publishers=publishers,
+            seed_value=per_message,
+            limit_messages=limit_messages,
+        )
         expected_messages = sum(r[1] for r in reports)
         expected = expected_messages * per_message
 
@@ -556,9 +681,18 @@ def run_naive(svc: Services, fleet: Fleet, readings: int, per_message: int, publ
         rows, distinct, _ledger, _first, last = _db_counts(dsn)
         end = last.timestamp() if last is not None else time.time()
         seconds = max(1e-9, end - t0)
-        return RunResult("naive", per_message, expected, rows, distinct, seconds, rows / seconds,
-                         max(r[3] for r in reports) - t0, cpu=cpu,
-                         note="exact" if rows == distinct == expected else f"rows={rows} expected={expected}")
+        return RunResult(
+            "naive",
+            per_message,
+            expected,
+            rows,
+            distinct,
+            seconds,
+            rows / seconds,
+            max(r[3] for r in reports) - t0,
+            cpu=cpu,
+            note="exact" if rows == distinct == expected else f"rows={rows} expected={expected}",
+        )
     finally:
         proc.terminate()
         proc.join(timeout=10)
@@ -569,18 +703,21 @@ def run_naive(svc: Services, fleet: Fleet, readings: int, per_message: int, publ
 def _prepared(fleet: Fleet, readings: int, per_message: int) -> list[Envelope]:
     now = datetime.now(UTC)
     envelopes = []
-    for topic, template in generate_messages(fleet, range(fleet.gateways), readings // fleet.gateways,
-                                             per_message, seed=per_message):
+    for topic, template in generate_messages(
+        fleet, range(fleet.gateways), readings // fleet.gateways, per_message, seed=per_message
+    ):
         payload = template.replace(PLACEHOLDER, _utc_stamp())
-        outcome = validate_message(topic, payload, now=now, future_tolerance=timedelta(minutes=5),
-                                   max_payload_bytes=1 << 20)
+        outcome = validate_message(
+            topic, payload, now=now, future_tolerance=timedelta(minutes=5), max_payload_bytes=1 << 20
+        )
         envelopes.append(Envelope(topic, payload, outcome))
     return envelopes
 
 
 _COPY_READINGS = """
-COPY readings (measured_at, reading_id, kind, device_id, user_slot, citizen_id, gateway_id, batch_seq, device_time,
-               gateway_time, time_source, unit, systolic, diastolic, mean_arterial_pressure, pulse_rate, "values",
+COPY readings (measured_at, reading_id, kind, device_id, user_slot, citizen_id, gateway_id, batch_seq,
+               device_time, gateway_time, time_source, unit, systolic, diastolic, mean_arterial_pressure,
+               pulse_rate, "values",
                status, raw_uuid, raw) FROM STDIN
 """
 
@@ -593,20 +730,53 @@ def run_copy_ceiling(svc: Services, fleet: Fleet, readings: int, per_message: in
     rows = [r for e in envelopes if isinstance(e.outcome, ValidBatch) for r in e.outcome.readings]
     try:
         with psycopg.connect(dsn, autocommit=True) as conn:
-            ids = {address: (device_id, citizen_id) for address, device_id, citizen_id in conn.execute(
-                "SELECT d.address, d.id, a.citizen_id FROM devices d JOIN device_assignments a ON a.device_id = d.id")}
+            ids = {
+                address: (device_id, citizen_id)
+                for address, device_id, citizen_id in conn.execute(
+                    "SELECT d.address, d.id, a.citizen_id FROM devices d "
+                    "JOIN device_assignments a ON a.device_id = d.id"
+                )
+            }
             started = time.perf_counter()
             with conn.transaction(), conn.cursor() as cur, cur.copy(_COPY_READINGS) as copy:
                 for r in rows:
                     device_id, citizen_id = ids[r.address]
-                    copy.write_row((r.measured_at, r.reading_id, r.kind, device_id, r.user_slot, citizen_id,
-                                    r.gateway_id, r.batch_seq, r.device_time, r.gateway_time, r.time_source,
-                                    r.unit, r.systolic, r.diastolic, r.mean_arterial_pressure, r.pulse_rate,
-                                    r.values_json, r.status_json, r.raw_uuid, r.raw))
+                    copy.write_row(
+                        (
+                            r.measured_at,
+                            r.reading_id,
+                            r.kind,
+                            device_id,
+                            r.user_slot,
+                            citizen_id,
+                            r.gateway_id,
+                            r.batch_seq,
+                            r.device_time,
+                            r.gateway_time,
+                            r.time_source,
+                            r.unit,
+                            r.systolic,
+                            r.diastolic,
+                            r.mean_arterial_pressure,
+                            r.pulse_rate,
+                            r.values_json,
+                            r.status_json,
+                            r.raw_uuid,
+                            r.raw,
+                        )
+                    )
             seconds = time.perf_counter() - started
         stored, distinct, _ledger, _first, _last = _db_counts(dsn)
-        return RunResult("copy", per_message, len(rows), stored, distinct, seconds, len(rows) / seconds,
-                         note="COPY into readings, one transaction, rows prepared beforehand")
+        return RunResult(
+            "copy",
+            per_message,
+            len(rows),
+            stored,
+            distinct,
+            seconds,
+            len(rows) / seconds,
+            note="COPY into readings, one transaction, rows prepared beforehand",
+        )
     finally:
         svc.drop_database(name)
 
@@ -629,14 +799,16 @@ WITH fresh AS (
   INSERT INTO reading_ids (reading_id, measured_at) VALUES (%(reading_id)s, %(measured_at)s)
   ON CONFLICT (reading_id) DO NOTHING RETURNING reading_id
 )
-INSERT INTO readings (measured_at, reading_id, kind, device_id, user_slot, citizen_id, assignment_id, gateway_id,
-                      batch_seq, device_time, gateway_time, time_source, unit, original_unit, systolic, diastolic,
-                      mean_arterial_pressure, pulse_rate, value, "values", status, invalid_values, implausible,
+INSERT INTO readings (measured_at, reading_id, kind, device_id, user_slot, citizen_id, assignment_id,
+                      gateway_id, batch_seq, device_time, gateway_time, time_source, unit, original_unit,
+                      systolic, diastolic, mean_arterial_pressure, pulse_rate, value, "values", status,
+                      invalid_values, implausible,
                       implausible_reasons, clock_in_future, raw_uuid, raw)
 SELECT %(measured_at)s, f.reading_id, %(kind)s, dev.id, %(user_slot)s, a.citizen_id, a.id, %(gateway_id)s,
        %(batch_seq)s, %(device_time)s, %(gateway_time)s, %(time_source)s, %(unit)s, %(original_unit)s,
-       %(systolic)s, %(diastolic)s, %(mean_arterial_pressure)s, %(pulse_rate)s, %(value)s, %(values_json)s::jsonb,
-       %(status_json)s::jsonb, %(invalid_values)s, %(implausible)s, %(implausible_reasons)s, %(clock_in_future)s,
+       %(systolic)s, %(diastolic)s, %(mean_arterial_pressure)s, %(pulse_rate)s, %(value)s,
+       %(values_json)s::jsonb, %(status_json)s::jsonb, %(invalid_values)s, %(implausible)s,
+       %(implausible_reasons)s, %(clock_in_future)s,
        %(raw_uuid)s, %(raw)s
 FROM fresh f
 JOIN devices dev ON dev.address = %(address)s
@@ -657,12 +829,31 @@ class ExecutemanyWriter(BatchWriter):
             if r.address not in latest or r.gateway_time > latest[r.address].gateway_time:
                 latest[r.address] = r
         with self.conn.cursor() as cur:
-            cur.executemany(_EXECUTEMANY_DEVICE, [
-                (r.address, r.kind, r.serial, r.manufacturer, r.model, r.firmware, r.battery_level,
-                 r.battery_level, r.gateway_time, r.gateway_time, r.gateway_time, r.gateway_id)
-                for _, r in sorted(latest.items())])
-            cur.executemany(_EXECUTEMANY_READING, [r._asdict() for r in sorted(rows, key=lambda r: r.reading_id)],
-                            returning=True)
+            cur.executemany(
+                _EXECUTEMANY_DEVICE,
+                [
+                    (
+                        r.address,
+                        r.kind,
+                        r.serial,
+                        r.manufacturer,
+                        r.model,
+                        r.firmware,
+                        r.battery_level,
+                        r.battery_level,
+                        r.gateway_time,
+                        r.gateway_time,
+                        r.gateway_time,
+                        r.gateway_id,
+                    )
+                    for _, r in sorted(latest.items())
+                ],
+            )
+            cur.executemany(
+                _EXECUTEMANY_READING,
+                [r._asdict() for r in sorted(rows, key=lambda r: r.reading_id)],
+                returning=True,
+            )
             stored: list[tuple[Any, ...]] = []
             while True:
                 stored += cur.fetchall()
@@ -682,8 +873,9 @@ class WriterResult:
         return self.readings / self.seconds
 
 
-def compare_writers(svc: Services, fleet: Fleet, readings: int, per_message: int,
-                    batch_readings: int = 500) -> list[WriterResult]:
+def compare_writers(
+    svc: Services, fleet: Fleet, *, readings: int, per_message: int, batch_readings: int = 500
+) -> list[WriterResult]:
     envelopes = _prepared(fleet, readings, per_message)
     batches: list[list[Envelope]] = [[]]
     weight = 0

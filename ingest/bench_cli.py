@@ -11,19 +11,28 @@ import typer
 app = typer.Typer(help="Benchmarks against real Mosquitto and TimescaleDB.", no_args_is_help=True)
 
 PG_OPTION = typer.Option(
-    None, "--postgres", help="libpq URL of an existing server's maintenance database (CREATE DATABASE rights); "
-    "default: start a throwaway one.", show_default=False)
+    None,
+    "--postgres",
+    help="libpq URL of an existing server's maintenance database (CREATE DATABASE rights); "
+    "default: start a throwaway one.",
+    show_default=False,
+)
 MQTT_HOST_OPTION = typer.Option("127.0.0.1", "--mqtt-host", help="Broker host when --mqtt-port is given.")
 MQTT_PORT_OPTION = typer.Option(
-    None, "--mqtt-port", help="Use this broker; default: start a throwaway Mosquitto.", show_default=False)
+    None, "--mqtt-port", help="Use this broker; default: start a throwaway Mosquitto.", show_default=False
+)
 DURABLE_OPTION = typer.Option(
-    True, "--durable/--no-durable", help="Throwaway PostgreSQL with fsync on (like production) or off.")
+    True, "--durable/--no-durable", help="Throwaway PostgreSQL with fsync on (like production) or off."
+)
 
 
 def _header(durable: bool) -> None:
     print(f"# command: {' '.join(shlex.quote(a) for a in ['homevitals', *sys.argv[1:]])}")
-    print(f"# machine: {platform.node()} {platform.machine()}, {_cpus()} CPUs, Python {platform.python_version()}, "
-          f"PostgreSQL fsync={'on' if durable else 'off'}")
+    print(
+        f"# machine: {platform.node()} {platform.machine()}, {_cpus()} CPUs, "
+        f"Python {platform.python_version()}, "
+        f"PostgreSQL fsync={'on' if durable else 'off'}"
+    )
 
 
 def _cpus() -> int:
@@ -33,13 +42,15 @@ def _cpus() -> int:
 
 
 @app.command("ingest")
-def bench_ingest(
+def bench_ingest(  # noqa: PLR0917 - typer options
     readings: int = typer.Option(100_000, help="Readings per mode."),
     gateways: int = typer.Option(200, help="Simulated gateways (4 assigned devices each)."),
     publishers: int = typer.Option(2, help="Publisher processes."),
     workers: int = typer.Option(1, help="Ingest worker processes on the shared subscription."),
     modes: str = typer.Option("1,20", help="Readings per message, comma separated."),
-    naive_readings: int = typer.Option(10_000, help="Readings for the naive baseline (it is slow); 0 skips it."),
+    naive_readings: int = typer.Option(
+        10_000, help="Readings for the naive baseline (it is slow); 0 skips it."
+    ),
     batch_max_readings: int = typer.Option(500, help="INGEST_BATCH_MAX_READINGS of the worker."),
     batch_max_wait_ms: int = typer.Option(50, help="INGEST_BATCH_MAX_WAIT_MS of the worker."),
     postgres: str | None = PG_OPTION,
@@ -54,13 +65,33 @@ def bench_ingest(
     _header(durable)
     with services(postgres, mqtt_host if mqtt_port else None, mqtt_port, durable) as svc:
         for per_message in (int(m) for m in modes.split(",")):
-            result = run_ingest(svc, fleet, readings, per_message, publishers, workers,
-                                batch_max_readings, batch_max_wait_ms)
-            naive = (run_naive(svc, fleet, readings, per_message, publishers, naive_readings)
-                     if naive_readings else None)
+            result = run_ingest(
+                svc,
+                fleet,
+                readings=readings,
+                per_message=per_message,
+                publishers=publishers,
+                workers=workers,
+                batch_max_readings=batch_max_readings,
+                batch_max_wait_ms=batch_max_wait_ms,
+            )
+            naive = (
+                run_naive(
+                    svc,
+                    fleet,
+                    readings=readings,
+                    per_message=per_message,
+                    publishers=publishers,
+                    limit_readings=naive_readings,
+                )
+                if naive_readings
+                else None
+            )
             ceiling = run_copy_ceiling(svc, fleet, readings, per_message)
-            print(f"\n## {per_message} reading(s) per message, {result.readings} readings, "
-                  f"{gateways} gateways, {publishers} publishers, {workers} worker(s)")
+            print(
+                f"\n## {per_message} reading(s) per message, {result.readings} readings, "
+                f"{gateways} gateways, {publishers} publishers, {workers} worker(s)"
+            )
             print("| contender | readings | stored | seconds | readings/s | p50 ms | p99 ms | count |")
             print("|---|---:|---:|---:|---:|---:|---:|---|")
             for r in (result, naive, ceiling):
@@ -68,14 +99,20 @@ def bench_ingest(
                     continue
                 p50 = f"{r.p50 * 1000:.0f}" if r.p50 is not None else "-"
                 p99 = f"{r.p99 * 1000:.0f}" if r.p99 is not None else "-"
-                print(f"| {r.name} | {r.readings} | {r.stored} | {r.seconds:.2f} | {r.rate:,.0f} | {p50} | {p99} "
-                      f"| {r.note} |")
+                print(
+                    f"| {r.name} | {r.readings} | {r.stored} | {r.seconds:.2f} | {r.rate:,.0f} "
+                    f"| {p50} | {p99} "
+                    f"| {r.note} |"
+                )
             print(f"\npublishers finished after {result.publish_seconds:.2f} s")
             cpu = ", ".join(f"{k} {v:.1f} s" for k, v in result.cpu.items() if k != "machine_busy_fraction")
             busy = result.cpu.get("machine_busy_fraction", 0.0)
             print(f"CPU during the ingest run: {cpu}; machine busy {busy:.0%} of {_cpus()} cores")
             if result.stored:
-                print(f"ingest CPU per 1,000 readings: {result.cpu.get('ingest', 0) / result.stored * 1000:.3f} s")
+                print(
+                    "ingest CPU per 1,000 readings: "
+                    f"{result.cpu.get('ingest', 0) / result.stored * 1000:.3f} s"
+                )
             if naive is not None:
                 print(f"ratio ingest/naive: {result.rate / naive.rate:.1f}x")
             print(f"ratio ingest/COPY ceiling: {result.rate / ceiling.rate:.2f}")
@@ -85,7 +122,7 @@ def bench_ingest(
 
 
 @app.command("writer")
-def bench_writer(
+def bench_writer(  # noqa: PLR0917 - typer options
     readings: int = typer.Option(50_000, help="Readings to write with each method."),
     gateways: int = typer.Option(200, help="Simulated gateways (4 assigned devices each)."),
     per_message: int = typer.Option(20, help="Readings per message."),
@@ -98,7 +135,13 @@ def bench_writer(
 
     _header(durable)
     with services(postgres, None, None, durable) as svc:
-        results = compare_writers(svc, Fleet(gateways=gateways), readings, per_message, batch_readings)
+        results = compare_writers(
+            svc,
+            Fleet(gateways=gateways),
+            readings=readings,
+            per_message=per_message,
+            batch_readings=batch_readings,
+        )
     print(f"\n| method ({batch_readings} readings per transaction) | readings | seconds | readings/s |")
     print("|---|---:|---:|---:|")
     for r in results:

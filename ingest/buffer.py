@@ -22,7 +22,9 @@ def _weight(envelope: Envelope) -> int:
 
 
 class InflightBuffer:
-    def __init__(self, *, max_messages: int, max_bytes: int, batch_readings: int, batch_wait_s: float) -> None:
+    def __init__(
+        self, *, max_messages: int, max_bytes: int, batch_readings: int, batch_wait_s: float
+    ) -> None:
         self.max_messages = max_messages
         self.max_bytes = max_bytes
         self.batch_readings = batch_readings

@@ -33,7 +33,7 @@ def run() -> None:
         raise typer.Exit(code=2) from error
     service = IngestService(settings)
 
-    def _stop(signum: int, _frame: FrameType | None) -> None:
+    def _stop(_signum: int, _frame: FrameType | None) -> None:
         service.request_stop()
 
     signal.signal(signal.SIGTERM, _stop)

@@ -23,6 +23,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import structlog
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
@@ -101,7 +102,7 @@ class MqttConsumer:
         self.failure: BaseException | None = None
 
         client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
+            CallbackAPIVersion.VERSION2,
             client_id=client_id,
             protocol=mqtt.MQTTv5,
             manual_ack=True,
@@ -109,8 +110,10 @@ class MqttConsumer:
         if username is not None:
             client.username_pw_set(username, password)
         if tls:
-            client.tls_set(ca_certs=ca_file, certfile=cert_file, keyfile=key_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)
-        properties = Properties(PacketTypes.CONNECT)
+            client.tls_set(
+                ca_certs=ca_file, certfile=cert_file, keyfile=key_file, tls_version=ssl.PROTOCOL_TLS_CLIENT
+            )
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         properties.SessionExpiryInterval = session_expiry_s
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -175,7 +178,7 @@ class MqttConsumer:
 
     # -- paho callbacks (network thread) ----------------------------------------------------
     def _on_connect(
-        self, client: mqtt.Client, userdata: Any, flags: mqtt.ConnectFlags, reason: ReasonCode, props: Any
+        self, client: mqtt.Client, _userdata: Any, flags: mqtt.ConnectFlags, reason: ReasonCode, _props: Any
     ) -> None:
         if reason.is_failure:
             log.warning("mqtt.connect_refused", reason=str(reason), host=self.host, port=self.port)
@@ -192,7 +195,7 @@ class MqttConsumer:
         )
 
     def _on_subscribe(
-        self, client: mqtt.Client, userdata: Any, mid: int, reasons: list[ReasonCode], props: Any
+        self, _client: mqtt.Client, _userdata: Any, _mid: int, reasons: list[ReasonCode], _props: Any
     ) -> None:
         failed = [str(r) for r in reasons if r.is_failure]
         if failed:
@@ -204,11 +207,11 @@ class MqttConsumer:
 
     def _on_disconnect(
         self,
-        client: mqtt.Client,
-        userdata: Any,
-        flags: mqtt.DisconnectFlags,
+        _client: mqtt.Client,
+        _userdata: Any,
+        _flags: mqtt.DisconnectFlags,
         reason: ReasonCode,
-        props: Any,
+        _props: Any,
     ) -> None:
         with self._lock:
             self._generation += 1
@@ -217,13 +220,13 @@ class MqttConsumer:
         if not self._closing.is_set():
             log.warning("mqtt.disconnected", reason=str(reason))
 
-    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+    def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
         received = time.monotonic()
         payload = bytes(message.payload)
         try:
             topic = message.topic
         except UnicodeDecodeError:
-            topic = repr(message._topic)  # noqa: SLF001 - paho exposes no other way to the raw topic
+            topic = repr(message._topic)  # paho offers no other way to an undecodable topic
         outcome = self._validate(topic, payload)
         if isinstance(outcome, ValidBatch):
             self._readings_counter.inc()
@@ -275,11 +278,8 @@ class MqttConsumer:
             paused = self._stop_reading.is_set() or not self.buffer.has_room()
             self.metrics.reading_paused.set(1 if paused else 0)
             self.metrics.buffered_messages.set(self.buffer.outstanding)
-            if paused:
-                rc = self._service_without_reading()
-            else:
-                rc = client.loop(timeout=0.05)
-            if rc != mqtt.MQTT_ERR_SUCCESS and not self._closing.is_set():
+            rc = self._service_without_reading() if paused else client.loop(timeout=0.05)
+            if rc != MQTTErrorCode.MQTT_ERR_SUCCESS and not self._closing.is_set():
                 log.warning("mqtt.connection_lost", rc=mqtt.error_string(rc))
                 self._closing.wait(self._backoff.next_delay())
 
@@ -291,19 +291,19 @@ class MqttConsumer:
             return False
         return True
 
-    def _service_without_reading(self) -> mqtt.MQTTErrorCode:
+    def _service_without_reading(self) -> MQTTErrorCode:
         """Write acks and keepalives but leave incoming bytes in the socket (flow control)."""
         client = self._client
         if client.want_write():
             rc = client.loop_write()
-            if rc != mqtt.MQTT_ERR_SUCCESS:
+            if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
                 return rc
         rc = client.loop_misc()
-        if rc != mqtt.MQTT_ERR_SUCCESS:
+        if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
             return rc
         self._wake.wait(0.02)
         self._wake.clear()
-        return mqtt.MQTT_ERR_SUCCESS
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
 
     def _disconnect_quietly(self) -> None:
         client = self._client
@@ -312,7 +312,7 @@ class MqttConsumer:
         client.disconnect()
         deadline = time.monotonic() + 1.0
         while client.want_write() and client.socket() is not None and time.monotonic() < deadline:
-            if client.loop_write() != mqtt.MQTT_ERR_SUCCESS:
+            if client.loop_write() != MQTTErrorCode.MQTT_ERR_SUCCESS:
                 break
         with self._lock:
             self._generation += 1

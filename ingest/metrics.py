@@ -12,8 +12,33 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 from ingest.writer import WriteResult
 
 _LATENCY_BUCKETS = (
-    0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75,
-    1.0, 1.5, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0,
+    0.002,
+    0.005,
+    0.01,
+    0.02,
+    0.03,
+    0.05,
+    0.075,
+    0.1,
+    0.15,
+    0.2,
+    0.3,
+    0.5,
+    0.75,
+    1.0,
+    1.5,
+    2.0,
+    3.0,
+    5.0,
+    7.5,
+    10.0,
+    15.0,
+    30.0,
+    60.0,
+    120.0,
+    300.0,
+    900.0,
+    3600.0,
 )
 _BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 300, 400, 500, 750, 1000, 2000, 5000)
 
@@ -54,12 +79,16 @@ class IngestMetrics:
             "ingest_batch_size_readings", "Readings per committed batch.", buckets=_BATCH_BUCKETS, registry=r
         )
         self.commit_seconds = Histogram(
-            "ingest_commit_seconds", "Duration of one batch transaction, BEGIN to COMMIT.",
-            buckets=_LATENCY_BUCKETS, registry=r,
+            "ingest_commit_seconds",
+            "Duration of one batch transaction, BEGIN to COMMIT.",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
         )
         self.lag_seconds = Histogram(
-            "ingest_lag_seconds", "From a reading's gateway_time to the commit that stored it.",
-            buckets=_LATENCY_BUCKETS, registry=r,
+            "ingest_lag_seconds",
+            "From a reading's gateway_time to the commit that stored it.",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
         )
         self.db_errors = Counter("ingest_db_errors", "Failed batch transactions.", ["kind"], registry=r)
         self.db_up = Gauge("ingest_db_up", "1 while the last database attempt succeeded.", registry=r)

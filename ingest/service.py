@@ -25,11 +25,11 @@ from ingest.alerts import raise_missing_measurement_alerts
 from ingest.buffer import InflightBuffer
 from ingest.consumer import Backoff, MqttConsumer
 from ingest.envelope import Envelope
-from ingest.errors import BatchRejected, DatabaseMisconfigured, DatabaseUnavailable, TransactionConflict
+from ingest.errors import BatchRejected, DatabaseMisconfigured, IngestError, TransactionConflict
 from ingest.metrics import IngestMetrics
 from ingest.settings import IngestSettings
 from ingest.validation import Rejection, RejectReason
-from ingest.writer import BatchWriter, classify_database_error
+from ingest.writer import BatchWriter, WriteResult, classify_database_error
 
 log = structlog.get_logger("ingest.service")
 
@@ -186,44 +186,50 @@ class IngestService:
             self._writer.conn.close()
             self._writer = None
 
+    def _attempt(self, batch: Sequence[Envelope]) -> tuple[WriteResult, float] | IngestError:
+        try:
+            writer = self._ensure_writer()
+            started = time.perf_counter()
+            result = writer.write(batch)
+        except IngestError as error:
+            return error
+        return result, time.perf_counter() - started
+
     def _commit(self, batch: Sequence[Envelope]) -> bool:
         """Commit ``batch``, retrying as long as it takes (or until the shutdown deadline)."""
         conflicts = 0
         while True:
-            try:
-                writer = self._ensure_writer()
-                started = time.perf_counter()
-                result = writer.write(batch)
-                elapsed = time.perf_counter() - started
-            except TransactionConflict as error:
+            outcome = self._attempt(batch)
+            if not isinstance(outcome, IngestError):
+                result, elapsed = outcome
+                self._db_backoff.reset()
+                self.metrics.db_up.set(1)
+                self.metrics.record(result, commit_seconds=elapsed, committed_at=datetime.now(UTC))
+                log.debug("ingest.committed", messages=result.messages, stored=result.stored, seconds=elapsed)
+                return True
+            if isinstance(outcome, BatchRejected):
+                self.metrics.db_errors.labels(kind="rejected").inc()
+                return self._isolate_poison(batch, outcome)
+            if isinstance(outcome, TransactionConflict):
                 self.metrics.db_errors.labels(kind="conflict").inc()
                 conflicts += 1
-                log.info("ingest.transaction_conflict", error=str(error), attempt=conflicts)
+                log.info("ingest.transaction_conflict", error=str(outcome), attempt=conflicts)
                 if conflicts >= _CONFLICT_RETRIES:
                     time.sleep(self._db_backoff.next_delay())
                 continue
-            except (DatabaseUnavailable, DatabaseMisconfigured) as error:
-                kind = "unavailable" if isinstance(error, DatabaseUnavailable) else "misconfigured"
-                self.metrics.db_errors.labels(kind=kind).inc()
-                self.metrics.db_up.set(0)
-                self._drop_connection()
-                if self._deadline_passed():
-                    log.error("ingest.gave_up_at_shutdown", messages=len(batch), error=str(error))
-                    return False
-                delay = self._db_backoff.next_delay()
-                (log.error if kind == "misconfigured" else log.warning)(
-                    "ingest.database_error", error=str(error), retry_in_s=round(delay, 2), messages=len(batch)
-                )
-                time.sleep(delay)
-                continue
-            except BatchRejected as error:
-                self.metrics.db_errors.labels(kind="rejected").inc()
-                return self._isolate_poison(batch, error)
-            self._db_backoff.reset()
-            self.metrics.db_up.set(1)
-            self.metrics.record(result, commit_seconds=elapsed, committed_at=datetime.now(UTC))
-            log.debug("ingest.committed", messages=result.messages, stored=result.stored, seconds=elapsed)
-            return True
+            # Unavailable, misconfigured, or anything else the database said: hold the acks.
+            misconfigured = isinstance(outcome, DatabaseMisconfigured)
+            self.metrics.db_errors.labels(kind="misconfigured" if misconfigured else "unavailable").inc()
+            self.metrics.db_up.set(0)
+            self._drop_connection()
+            if self._deadline_passed():
+                log.error("ingest.gave_up_at_shutdown", messages=len(batch), error=str(outcome))
+                return False
+            delay = self._db_backoff.next_delay()
+            (log.error if misconfigured else log.warning)(
+                "ingest.database_error", error=str(outcome), retry_in_s=round(delay, 2), messages=len(batch)
+            )
+            time.sleep(delay)
 
     def _isolate_poison(self, batch: Sequence[Envelope], error: BatchRejected) -> bool:
         if len(batch) > 1:

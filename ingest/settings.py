@@ -30,7 +30,7 @@ class IngestSettings(ServiceSettings):
     )
     mqtt_host: str = Field(default="localhost", description="Broker host.")
     mqtt_port: int = Field(default=1883, ge=1, le=65535, description="Broker port.")
-    mqtt_username: str | None = Field(default=None, description="Broker user name, if the broker wants one.")
+    mqtt_username: str | None = Field(default=None, description="Broker user name, if it wants one.")
     mqtt_password: str | None = Field(default=None, description="Broker password.")
     mqtt_tls: bool = Field(default=False, description="Connect with TLS.")
     mqtt_ca_file: str | None = Field(default=None, description="CA bundle for TLS; default: system CAs.")
@@ -53,11 +53,11 @@ class IngestSettings(ServiceSettings):
         description="How long the broker keeps this worker's session and queue while it is away.",
     )
     metrics_host: str = Field(default="0.0.0.0", description="Address of the metrics endpoint.")  # noqa: S104
-    metrics_port: int = Field(default=9108, ge=0, le=65535, description="Prometheus port; 0 disables it.")
-    batch_max_readings: int = Field(default=500, ge=1, le=100_000, description="Flush at this many readings.")
-    batch_max_wait_ms: int = Field(default=50, ge=1, le=60_000, description="…or when the oldest waited this long.")
+    metrics_port: int = Field(default=9108, ge=0, le=65535, description="Prometheus port; 0: none.")
+    batch_max_readings: int = Field(default=500, ge=1, le=100_000, description="Flush at this many readings…")
+    batch_max_wait_ms: int = Field(default=50, ge=1, le=60_000, description="…or when the oldest waited.")
     max_buffered_messages: int = Field(
-        default=20_000, ge=1, description="Stop reading from the broker beyond this many unacknowledged messages."
+        default=20_000, ge=1, description="Stop reading from the broker beyond this many unacked messages…"
     )
     max_buffered_bytes: int = Field(
         default=64 * 1024 * 1024, ge=1024, description="…or beyond this many payload bytes."
@@ -69,13 +69,13 @@ class IngestSettings(ServiceSettings):
         default=300, ge=0, description="measured_at further ahead than this is flagged clock_in_future."
     )
     missing_measurement_days: int = Field(
-        default=3, ge=1, le=365, description="Raise 'missing measurements' after this many days without a reading."
+        default=3, ge=1, le=365, description="'Missing measurements' after this many days without a reading."
     )
     missing_check_interval_s: int = Field(
         default=3600, ge=0, description="How often the missing-measurements job runs; 0 disables it."
     )
-    db_backoff_max_s: float = Field(default=10.0, gt=0, description="Longest wait between database retries.")
-    mqtt_backoff_max_s: float = Field(default=10.0, gt=0, description="Longest wait between broker reconnects.")
+    db_backoff_max_s: float = Field(default=10.0, gt=0, description="Longest wait between DB retries.")
+    mqtt_backoff_max_s: float = Field(default=10.0, gt=0, description="Longest wait between reconnects.")
     shutdown_timeout_s: float = Field(
         default=30.0, gt=0, description="On SIGTERM, how long to try committing what is in flight."
     )

@@ -146,7 +146,8 @@ ON CONFLICT (gateway_id) DO UPDATE SET
   outbox_full = coalesce(%(full)s::boolean, g.outbox_full),
   status = excluded.status,
   status_at = excluded.status_at,
-  last_seen = CASE WHEN %(online)s::boolean THEN greatest(g.last_seen, excluded.last_seen) ELSE g.last_seen END
+  last_seen = CASE WHEN %(online)s::boolean THEN greatest(g.last_seen, excluded.last_seen)
+                   ELSE g.last_seen END
 WHERE g.status_at IS NULL OR excluded.status_at >= g.status_at
 """
 

@@ -69,10 +69,11 @@ def use_world(world: VirtualWorld) -> Iterator[VirtualWorld]:
 
 def resolve_world(explicit: VirtualWorld | None = None) -> VirtualWorld:
     """The world a backend object should use (see the module docstring for the order)."""
-    if explicit is not None:
-        return explicit
-    if (current := _current_world.get()) is not None:
-        return current
+    world = explicit if explicit is not None else _current_world.get()
+    if world is not None:
+        if not world.is_running:
+            raise NoWorldError("the chosen virtual world is not running")
+        return world
     running = running_worlds()
     if len(running) == 1:
         return running[0]

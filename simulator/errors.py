@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bleak.exc import BleakError
+
 from homevitals.errors import HomevitalsError
 
 
@@ -27,8 +29,12 @@ class WorldError(SimulatorError):
     """The virtual world was used in a state that does not allow it."""
 
 
-class NoWorldError(WorldError):
-    """The bleak backend was asked to work without a running virtual world."""
+class NoWorldError(WorldError, BleakError):
+    """The bleak backend was asked to work without a running virtual world.
+
+    Also a ``BleakError``, so code written against bleak handles it like any other
+    "Bluetooth is not there" failure.
+    """
 
     def __init__(self, problem: str) -> None:
         self.problem = problem

@@ -91,8 +91,12 @@ class VirtualWorld:
         await central.power_on()
         self._link, self._central, self._central_controller = link, central, controller
         _running.append(self)
-        for device in self._devices.values():
-            await device.attach(link)
+        try:
+            for device in self._devices.values():
+                await device.attach(link)
+        except BaseException:
+            await self.stop()
+            raise
         self._log.info("virtual world started", devices=len(self._devices))
 
     async def stop(self) -> None:

@@ -20,6 +20,7 @@ import abc
 import asyncio
 import contextlib
 import math
+import re
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
@@ -47,6 +48,7 @@ from simulator.errors import WorldError
 from simulator.model import DeviceKind, FaultKind, Reading, StoredRecord
 from simulator.payloads import truncate
 
+_ADDRESS = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
 # Core spec Vol 3, Part C, 11.1.3: LE General Discoverable Mode, BR/EDR Not Supported.
 _ADVERTISING_FLAGS = (
     AdvertisingData.Flags.LE_GENERAL_DISCOVERABLE_MODE | AdvertisingData.Flags.BR_EDR_NOT_SUPPORTED
@@ -126,6 +128,8 @@ class VirtualDevice(abc.ABC):
     ) -> None:
         if profile.user_slots < 1:
             raise WorldError(f"{profile.key}: user_slots must be >= 1")
+        if not _ADDRESS.match(profile.address):
+            raise WorldError(f"{profile.key}: address {profile.address!r} is not like A4:C1:38:00:11:22")
         self.profile = profile
         self.sim_clock = sim_clock
         self.clock = DeviceClock(

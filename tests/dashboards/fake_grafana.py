@@ -64,8 +64,8 @@ class FakeGrafana:
         return self._next_id
 
     # -- the API --------------------------------------------------------------------------
-    def handle(self, method: str, path: str, body: Any) -> tuple[int, Any]:  # noqa: PLR0911, PLR0912
-        parts = path.split("?")[0].strip("/").split("/")
+    def handle(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+        parts = path.split("?", maxsplit=1)[0].strip("/").split("/")
         match method, parts:
             case "GET", ["api", "health"]:
                 return 200, {"database": "ok", "version": "11.4.0"}

@@ -9,35 +9,30 @@ Clients are paho-mqtt 2 over MQTT 5, as the gateway and ingest use.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import os
-import pwd
 import queue
 import re
 import shlex
-import shutil
 import ssl
 import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
 from deploy_support import DEPLOY, load_compose
+from mosquitto_support import Broker, shipped_broker
+from mosquitto_support import run_make_auth as make_auth
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from homevitals.contract import ReadingsBatch, readings_topic, status_topic
 from homevitals.contract.example import EXAMPLE_BATCH
-from homevitals.services.mosquitto import mosquitto_binary
-from homevitals.services.ports import free_port, wait_for_port
 from homevitals.settings import KNOWN_DEFAULT_SECRETS
 
 pytestmark = pytest.mark.integration
@@ -55,145 +50,25 @@ SHARED_STATUS = "$share/ingest/homevitals/v1/gateways/+/status"
 NOT_AUTHORIZED = 135  # MQTT 5 reason code, CONNACK and PUBACK
 
 
-# ---- broker --------------------------------------------------------------------------------
-def _give_to_broker_user(*paths: Path) -> None:
-    """As root, Mosquitto drops to the 'mosquitto' user, which must reach its files."""
-    if os.geteuid() != 0:
-        return
-    entry = pwd.getpwnam("mosquitto")
-    for path in paths:
-        os.chown(path, entry.pw_uid, entry.pw_gid)
-
-
-def run_make_auth(auth_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def auth_env(**overrides: str) -> dict[str, str]:
+    """The compose job's environment, with this module's accounts."""
     accounts = "\n".join(f"{user}:{password}" for user, password in PASSWORDS.items() if not user.startswith("hub_"))
-    environment = {
-        "PATH": os.environ["PATH"],
-        "MOSQUITTO_AUTH_DIR": str(auth_dir),
-        "MOSQUITTO_ACL_SOURCE": str(MOSQUITTO_DIR / "acl"),
+    return {
         "HOMEVITALS_ENVIRONMENT": "production",
         "MQTT_INGEST_PASSWORD": PASSWORDS["hub_ingest"],
         "MQTT_HEALTHCHECK_PASSWORD": PASSWORDS["hub_health"],
         "MQTT_GATEWAY_ACCOUNTS": f"\n  {accounts}\n",
-        **env,
+        **overrides,
     }
-    return subprocess.run(
-        ["sh", str(MOSQUITTO_DIR / "make-auth.sh")], env=environment, capture_output=True, text=True, timeout=30,
-        check=False,
-    )
 
 
-def _moved(text: str, replacements: dict[str, str]) -> str:
-    for old, new in replacements.items():
-        assert text.count(old) == 1, f"expected {old!r} once in the shipped config"
-        text = text.replace(old, new)
-    return text
-
-
-@dataclass
-class Broker:
-    port: int
-    base: Path
-    tls_port: int | None = None
-    ca_file: Path | None = None
-
-    @property
-    def log(self) -> str:
-        return (self.base / "mosquitto.log").read_text(errors="replace")
-
-
-@contextlib.contextmanager
-def shipped_broker(*, tls: bool = False) -> Iterator[Broker]:
-    base = Path(tempfile.mkdtemp(prefix="homevitals-compose-mqtt-"))
-    process: subprocess.Popen[bytes] | None = None
-    try:
-        auth, data, conf_d, certs = (base / name for name in ("auth", "data", "conf.d", "certs"))
-        for folder in (data, conf_d, certs):
-            folder.mkdir()
-        for shipped in (MOSQUITTO_DIR / "conf.d").iterdir():
-            shutil.copy(shipped, conf_d / shipped.name)
-        made = run_make_auth(auth)
-        assert made.returncode == 0, made.stderr
-        broker = Broker(port=free_port(), base=base)
-        config = _moved(
-            (MOSQUITTO_DIR / "mosquitto.conf").read_text(),
-            {
-                "\nlistener 1883\n": f"\nlistener {broker.port} 127.0.0.1\n",
-                "/mosquitto/auth/passwd": str(auth / "passwd"),
-                "/mosquitto/auth/acl": str(auth / "acl"),
-                "/mosquitto/data/": f"{data}/",
-                "/mosquitto/config/conf.d": str(conf_d),
-            },
-        )
-        if tls:
-            broker.tls_port = free_port()
-            broker.ca_file = make_certificates(certs)
-            (conf_d / "tls.conf").write_text(
-                _moved(
-                    (MOSQUITTO_DIR / "tls.conf.example").read_text(),
-                    {"\nlistener 8883\n": f"\nlistener {broker.tls_port} 127.0.0.1\n"},
-                ).replace("/mosquitto/certs/", f"{certs}/")
-            )
-        (base / "mosquitto.conf").write_text(config)
-        _give_to_broker_user(base, data, conf_d, certs, *certs.iterdir())
-        with (base / "mosquitto.log").open("wb") as log:
-            process = subprocess.Popen([mosquitto_binary(), "-c", str(base / "mosquitto.conf")], stdout=log, stderr=log)
-        wait_for_port("127.0.0.1", broker.port, timeout=15)
-        if broker.tls_port:
-            wait_for_port("127.0.0.1", broker.tls_port, timeout=15)
-        yield broker
-    finally:
-        if process is not None:
-            process.terminate()
-            process.wait(timeout=15)
-        shutil.rmtree(base, ignore_errors=True)
-
-
-def make_certificates(folder: Path) -> Path:
-    """A CA and a server certificate for 127.0.0.1, as deploy/mosquitto/certs/ expects them."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    now = dt.datetime.now(dt.UTC)
-
-    def certificate(subject: str, key: Any, issuer: str, issuer_key: Any, *, ca: bool) -> x509.Certificate:
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        )
-        if not ca:
-            import ipaddress
-
-            builder = builder.add_extension(
-                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
-            )
-        return builder.sign(issuer_key, hashes.SHA256())
-
-    ca_key, server_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca_cert = certificate("homevitals test CA", ca_key, "homevitals test CA", ca_key, ca=True)
-    server_cert = certificate("127.0.0.1", server_key, "homevitals test CA", ca_key, ca=False)
-    (folder / "ca.crt").write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
-    (folder / "server.crt").write_bytes(server_cert.public_bytes(serialization.Encoding.PEM))
-    (folder / "server.key").write_bytes(
-        server_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    (folder / "server.key").chmod(0o600)
-    return folder / "ca.crt"
+def run_make_auth(auth_dir: Path, **overrides: str) -> subprocess.CompletedProcess[str]:
+    return make_auth(auth_dir, auth_env(**overrides))
 
 
 @pytest.fixture(scope="module")
 def broker() -> Iterator[Broker]:
-    with shipped_broker() as running:
+    with shipped_broker(auth_env()) as running:
         yield running
 
 
@@ -461,7 +336,7 @@ def test_a_burst_survives_while_ingest_holds_its_acks(broker: Broker, clients: l
 
 # ---- TLS -----------------------------------------------------------------------------------
 def test_the_tls_listener_example_works(clients: list[Client]) -> None:
-    with shipped_broker(tls=True) as broker:
+    with shipped_broker(auth_env(), tls=True) as broker:
         assert broker.tls_port is not None
         ingest = connected(clients, broker, "hub_ingest")
         ingest.subscribe(SHARED_READINGS)

@@ -162,9 +162,66 @@ async def test_outbox_full_raises_the_alarm_on_the_status_topic(acl_mosquitto, t
                          "the outbox_full alarm on the status topic")
         # Past the limit, the running session still stores what arrives: nothing is dropped.
         await eventually(lambda: gw.outbox.depth == 5, 15, "all 5 readings in the outbox")
-        assert gw.service.publisher.stats.batches_refused >= 1
+        await eventually(lambda: gw.service.publisher.stats.batches_refused >= 1, 15, "the broker's refusal")
+        assert gw.outbox.depth == 5
     alarm = next(s for s in collector.statuses() if s.get("outbox_full"))
     assert alarm["alarms"] == ["outbox_full"]
     assert alarm["outbox_depth"] >= 3
     assert alarm["state"] == "online"
     assert collector.batches() == []
+
+
+GLUCOSE = "C0:26:DA:00:00:01"
+
+
+async def test_glucose_meter_records_are_fetched_over_racp_only_once(mosquitto, tmp_path: Path,
+                                                                     collector_factory):
+    scenario = {"devices": [{"id": "meter", "kind": "glucose", "address": GLUCOSE, "backlog": 4,
+                             "advertise_seconds": None}]}
+    collector = collector_factory(mosquitto.port, "gw-glucose")
+    async with gateway_running(scenario, mosquitto.port, tmp_path, gateway_id="gw-glucose") as gw:
+        await eventually(lambda: len(collector.readings()) == 4, 30, "4 glucose records")
+        first = gw.outbox.last_sequence(GLUCOSE)
+        assert first == 4
+        meter = gw.device("meter")
+        assert len(meter.store) == 4  # a meter keeps its logbook; RACP decides what is sent
+        meter.measure(Reading(kind=DeviceKind.GLUCOSE, taken_at=datetime.now(UTC) - timedelta(seconds=3),
+                              values={"glucose": 7.2}))
+        await eventually(lambda: len(collector.readings()) == 5, 30, "the new record")
+        await eventually(lambda: len(gw.service.reports) >= 2, 15, "the second session")
+        assert gw.service.reports[1].stored == 1 and gw.service.reports[1].duplicates == 0
+    readings = collector.readings()
+    assert [r["values"]["sequence_number"] for r in readings] == [1, 2, 3, 4, 5]
+    assert readings[-1]["values"]["glucose"] == pytest.approx(7.2, abs=0.1)
+    assert {r["kind"] for r in readings} == {"glucose"}
+
+
+async def test_a_device_that_hangs_up_mid_transfer_is_read_again(mosquitto, tmp_path: Path,
+                                                                 collector_factory):
+    scenario = {"devices": [bp_device("bp-a", BP_A, backlog=10, drop_after_n_indications=4)]}
+    collector = collector_factory(mosquitto.port, "gw-drop")
+    async with gateway_running(scenario, mosquitto.port, tmp_path, gateway_id="gw-drop") as gw:
+        expected = expected_reading_ids(BP_A, gw.device("bp-a").store)
+        await eventually(lambda: collector.reading_ids() == expected, 30, "all 10 after the drop")
+    first = gw.service.reports[0]
+    assert first.device_disconnected and first.stored == 4
+    assert sum(report.stored for report in gw.service.reports) == 10
+
+
+async def test_malformed_bytes_are_kept_with_their_hex(mosquitto, tmp_path: Path, collector_factory):
+    scenario = {"devices": [bp_device("bp-a", BP_A, advertise_seconds=30)]}
+    collector = collector_factory(mosquitto.port, "gw-malformed")
+    async with gateway_running(scenario, mosquitto.port, tmp_path, gateway_id="gw-malformed") as gw:
+        now = datetime.now(UTC)
+        device = gw.device("bp-a")
+        device.measure(Reading(kind=DeviceKind.BLOOD_PRESSURE, taken_at=now - timedelta(seconds=20),
+                               values={"systolic": 125.0, "diastolic": 80.0, "pulse_rate": 66.0},
+                               fault=FaultKind.MALFORMED))
+        device.measure(Reading(kind=DeviceKind.BLOOD_PRESSURE, taken_at=now - timedelta(seconds=10),
+                               values={"systolic": 126.0, "diastolic": 81.0, "pulse_rate": 67.0}))
+        await eventually(lambda: len(collector.readings()) == 1, 30, "the good reading")
+        await eventually(lambda: gw.outbox.malformed_count() == 1, 10, "the malformed payload kept")
+        (kept,) = gw.outbox.malformed()
+    assert kept["address"] == BP_A and kept["uuid"] == "2a35" and kept["hex"]
+    assert "offset" in kept["error"]
+    assert collector.readings()[0]["values"]["systolic"] == 126.0

@@ -51,10 +51,10 @@ async def add_bp(world: VirtualWorld, *, backlog: int = 0, **profile: object) ->
     return await world.add_device(device)
 
 
-async def find(world: VirtualWorld, service_uuid: str, timeout: float = 5.0) -> BLEDevice:
+async def find(world: VirtualWorld, service_uuid: str, within: float = 5.0) -> BLEDevice:
     device = await BleakScanner.find_device_by_filter(
         lambda _d, ad: service_uuid in ad.service_uuids,
-        timeout=timeout,
+        timeout=within,
         backend=BumbleScanner,
         world=world,
     )
@@ -73,17 +73,19 @@ class Collector:
         self.values.append(bytes(data))
         self._changed.set()
 
-    async def wait_for(self, count: int, timeout: float = 5.0) -> list[bytes]:
-        async with asyncio.timeout(timeout):
+    async def wait_for(self, count: int, within: float = 5.0) -> list[bytes]:
+        async with asyncio.timeout(within):
             while len(self.values) < count:
                 self._changed.clear()
                 await self._changed.wait()
         return self.values
 
 
-async def eventually(predicate: Callable[[], bool], timeout: float = 2.0) -> None:
+async def eventually(predicate: Callable[[], bool], within: float = 2.0) -> None:
     """Wait until ``predicate()`` holds: the device's bookkeeping follows the link by a few
     loop iterations (a confirmation is processed after the client has moved on)."""
-    async with asyncio.timeout(timeout):
-        while not predicate():
+    async with asyncio.timeout(within):
+        while True:
+            if predicate():
+                return
             await asyncio.sleep(0.01)

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import pytest
 from bleak import BleakClient, BleakScanner
 from bleak.exc import BleakDeviceNotFoundError, BleakGATTProtocolError, BleakGATTProtocolErrorCode
+from bleak_retry_connector import establish_connection
 from sim_helpers import (
     BP_ADDRESS,
     BP_MEASUREMENT,
@@ -32,7 +33,7 @@ from gateway.gatt.current_time import CurrentTime
 from gateway.gatt.uuids import CharacteristicUUID, uuid128
 from gateway.gatt.weight_scale import WeightMeasurement
 from simulator.bleak_backend import BumbleClient, BumbleScanner, use_world
-from simulator.devices import DeviceProfile
+from simulator.devices import ClockSettings, DeviceProfile
 from simulator.errors import NoWorldError
 from simulator.model import DeviceKind, Reading
 from simulator.world import VirtualWorld
@@ -91,6 +92,10 @@ async def test_reads_device_information(world: VirtualWorld) -> None:
                     "firmware": "1.2"}
     assert battery == bytearray([100])
 
+    dis = uuid128(0x180A)
+    async with BleakClient(device, services=[dis], backend=BumbleClient, timeout=5) as client:
+        assert [service.uuid for service in client.services] == [dis]
+
 
 async def test_backlog_arrives_once_and_is_forgotten_after_confirmation(world: VirtualWorld) -> None:
     monitor = await add_bp(world, backlog=5)
@@ -121,7 +126,7 @@ async def test_backlog_arrives_once_and_is_forgotten_after_confirmation(world: V
 
 
 async def test_current_time_write_sets_the_device_clock(world: VirtualWorld) -> None:
-    monitor = await add_bp(world, clock=_clock(offset_seconds=-3 * 3600))
+    monitor = await add_bp(world, clock=ClockSettings(offset_seconds=-3 * 3600))
     device = await find(world, BP_SERVICE)
 
     async with BleakClient(device, backend=BumbleClient, timeout=5) as client:
@@ -130,7 +135,7 @@ async def test_current_time_write_sets_the_device_clock(world: VirtualWorld) -> 
         local_now = monitor.clock.local(world.clock.now())
         assert abs((before.date_time - local_now) + timedelta(hours=3)) < timedelta(seconds=5)
 
-        wanted = datetime(2026, 11, 23, 10, 0, 0)  # noqa: DTZ001  (device clocks are naive)
+        wanted = datetime(2026, 11, 23, 10, 0, 0)
         await client.write_gatt_char(CURRENT_TIME, bytes(CurrentTime.for_datetime(wanted)),
                                      response=True)
         after = CurrentTime.from_bytes(bytes(await client.read_gatt_char(CURRENT_TIME)))
@@ -146,9 +151,12 @@ async def test_current_time_write_of_garbage_is_refused(world: VirtualWorld) -> 
     await add_bp(world)
     device = await find(world, BP_SERVICE)
     async with BleakClient(device, backend=BumbleClient, timeout=5) as client:
-        with pytest.raises(BleakGATTProtocolError) as refused:
+        with pytest.raises(BleakGATTProtocolError) as short:
             await client.write_gatt_char(CURRENT_TIME, b"\x01\x02\x03", response=True)
-    assert refused.value.code is BleakGATTProtocolErrorCode.INVALID_ATTRIBUTE_VALUE_LENGTH
+        with pytest.raises(BleakGATTProtocolError) as no_date:
+            await client.write_gatt_char(CURRENT_TIME, bytes(10), response=True)
+    assert short.value.code is BleakGATTProtocolErrorCode.INVALID_ATTRIBUTE_VALUE_LENGTH
+    assert int(no_date.value.code) == 0x80  # CTS 1.1: "Data field ignored"
 
 
 async def test_monitor_refuses_measurements_until_bonded(world: VirtualWorld) -> None:
@@ -239,10 +247,9 @@ async def test_advertises_only_for_a_window_after_a_measurement(world: VirtualWo
             pass
 
     monitor.measure(bp_reading(world.clock.now()))
-    device = await find(world, BP_SERVICE, timeout=2)
+    device = await find(world, BP_SERVICE, within=2)
     assert device.address == BP_ADDRESS
-    await asyncio.sleep(0.6)
-    assert not monitor.is_advertising
+    await eventually(lambda: not monitor.is_advertising, within=3)
 
 
 async def test_client_finds_the_world_by_context_and_reports_unknown_devices(
@@ -262,7 +269,15 @@ async def test_without_a_running_world_the_backend_says_what_to_do() -> None:
         await BleakScanner(backend=BumbleScanner).start()
 
 
-def _clock(**settings: float) -> object:
-    from simulator.devices import ClockSettings
-
-    return ClockSettings(**settings)
+async def test_bleak_retry_connector_connects_through_the_backend(world: VirtualWorld) -> None:
+    # The gateway connects with bleak-retry-connector on every backend.
+    await add_bp(world)
+    device = await find(world, BP_SERVICE)
+    client = await establish_connection(
+        BleakClient, device, "bp", max_attempts=2, backend=BumbleClient, world=world
+    )
+    try:
+        model = await client.read_gatt_char(uuid128(CharacteristicUUID.MODEL_NUMBER_STRING))
+    finally:
+        await client.disconnect()
+    assert model == bytearray(b"UA-651BLE")

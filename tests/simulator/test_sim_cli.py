@@ -41,10 +41,7 @@ def simulate(*args: str) -> tuple[int, list[dict[str, Any]], str]:
         timeout=80,
         check=False,
     )
-    events = []
-    for line in completed.stderr.splitlines():
-        if line.startswith("{"):
-            events.append(json.loads(line))
+    events = [json.loads(line) for line in completed.stderr.splitlines() if line.startswith("{")]
     return completed.returncode, events, completed.stderr
 
 

@@ -42,7 +42,7 @@ def test_blood_pressure_payload_decodes_to_what_was_measured() -> None:
     assert decoded.pulse_rate == 64
     assert decoded.user_id == 2
     assert decoded.unit is PressureUnit.MMHG
-    assert decoded.timestamp == datetime(2026, 11, 23, 10, 0)  # noqa: DTZ001  (local wall clock)
+    assert decoded.timestamp == datetime(2026, 11, 23, 10, 0)
     assert decoded.invalid_values == ()
 
 
@@ -129,20 +129,20 @@ def test_device_clock_offset_drift_unset_and_set() -> None:
     offset = DeviceClock(lambda: now[0], CPH, offset=timedelta(minutes=-7))
     drifting = DeviceClock(lambda: now[0], CPH, drift_seconds_per_day=30)
     unset = DeviceClock(lambda: now[0], CPH, unset=True)
-    assert offset.now() == datetime(2026, 11, 23, 9, 53)  # noqa: DTZ001
-    assert unset.now() == datetime(2000, 1, 1)  # noqa: DTZ001
+    assert offset.now() == datetime(2026, 11, 23, 9, 53)
+    assert unset.now() == datetime(2000, 1, 1)
 
     now[0] = START + timedelta(days=2)
     assert offset.error() == timedelta(minutes=-7)
     assert drifting.error() == timedelta(seconds=60)
-    assert unset.now() == datetime(2000, 1, 3)  # noqa: DTZ001
+    assert unset.now() == datetime(2000, 1, 3)
 
-    unset.set(datetime(2026, 11, 25, 10, 0))  # noqa: DTZ001
+    unset.set(datetime(2026, 11, 25, 10, 0))
     assert not unset.unset
     assert unset.error() == timedelta(0)
     # Daylight saving: local time follows Europe/Copenhagen (summer is UTC+2).
     summer = DeviceClock(lambda: datetime(2026, 7, 1, 12, 0, tzinfo=UTC), CPH)
-    assert summer.now() == datetime(2026, 7, 1, 14, 0)  # noqa: DTZ001
+    assert summer.now() == datetime(2026, 7, 1, 14, 0)
 
 
 def test_sim_clock_compresses_time() -> None:
@@ -158,7 +158,7 @@ def test_record_store_is_bounded_and_forgets_by_sequence_number() -> None:
     reading = Reading(DeviceKind.GLUCOSE, START, {"glucose": 5.0})
     for _ in range(4):
         seq = store.next_seq()
-        store.add(StoredRecord(seq, reading, datetime(2026, 1, 1), b""))  # noqa: DTZ001
+        store.add(StoredRecord(seq, reading, datetime(2026, 1, 1), b""))
     assert [r.seq for r in store] == [2, 3, 4]
     assert store.overwritten == 1
     assert store.forget(3) and not store.forget(3)

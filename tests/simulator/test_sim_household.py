@@ -77,7 +77,7 @@ async def test_devices_advertise_after_each_measurement_and_fall_silent_again() 
     async with HouseholdSimulation(parse_scenario(data), speed=600) as sim:
         monitor = sim.device("bp")
         assert not monitor.is_advertising  # nothing stored, nothing to say
-        await eventually(lambda: len(sim.made) >= 1, timeout=5)
-        await eventually(lambda: monitor.is_advertising, timeout=1)
-        await eventually(lambda: not monitor.is_advertising, timeout=2)
+        await eventually(lambda: len(sim.made) >= 1, within=5)
+        await eventually(lambda: monitor.is_advertising, within=1)
+        await eventually(lambda: not monitor.is_advertising, within=2)
         await asyncio.wait_for(sim.wait(), timeout=10)

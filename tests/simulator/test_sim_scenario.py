@@ -109,7 +109,7 @@ def test_schedules_are_deterministic_per_seed() -> None:
 def test_sessions_already_past_move_the_protocol_to_the_next_day() -> None:
     afternoon = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
     plan = plan_measurements(parse_scenario(bp_household()), afternoon)
-    assert plan[0].at.astimezone(CPH).date() == datetime(2026, 11, 24).date()  # noqa: DTZ001
+    assert plan[0].at.astimezone(CPH).date() == datetime(2026, 11, 24).date()
     assert all(p.at >= afternoon for p in plan)
 
 
