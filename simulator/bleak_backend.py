@@ -43,7 +43,7 @@ from bumble.core import UUID, AdvertisingData
 from bumble.device import Advertisement, Connection, Peer
 from bumble.gatt_client import CharacteristicProxy, Client
 
-from simulator.controller import reason_name
+from simulator.controller import TEARDOWN_ERRORS, reason_name
 from simulator.errors import NoWorldError
 from simulator.world import VirtualWorld, running_worlds
 
@@ -292,7 +292,7 @@ class BumbleClient(BaseBleakClient):
         connection = self._connection
         if connection is None:
             return
-        with contextlib.suppress(hci.HCI_Error, core.BaseBumbleError):
+        with contextlib.suppress(*TEARDOWN_ERRORS):
             await connection.disconnect()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(10):
@@ -351,7 +351,7 @@ class BumbleClient(BaseBleakClient):
             gone.cancel()
         if not task.done():
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
+            with contextlib.suppress(asyncio.CancelledError, *TEARDOWN_ERRORS):
                 await task
             raise BleakError(f"{self.address} disconnected")
         if task.cancelled():

@@ -23,12 +23,12 @@ def simulate(
     log_format: str = typer.Option("json", "--log-format", help="json or console"),
 ) -> None:
     """Run a household of virtual BLE health devices and log each measurement they make."""
-    configure_logging(log_level, "console" if log_format == "console" else "json")
     try:
         loaded = load_scenario(scenario)
     except ScenarioError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(code=2) from error
+    configure_logging(log_level, "console" if log_format == "console" else "json")
     try:
         asyncio.run(run_household(loaded, speed=speed, duration=duration))
     except KeyboardInterrupt:

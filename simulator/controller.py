@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-from bumble import hci
+from bumble import core, hci
 from bumble.controller import Controller
+
+# What tearing down a Bumble link can raise: HCI/ATT/SMP protocol errors and Bumble's own
+# errors (all ``BaseBumbleError``), or a timeout while the peer is already gone.
+TEARDOWN_ERRORS: tuple[type[Exception], ...] = (core.BaseBumbleError, TimeoutError)
 
 
 class VirtualController(Controller):

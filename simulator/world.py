@@ -27,7 +27,7 @@ from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
 
 from simulator.clock import SimClock
-from simulator.controller import VirtualController
+from simulator.controller import TEARDOWN_ERRORS, VirtualController
 from simulator.devices import DeviceProfile, VirtualDevice, create_device
 from simulator.devices.base import just_works_pairing
 from simulator.errors import UnknownDeviceError, WorldError
@@ -107,10 +107,10 @@ class VirtualWorld:
         if self in _running:
             _running.remove(self)
         self._scan_listeners.clear()
-        with contextlib.suppress(Exception):  # best effort while tearing down
+        with contextlib.suppress(*TEARDOWN_ERRORS):  # best effort while tearing down
             await central.stop_scanning()
         for connection in list(central.connections.values()):
-            with contextlib.suppress(Exception):  # best effort while tearing down
+            with contextlib.suppress(*TEARDOWN_ERRORS):  # best effort while tearing down
                 await asyncio.wait_for(connection.disconnect(), 2.0)
         for device in self._devices.values():
             await device.detach()
@@ -210,7 +210,7 @@ class VirtualWorld:
             except asyncio.CancelledError:
                 # The caller gave up: withdraw the attempt, or the controller would connect
                 # later on its own and refuse every other attempt meanwhile.
-                with contextlib.suppress(Exception):  # best effort, we are being cancelled
+                with contextlib.suppress(*TEARDOWN_ERRORS):  # best effort, we are being cancelled
                     await asyncio.shield(
                         central.send_sync_command(hci.HCI_LE_Create_Connection_Cancel_Command())
                     )

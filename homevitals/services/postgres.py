@@ -94,6 +94,18 @@ class LocalPostgres:
         for path in (self._base, self.data_dir, self.socket_dir):
             path.mkdir(parents=True, exist_ok=True)
             self._chown(path)
+        if self._as_root:
+            reachable = subprocess.run(  # noqa: S603
+                ["runuser", "-u", SERVER_USER, "--", "test", "-w", str(self.data_dir)],  # noqa: S607
+                check=False, capture_output=True,
+            )
+            if reachable.returncode != 0:
+                raise ServiceStartError(
+                    "postgresql",
+                    f"the {SERVER_USER} user cannot reach {self.data_dir}; a parent folder is not "
+                    "traversable (mode 0700?). Choose a data folder outside such a parent, "
+                    "or chmod o+x its parents.",
+                )
         self.data_dir.chmod(0o700)
         result = self._run(
             "initdb",

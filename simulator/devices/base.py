@@ -36,7 +36,7 @@ from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
 
 from simulator.clock import DeviceClock, SimClock
-from simulator.controller import VirtualController, reason_name
+from simulator.controller import TEARDOWN_ERRORS, VirtualController, reason_name
 from simulator.devices.records import RecordStore
 from simulator.devices.services import (
     BondedCccd,
@@ -285,12 +285,12 @@ class VirtualDevice(abc.ABC):
         if self._advertising_timer is not None:
             self._advertising_timer.cancel()
         for session in list(self._sessions.values()):
-            with contextlib.suppress(Exception):  # best effort: the link is going away anyway
+            with contextlib.suppress(*TEARDOWN_ERRORS):  # best effort: the link is going away anyway
                 await asyncio.wait_for(session.connection.disconnect(), 2.0)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        with contextlib.suppress(Exception):  # best effort, see above
+        with contextlib.suppress(*TEARDOWN_ERRORS):  # best effort, see above
             await device.stop_advertising()
         await device.power_off()
         if link is not None and controller is not None:
@@ -496,7 +496,7 @@ class VirtualDevice(abc.ABC):
     async def _drop(self, session: _Session) -> None:
         self._drops_left -= 1
         self._log.info("dropping connection mid-transfer", confirmed=session.confirmed)
-        with contextlib.suppress(Exception):  # already gone is fine: that is the point
+        with contextlib.suppress(*TEARDOWN_ERRORS):  # already gone is fine: that is the point
             await session.connection.disconnect(hci.HCI_REMOTE_USER_TERMINATED_CONNECTION_ERROR)
 
 

@@ -40,9 +40,11 @@ def gateway_env(data_dir: Path, port: int, gateway_id: str, **extra: str) -> dic
     return env
 
 
-def start_gateway(scenario: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", "homevitals.cli", "gateway", "run", "--ble-backend", "simulator",
-               "--scenario", str(scenario), *args]
+def start_gateway(scenario: Path, env: dict[str, str], *args: str, entry_point: bool = False
+                  ) -> subprocess.Popen[str]:
+    """``homevitals gateway run`` (``entry_point``), or the same app without the other services' CLIs."""
+    program = ["-m", "homevitals.cli", "gateway"] if entry_point else ["-m", "gateway.cli"]
+    command = [sys.executable, *program, "run", "--ble-backend", "simulator", "--scenario", str(scenario), *args]
     return subprocess.Popen(command, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
 
 
@@ -81,7 +83,7 @@ def outbox_ids(data_dir: Path) -> set[str]:
 def test_acceptance_single_bp_scenario(mosquitto, tmp_path: Path, repo_root: Path, collector_factory):
     collector = collector_factory(mosquitto.port, "gw-accept")
     process = start_gateway(repo_root / "simulator/scenarios/single-bp.yaml",
-                            gateway_env(tmp_path / "data", mosquitto.port, "gw-accept"))
+                            gateway_env(tmp_path / "data", mosquitto.port, "gw-accept"), entry_point=True)
     try:
         collector.wait_for(lambda: len(collector.reading_ids()) >= 5, 60, "the scenario's 5 stored readings")
     finally:

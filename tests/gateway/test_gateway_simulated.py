@@ -225,3 +225,27 @@ async def test_malformed_bytes_are_kept_with_their_hex(mosquitto, tmp_path: Path
     assert kept["address"] == BP_A and kept["uuid"] == "2a35" and kept["hex"]
     assert "offset" in kept["error"]
     assert collector.readings()[0]["values"]["systolic"] == 126.0
+
+
+async def test_a_silent_scanner_is_restarted_and_still_hears_devices(tmp_path: Path):
+    from gateway.backends import simulator_backend
+    from gateway.scanner import ScanSupervisor
+    from simulator.runner import HouseholdSimulation
+    from simulator.scenario import parse_scenario
+
+    scenario = parse_scenario({"devices": [bp_device("bp-a", BP_A, advertise_seconds=5)]})
+    heard: list[str] = []
+    async with HouseholdSimulation(scenario) as simulation:
+        supervisor = ScanSupervisor(simulator_backend(simulation.world),
+                                    lambda device, _adv: heard.append(device.address), stall_after_s=0.3)
+        stop = asyncio.Event()
+        task = asyncio.create_task(supervisor.run(stop))
+        await eventually(lambda: supervisor.stats.restarts >= 2, 10, "two restarts of a silent scanner")
+        assert heard == []
+        simulation.device("bp-a").measure(Reading(
+            kind=DeviceKind.BLOOD_PRESSURE, taken_at=datetime.now(UTC), values={"systolic": 120.0,
+                                                                               "diastolic": 80.0}))
+        await eventually(lambda: BP_A in heard, 10, "the advertisement after the restarts")
+        stop.set()
+        await task
+    assert supervisor.stats.start_failures == 0

@@ -9,6 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer
+from typer.testing import CliRunner
+
+from simulator import cli
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 
@@ -80,8 +84,13 @@ def test_simulate_household_scenario_runs_compressed() -> None:
 
 
 def test_simulate_rejects_a_bad_scenario(tmp_path: Path) -> None:
+    # In-process: a bad scenario is refused before logging or Bluetooth are touched.
+    app = typer.Typer()
+    app.command()(cli.simulate)
     bad = tmp_path / "bad.yaml"
     bad.write_text("devices: []\n", encoding="utf-8")
-    code, _events, stderr = simulate("--scenario", str(bad))
-    assert code == 2
-    assert "bad.yaml" in stderr and "devices" in stderr
+
+    result = CliRunner().invoke(app, ["--scenario", str(bad)])
+
+    assert result.exit_code == 2
+    assert "bad.yaml" in result.stderr and "devices" in result.stderr

@@ -163,13 +163,16 @@ WHERE c.active;
 CREATE VIEW grafana.gateway_overview AS
 SELECT g.gateway_id, g.state, g.last_seen, g.status_at, g.version, g.uptime_s, g.outbox_depth,
        g.outbox_full, g.last_batch_seq,
-       (SELECT count(*) FROM devices d WHERE d.last_gateway_id = g.gateway_id) AS devices,
-       (SELECT min(d.battery_level) FROM devices d WHERE d.last_gateway_id = g.gateway_id)
-         AS battery_min,
-       (SELECT coalesce(sum(bg.missing), 0)::bigint FROM batch_gaps bg
-        WHERE bg.gateway_id = g.gateway_id)
-         AS missing_batches
-FROM gateways g;
+       coalesce(d.devices, 0) AS devices, d.battery_min,
+       coalesce(bg.missing, 0) AS missing_batches
+FROM gateways g
+LEFT JOIN (
+  SELECT last_gateway_id, count(*) AS devices, min(battery_level) AS battery_min
+  FROM devices GROUP BY last_gateway_id
+) d ON d.last_gateway_id = g.gateway_id
+LEFT JOIN (
+  SELECT gateway_id, sum(missing)::bigint AS missing FROM batch_gaps GROUP BY gateway_id
+) bg ON bg.gateway_id = g.gateway_id;
 
 -- Readings per minute and lag filter on the hub's commit time; without this index those
 -- panels would scan every chunk of the hypertable.

@@ -1,0 +1,146 @@
+"""End to end: the native demo (README's run command) with 3 simulated citizens.
+
+Starts `homevitals demo run` as a real process: PostgreSQL+TimescaleDB, Mosquitto, ingest,
+the API and simulated homes whose gateways talk to Bumble virtual monitors. Then asks the
+API, as a clinician, for each citizen's readings and home-BP report, and stops the demo.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from homevitals.services.ports import free_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process below pid (by /proc's parent links); sessions don't hide them."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found: set[int] = set()
+    stack = [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.add(child)
+            stack.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.fixture
+def demo_dir():
+    # Not pytest's tmp_path: its 0700 parents keep out the postgres user the demo runs as.
+    path = Path(tempfile.mkdtemp(prefix="homevitals-demo-test-"))
+    path.chmod(0o755)
+    yield path / "demo"
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def demo(demo_dir, repo_root):
+    ports = {name: free_port() for name in ("postgres", "mqtt", "api", "metrics")}
+    data_dir = demo_dir
+    process = subprocess.Popen(
+        [str(repo_root / ".venv/bin/homevitals"), "demo", "run", "--data-dir", str(data_dir),
+         "--citizens", "3", "--speed", "600", "--history-days", "7",
+         "--postgres-port", str(ports["postgres"]), "--mqtt-port", str(ports["mqtt"]),
+         "--api-port", str(ports["api"]), "--metrics-port", str(ports["metrics"])],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    info_path = data_dir / "demo.json"
+    deadline = time.monotonic() + 120
+    while not info_path.exists():
+        assert process.poll() is None, f"demo exited early:\n{process.stdout.read()}"
+        assert time.monotonic() < deadline, "demo did not start within 120 s"
+        time.sleep(0.5)
+    time.sleep(0.5)  # demo.json is written in one go; give the summary a moment
+    yield process, json.loads(info_path.read_text()), ports
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    process.stdout.close()
+
+
+def test_demo_delivers_attributed_readings_and_stops_cleanly(demo):
+    process, info, ports = demo
+    headers = {"Authorization": f"Bearer {info['clinician_token']}"}
+    citizens = info["citizens"]
+    assert len(citizens) == 3
+
+    # Wait until every citizen has readings: the week of history stored on each monitor.
+    readings: dict[str, list[dict]] = {}
+    deadline = time.monotonic() + 120
+    with httpx.Client(base_url=info["api_url"], headers=headers, timeout=10) as api:
+        while time.monotonic() < deadline:
+            for key, citizen in citizens.items():
+                response = api.get(f"/api/v1/citizens/{citizen['id']}/readings", params={"limit": 500})
+                assert response.status_code == 200, response.text
+                readings[key] = response.json()["items"]
+            if all(len(items) >= 20 for items in readings.values()):
+                break
+            time.sleep(2)
+        counts = {key: len(items) for key, items in readings.items()}
+        assert all(count >= 20 for count in counts.values()), f"readings per citizen: {counts}"
+
+        for key, citizen in citizens.items():
+            for reading in readings[key]:
+                # Attributed by device and user slot: the monitor of the citizen's home, their slot.
+                assert reading["gateway_id"] == citizen["gateway_id"]
+                assert reading["user_slot"] == citizen["user_slot"]
+                assert reading["kind"] == "blood_pressure"
+                assert 60 < reading["systolic"] < 220
+            days = {r["measured_at"][:10] for r in readings[key]}
+            assert len(days) >= 6, f"{key}: a week of history expected, got days {sorted(days)}"
+
+            report = api.get(f"/api/v1/citizens/{citizen['id']}/reports/home-bp", params={"days": 7})
+            assert report.status_code == 200, report.text
+            body = report.json()
+            assert body["overall"]["count"] > 0
+            assert body["classification"] in {"elevated", "not_elevated"}
+            assert body["discarded_day"] is not None
+
+    # Ctrl-C stops everything: no child process, no listening port left.
+    children = _descendants(process.pid)
+    assert children, "the demo should have child processes while running"
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=90)
+    assert process.returncode == 0, output
+    assert "stopped; data kept in" in output
+    time.sleep(0.5)
+    left = [pid for pid in children if _alive(pid)]
+    assert not left, f"processes left running: {left}"
+    for name, port in ports.items():
+        assert not _port_open(port), f"{name} port {port} still open"
