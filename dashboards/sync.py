@@ -113,6 +113,8 @@ class GrafanaSync:
             raise GrafanaRequestError(action, error.status_code, str(error.message)) from error
         except GrafanaException as error:
             raise GrafanaRequestError(action, error.status_code or None, str(error.message)) from error
+        except OSError as error:  # grafana-client lets connection errors through unwrapped
+            raise GrafanaRequestError(action, None, str(error)) from error
         return found
 
     def plan(
@@ -209,6 +211,8 @@ class GrafanaSync:
                 self._write(step)
             except GrafanaException as error:
                 raise GrafanaRequestError(action, error.status_code or None, str(error.message)) from error
+            except OSError as error:
+                raise GrafanaRequestError(action, None, str(error)) from error
             log.info("grafana_sync_applied", kind=step.kind, uid=step.uid, action=step.action,
                      changes=list(step.changes))
 

@@ -16,6 +16,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,11 @@ log = structlog.get_logger("gateway.backends")
 
 DisconnectedCallback = Callable[[BleakClient], None]
 
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 CONNECT_TIMEOUT_S = 20.0
 BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 8.0
@@ -51,6 +57,9 @@ class BleBackend:
     adapter: str | None = None
     connect_timeout_s: float = CONNECT_TIMEOUT_S
     extra_kwargs: Mapping[str, Any] = field(default_factory=dict)  # e.g. the simulator's world=
+    # The gateway's clock. The simulator's devices live in simulated time (compressed by
+    # --speed), so there the gateway reads the simulation's clock: skews stay meaningful.
+    now: Callable[[], datetime] = utc_now
 
     def scanner(
         self, detection_callback: AdvertisementDataCallback, service_uuids: list[str]
@@ -131,6 +140,7 @@ def simulator_backend(world: VirtualWorld) -> BleBackend:
         # The same retry path as on BlueZ: bleak-retry-connector skips its BlueZ-only parts.
         use_retry_connector=True,
         extra_kwargs={"world": world},
+        now=world.clock.now,
     )
 
 

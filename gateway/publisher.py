@@ -22,6 +22,7 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from gateway.backends import utc_now
 from gateway.outbox import Outbox, StoredBatch
 from homevitals.contract import ReadingsBatch, readings_topic, status_topic
 
@@ -89,6 +91,7 @@ class Publisher:
         inflight_window: int,
         status_payload: Callable[[], dict[str, Any]],
         batch_linger_s: float = 0.0,
+        now: Callable[[], datetime] = utc_now,
     ) -> None:
         self.config = config
         self.gateway_id = gateway_id
@@ -96,6 +99,7 @@ class Publisher:
         self.batch_size = batch_size
         self.inflight_window = inflight_window
         self.batch_linger_s = batch_linger_s
+        self._now = now
         self._last_reading_at = 0.0
         self._status_payload = status_payload
         self._readings_topic = readings_topic(gateway_id)
@@ -284,7 +288,7 @@ class Publisher:
         if self._lingering() and self.outbox.pending_count() < self.batch_size:
             return
         while len(self._inflight) < self.inflight_window and not self.stats.refused:
-            batch = self.outbox.form_batch(self.batch_size)
+            batch = self.outbox.form_batch(self.batch_size, sent_at=self._now())
             if batch is None or not self._send(batch):
                 return
 

@@ -134,6 +134,7 @@ class GatewayService:
             inflight_window=config.inflight_window,
             status_payload=self.status_payload,
             batch_linger_s=config.batch_linger_s,
+            now=backend.now,
         )
         self.scanner = ScanSupervisor(backend, self._on_advertisement, stall_after_s=config.scan_stall_s)
         self.reports: list[SessionReport] = []
@@ -157,6 +158,7 @@ class GatewayService:
         return build_status(
             StatusInputs(
                 started_monotonic=self._started,
+                now=self.backend.now(),
                 outbox_depth=self.outbox.depth,
                 outbox_limit=self.outbox.limit,
                 devices=self.registry.known(addresses),
@@ -207,7 +209,7 @@ class GatewayService:
                 log.info("device_ignored_not_allowed", address=address, name=advertisement.local_name,
                          services=advertised_health_services(advertisement), rssi=advertisement.rssi)
             return
-        self.registry.seen(address, advertisement.rssi)
+        self.registry.seen(address, advertisement.rssi, self.backend.now())
         if self._stop.is_set() or address in self._sessions:
             return
         schedule = self._schedule.setdefault(address, _DeviceSchedule())

@@ -27,7 +27,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -297,7 +297,7 @@ class DeviceSession:
             self._log.info("device_has_no_clock_service")
             return
         raw = await self._read(CharacteristicUUID.CURRENT_TIME)
-        now = datetime.now(UTC)
+        now = self.backend.now()
         try:
             current = CurrentTime.from_bytes(raw)
         except DecodeError as error:
@@ -316,7 +316,7 @@ class DeviceSession:
         )
         if not self._clock.needs_setting(self.config.clock_tolerance):
             return
-        target = wall_clock(datetime.now(UTC), self.config.zone)
+        target = wall_clock(self.backend.now(), self.config.zone)
         value = CurrentTime.for_datetime(target)
         await self._secured(
             lambda: self.client.write_gatt_char(uuid128(CharacteristicUUID.CURRENT_TIME), bytes(value),
@@ -399,7 +399,7 @@ class DeviceSession:
             self._racp_response.set_result(response)
 
     def _on_measurement(self, characteristic: BleakGATTCharacteristic, data: bytearray) -> None:
-        gateway_time = datetime.now(UTC)
+        gateway_time = self.backend.now()
         self._last_record = time.monotonic()
         raw = bytes(data)
         uuid = short_uuid(characteristic)

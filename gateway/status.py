@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from homevitals import __version__
@@ -43,9 +43,9 @@ class DeviceRegistry:
             self._devices[key] = DeviceState(key)
         return self._devices[key]
 
-    def seen(self, address: str, rssi: int | None, when: datetime | None = None) -> None:
+    def seen(self, address: str, rssi: int | None, when: datetime) -> None:
         state = self.state(address)
-        state.last_seen = when or datetime.now(UTC)
+        state.last_seen = when
         state.rssi = rssi
 
     def known(self, addresses: list[str]) -> list[DeviceState]:
@@ -55,6 +55,7 @@ class DeviceRegistry:
 @dataclass(frozen=True, slots=True)
 class StatusInputs:
     started_monotonic: float
+    now: datetime
     outbox_depth: int
     outbox_limit: int
     devices: list[DeviceState]
@@ -64,7 +65,7 @@ class StatusInputs:
     scanner: dict[str, Any] | None = None
 
 
-def build_status(inputs: StatusInputs, now: datetime | None = None) -> dict[str, Any]:
+def build_status(inputs: StatusInputs) -> dict[str, Any]:
     """The online status document (validated by the contract's GatewayStatus model)."""
     outbox_full = inputs.outbox_depth >= inputs.outbox_limit
     document = GatewayStatus(
@@ -83,7 +84,7 @@ def build_status(inputs: StatusInputs, now: datetime | None = None) -> dict[str,
             }
             for device in inputs.devices
         ],
-        sent_at=(now or datetime.now(UTC)),
+        sent_at=inputs.now,
         outbox_limit=inputs.outbox_limit,
         ignored_devices=inputs.ignored_devices,
         malformed_payloads=inputs.malformed_payloads,

@@ -57,9 +57,10 @@ class FaultPicker:
         self._counts[device_id] = number
         spec: DeviceSpec = self._specs[device_id]
         rng = self._rngs[device_id]
-        for rule in spec.faults:
-            # One draw per rule and measurement keeps later faults stable when rules change.
-            drawn = rng.random()
+        # Draw once per rule for every measurement, used or not, so that one rule firing does
+        # not shift the random faults of later measurements.
+        draws = [rng.random() for _ in spec.faults]
+        for rule, drawn in zip(spec.faults, draws, strict=True):
             if number in rule.on_measurements or drawn < rule.probability:
                 return rule.kind
         return None

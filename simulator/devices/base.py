@@ -295,6 +295,9 @@ class VirtualDevice(abc.ABC):
         await device.power_off()
         if link is not None and controller is not None:
             link.remove_controller(controller)
+        for session in self._sessions.values():
+            session.closed.set()
+        self._sessions.clear()
         self._device = self._controller = self._link = None
 
     def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:

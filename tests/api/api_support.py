@@ -194,8 +194,12 @@ def principals(s: Seed) -> dict[str, str]:
     }
 
 
-def audit_rows(dsn: str, **where: Any) -> list[dict[str, Any]]:
+def audit_rows(source: str | psycopg.Connection, **where: Any) -> list[dict[str, Any]]:
+    """Audit rows matching ``where`` (column = value), oldest first; ``source`` a DSN or a connection."""
     conditions = " AND ".join(f"{k} = %({k})s" for k in where) or "TRUE"
-    with psycopg.connect(dsn) as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
-        cur.execute(f"SELECT * FROM audit_log WHERE {conditions} ORDER BY id", where)
-        return cur.fetchall()
+    query = f"SELECT * FROM audit_log WHERE {conditions} ORDER BY id"
+    if isinstance(source, psycopg.Connection):
+        with source.cursor(row_factory=psycopg.rows.dict_row) as cur:
+            return cur.execute(query, where).fetchall()
+    with psycopg.connect(source) as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+        return cur.execute(query, where).fetchall()

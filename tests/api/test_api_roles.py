@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-import pytest
 from api_support import (
     NORD,
     Seed,
@@ -169,25 +168,27 @@ async def test_role_matrix(client, seeded: Seed, db_dsn: str):
     """One database for the whole matrix (fresh targets keep the cases apart); every mismatch is listed."""
     tokens = principals(seeded)
     mismatches: list[str] = []
-    for endpoint in ENDPOINTS:
-        # Denied principals first, so an allowed one changing state cannot mask a denial.
-        for principal in sorted(tokens, key=lambda p: p in endpoint.allowed):
-            problem = await _check(endpoint, principal, tokens[principal], client, seeded, db_dsn)
-            if problem:
-                mismatches.append(f"{endpoint} as {principal}: {problem}")
+    with psycopg.connect(db_dsn, autocommit=True) as conn:
+        for endpoint in ENDPOINTS:
+            # Denied principals first, so an allowed one changing state cannot mask a denial.
+            for principal in sorted(tokens, key=lambda p: p in endpoint.allowed):
+                problem = await _check(endpoint, principal, tokens[principal], client, seeded, conn)
+                if problem:
+                    mismatches.append(f"{endpoint} as {principal}: {problem}")
     assert not mismatches, "\n".join(mismatches)
 
 
-async def _check(endpoint: Endpoint, principal: str, token: str, client, seeded: Seed, db_dsn: str) -> str | None:
-    with psycopg.connect(db_dsn, autocommit=True) as conn:
-        target = endpoint.make(seeded, conn)
-    denied_before = len(audit_rows(db_dsn, outcome="denied"))
+async def _check(
+    endpoint: Endpoint, principal: str, token: str, client, seeded: Seed, conn: psycopg.Connection
+) -> str | None:
+    target = endpoint.make(seeded, conn)
+    denied_before = len(audit_rows(conn, outcome="denied"))
     response = await client.request(endpoint.method, target.path, json=target.body, headers=bearer(token))
     allowed = principal in endpoint.allowed
     expected = endpoint.ok if allowed else 403
     if response.status_code != expected:
         return f"expected {expected}, got {response.status_code} {response.text[:300]}"
-    denials = audit_rows(db_dsn, outcome="denied")[denied_before:]
+    denials = audit_rows(conn, outcome="denied")[denied_before:]
     if allowed or not endpoint.audits_denial:
         return f"unexpected 'denied' audit rows {denials}" if denials else None
     if response.headers["content-type"] != "application/problem+json" or response.json()["status"] != 403:

@@ -30,7 +30,7 @@ from dashboards.i18n import LANGUAGES, TEXTS
 from dashboards.provisioning import DatasourceSpec, FolderSpec
 from dashboards.sqlquery import DATASOURCE_TYPE, DATASOURCE_UID, SqlDataquery, register_with_sdk
 
-pytestmark = pytest.mark.unit
+# Unit tests (marked so by tests/conftest.py), except the one that runs the CLI.
 
 REPO = Path(__file__).resolve().parents[2]
 OUR_DATASOURCE = {"type": DATASOURCE_TYPE, "uid": DATASOURCE_UID}
@@ -210,6 +210,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
                           cwd=REPO, timeout=120, check=False)
 
 
+@pytest.mark.integration  # runs the CLI in a subprocess
 def test_build_check_passes_and_rejects_an_unknown_language():
     checked = _cli("build", "--check")
     assert checked.returncode == 0, checked.stderr

@@ -15,7 +15,7 @@ from dashboards.errors import GrafanaRequestError, MissingSecretError, SyncConfl
 from dashboards.provisioning import DatasourceSpec, FolderSpec
 from dashboards.sync import GrafanaSync, Step
 
-pytestmark = pytest.mark.unit  # no database or broker; the fake Grafana runs in-process
+pytestmark = pytest.mark.integration  # a real HTTP server, and the CLI in a subprocess
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "s3cret-token"
@@ -197,6 +197,8 @@ def test_cli_reports_errors_and_exits_non_zero(fake_grafana):
     assert "HOMEVITALS_GRAFANA_DB_PASSWORD is not set" in no_password.stderr
     bad_token = cli("sync", "--url", fake_grafana.url, "--token", "nope")
     assert bad_token.returncode == 1 and "HTTP 401" in bad_token.stderr
+    unreachable = cli("sync", "--url", "http://127.0.0.1:9", "--token", TOKEN)
+    assert unreachable.returncode == 1 and "GET folder homevitals failed (no response)" in unreachable.stderr
     no_url = cli("sync", "--token", TOKEN)
     assert no_url.returncode == 2 and "--url" in no_url.stderr
     assert fake_grafana.writes() == []

@@ -123,7 +123,7 @@ def test_addresses_are_normalized():
 
 def test_status_document():
     status = build_status(StatusInputs(
-        started_monotonic=time.monotonic() - 10, outbox_depth=5, outbox_limit=5,
+        started_monotonic=time.monotonic() - 10, now=datetime.now(UTC), outbox_depth=5, outbox_limit=5,
         devices=[DeviceState("A4:C1:38:00:11:22", model="UA-651BLE", battery=80,
                              last_seen=datetime(2026, 11, 29, 8, 58, 4, tzinfo=UTC), rssi=-61)],
         ignored_devices=2, malformed_payloads=1, last_error=None,
