@@ -112,6 +112,32 @@ class ClockReading:
 
 
 @dataclass(frozen=True, slots=True)
+class ClockHistory:
+    """The device clock as read at the connection, and as the gateway then set it (if it did).
+
+    A record stamped by the old clock is corrected with ``read``; one stamped after the write
+    with ``written``. Which clock stamped a record is known for sure only when the old clock
+    could not have shown the stamp yet (it is later than the old clock's "now"): then it is
+    the new clock's. Otherwise the record is taken as a stored one, stamped by the old clock.
+    That is right for every stored record; it misjudges only a measurement made *during*
+    the session on a device whose clock ran fast, which real monitors do not do (they are
+    in transfer mode while connected).
+    """
+
+    read: ClockReading
+    written: ClockReading | None = None
+
+    def for_stamp(self, stamp: datetime | None, now: datetime) -> ClockReading:
+        written = self.written
+        if written is None or stamp is None or written.device_time is None:
+            return self.read
+        if self.read.device_time is None:  # the old clock said "unknown"
+            return written if stamp >= written.device_time else self.read
+        old_clock_now = self.read.device_time + (now - self.read.gateway_time) + timedelta(seconds=1)
+        return written if stamp > old_clock_now else self.read
+
+
+@dataclass(frozen=True, slots=True)
 class MeasuredAt:
     measured_at: datetime
     time_source: TimeSource
@@ -121,11 +147,13 @@ class MeasuredAt:
 def resolve_measured_at(
     device_time: datetime | None,
     gateway_time: datetime,
-    clock: ClockReading | None,
+    clock: ClockReading | ClockHistory | None,
     zone: ZoneInfo,
 ) -> MeasuredAt:
     """The best UTC estimate of when a record was measured (see the module rules)."""
     _require_utc(gateway_time, "gateway_time")
+    if isinstance(clock, ClockHistory):
+        clock = clock.for_stamp(device_time, gateway_time)
     received = gateway_time.astimezone(UTC)
     if device_time is None or not is_plausible(device_time):
         return MeasuredAt(received, TimeSource.GATEWAY)

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import TypeAdapter
 
-from gateway.clock import ClockReading, MeasuredAt, resolve_measured_at
+from gateway.clock import ClockHistory, ClockReading, MeasuredAt, resolve_measured_at
 from gateway.errors import UnsupportedReading
 from gateway.gatt import (
     BloodPressureMeasurement,
@@ -214,15 +214,16 @@ def build_reading(
     raw: bytes,
     device: DeviceIdentity,
     gateway_time: datetime,
-    clock: ClockReading | None,
+    clock: ClockReading | ClockHistory | None,
     zone: ZoneInfo,
     battery_level: int | None = None,
 ) -> BuiltReading:
     """Turn one decoded measurement into a contract v1 reading.
 
     ``gateway_time`` is when the bytes arrived (UTC); ``clock`` is the device clock read at
-    this connection, if the device has one. Raises :class:`UnsupportedReading` for a
-    characteristic that is not a measurement (intermediate cuff pressure, features).
+    this connection (and what the gateway set it to), if the device has one. Raises
+    :class:`UnsupportedReading` for a characteristic that is not a measurement (intermediate
+    cuff pressure, features).
     """
     view = _kind_view(measurement)
     # A device that says its own clock is not set gets no trust in its stamps.

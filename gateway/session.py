@@ -39,7 +39,7 @@ from bleak.backends.device import BLEDevice
 from bleak.exc import BleakDBusError, BleakError, BleakGATTProtocolError, BleakGATTProtocolErrorCode
 
 from gateway.backends import BleBackend
-from gateway.clock import ClockReading, wall_clock
+from gateway.clock import ClockHistory, ClockReading, wall_clock
 from gateway.errors import DeviceSessionError, OutboxError, UnsupportedReading, describe
 from gateway.gatt import (
     BatteryLevel,
@@ -158,7 +158,7 @@ class DeviceSession:
         self.report = SessionReport(self.address)
         self._client: BleakClient | None = None
         self._disconnected = asyncio.Event()
-        self._clock: ClockReading | None = None
+        self._clock: ClockHistory | None = None
         self._identity = DeviceIdentity(self.address)
         self._last_record = time.monotonic()
         self._racp_response: asyncio.Future[RacpResponse] | None = None
@@ -305,27 +305,30 @@ class DeviceSession:
             return
         # Fractions256 = 0 usually means "not kept": ClockReading then assumes half a second.
         fraction = current.fractions256 / 256 if current.fractions256 else 0.5
-        self._clock = ClockReading(current.date_time, now, self.config.zone, fraction_s=fraction)
-        skew = self._clock.skew
+        read = ClockReading(current.date_time, now, self.config.zone, fraction_s=fraction)
+        self._clock = ClockHistory(read)
+        skew = read.skew
         self.report.clock_skew_s = None if skew is None else skew.total_seconds()
         self._log.info(
             "device_clock",
             device_time=current.date_time.isoformat() if current.date_time else None,
-            clock_set=self._clock.is_set,
+            clock_set=read.is_set,
             skew_s=self.report.clock_skew_s,
         )
-        if not self._clock.needs_setting(self.config.clock_tolerance):
+        if not read.needs_setting(self.config.clock_tolerance):
             return
-        target = wall_clock(self.backend.now(), self.config.zone)
-        value = CurrentTime.for_datetime(target)
+        written_at = self.backend.now()
+        value = CurrentTime.for_datetime(wall_clock(written_at, self.config.zone))
         await self._secured(
             lambda: self.client.write_gatt_char(uuid128(CharacteristicUUID.CURRENT_TIME), bytes(value),
                                                 response=True)
         )
+        self._clock = ClockHistory(read, ClockReading(value.date_time, written_at, self.config.zone,
+                                                      fraction_s=value.fractions256 / 256))
         self.report.clock_set = True
         previous = current.date_time.isoformat() if current.date_time else None
-        self._log.info("device_clock_set", previous=previous, new=target.replace(microsecond=0).isoformat(),
-                       skew_s=self.report.clock_skew_s)
+        new = value.date_time.isoformat() if value.date_time else None
+        self._log.info("device_clock_set", previous=previous, new=new, skew_s=self.report.clock_skew_s)
 
     async def _subscribe(self) -> set[int]:
         subscribed: set[int] = set()

@@ -7,6 +7,7 @@ installed (the Pi has no server packages) is listed with a hint instead of faili
 
 from __future__ import annotations
 
+import sys
 from importlib.metadata import EntryPoint, entry_points
 
 import typer
@@ -53,10 +54,17 @@ def _register(entry_point: EntryPoint) -> None:
         app.command(name=entry_point.name)(target)
 
 
-def build_app() -> typer.Typer:
-    """Attach every installed command group to the root app (once)."""
+def build_app(only: str | None = None) -> typer.Typer:
+    """Attach the installed command groups to the root app (once).
+
+    ``only`` loads just that group: ``homevitals gateway run`` on a Pi then never imports
+    the server packages, and every command starts faster.
+    """
     if not getattr(app, "_homevitals_loaded", False):
-        for entry_point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        available = sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)
+        if only is not None and any(e.name == only for e in available):
+            available = [e for e in available if e.name == only]
+        for entry_point in available:
             _register(entry_point)
         app._homevitals_loaded = True  # type: ignore[attr-defined]
     return app
@@ -72,7 +80,8 @@ def _root(
 
 
 def main() -> None:
-    build_app()(prog_name="homevitals")
+    arguments = [a for a in sys.argv[1:] if not a.startswith("-")]
+    build_app(only=arguments[0] if arguments else None)(prog_name="homevitals")
 
 
 if __name__ == "__main__":  # pragma: no cover
