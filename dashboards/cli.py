@@ -65,8 +65,8 @@ def sync(
     """Upsert the folder, the data source and the dashboards. Idempotent."""
     from dashboards.build import generate  # noqa: PLC0415
     from dashboards.errors import DashboardsError  # noqa: PLC0415
+    from dashboards.grafana_objects import DatasourceSpec, FolderSpec  # noqa: PLC0415
     from dashboards.i18n import DEFAULT_LANG, parse_lang  # noqa: PLC0415
-    from dashboards.provisioning import DatasourceSpec, FolderSpec  # noqa: PLC0415
     from dashboards.settings import DashboardsSettings  # noqa: PLC0415
     from dashboards.sync import GrafanaSync, summary  # noqa: PLC0415
     from homevitals.errors import ConfigurationError  # noqa: PLC0415

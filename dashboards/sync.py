@@ -28,7 +28,7 @@ from grafana_client.api import GrafanaApi
 from grafana_client.client import GrafanaClientError, GrafanaException
 
 from dashboards.errors import GrafanaRequestError, MissingSecretError, SyncConflictError
-from dashboards.provisioning import DATASOURCE_TYPES, DatasourceSpec, FolderSpec
+from dashboards.grafana_objects import DATASOURCE_TYPES, DatasourceSpec, FolderSpec
 
 log = structlog.get_logger()
 

@@ -37,8 +37,16 @@ log = structlog.get_logger("gateway.backends")
 DisconnectedCallback = Callable[[BleakClient], None]
 
 
+# systemd-timesyncd creates this file once NTP has synchronized the clock (it is removed at boot).
+TIMESYNC_MARKER = Path("/run/systemd/timesync/synchronized")
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def always_synchronized() -> bool:
+    return True
 
 
 CONNECT_TIMEOUT_S = 20.0
@@ -60,6 +68,9 @@ class BleBackend:
     # The gateway's clock. The simulator's devices live in simulated time (compressed by
     # --speed), so there the gateway reads the simulation's clock: skews stay meaningful.
     now: Callable[[], datetime] = utc_now
+    # Is that clock right? A Pi has no RTC: until NTP syncs, its clock is the last shutdown's.
+    # While it is not, the gateway leaves device clocks alone rather than set them wrong.
+    clock_synchronized: Callable[[], bool] = always_synchronized
 
     def scanner(
         self, detection_callback: AdvertisementDataCallback, service_uuids: list[str]
@@ -124,9 +135,16 @@ class BleBackend:
         raise BackendError(self.name, "no connection attempt was made (attempts < 1)")
 
 
-def bleak_backend(adapter: str | None = None) -> BleBackend:
+def marker_exists(marker: Path) -> Callable[[], bool]:
+    return marker.exists
+
+
+def bleak_backend(adapter: str | None = None, clock_sync_marker: Path | None = TIMESYNC_MARKER) -> BleBackend:
     """bleak's platform backend (BlueZ on the Pi), with bleak-retry-connector."""
-    return BleBackend(name="bleak", adapter=adapter, use_retry_connector=True)
+    synchronized = always_synchronized if clock_sync_marker is None else marker_exists(clock_sync_marker)
+    return BleBackend(
+        name="bleak", adapter=adapter, use_retry_connector=True, clock_synchronized=synchronized
+    )
 
 
 def simulator_backend(world: VirtualWorld) -> BleBackend:
@@ -146,11 +164,16 @@ def simulator_backend(world: VirtualWorld) -> BleBackend:
 
 @asynccontextmanager
 async def open_backend(
-    name: str, *, adapter: str | None = None, scenario: Path | None = None, speed: float = 1.0
+    name: str,
+    *,
+    adapter: str | None = None,
+    scenario: Path | None = None,
+    speed: float = 1.0,
+    clock_sync_marker: Path | None = TIMESYNC_MARKER,
 ) -> AsyncIterator[BleBackend]:
     """The configured backend for the life of the service (the simulator runs inside it)."""
     if name == "bleak":
-        yield bleak_backend(adapter)
+        yield bleak_backend(adapter, clock_sync_marker)
         return
     if name == "simulator":
         if scenario is None:

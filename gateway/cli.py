@@ -55,7 +55,7 @@ def _fail(error: HomevitalsError) -> typer.Exit:
 
 def _backend(settings: GatewaySettings) -> AbstractAsyncContextManager[BleBackend]:
     return open_backend(settings.ble_backend, adapter=settings.ble_adapter, scenario=settings.scenario,
-                        speed=settings.speed)
+                        speed=settings.speed, clock_sync_marker=settings.clock_sync_marker)
 
 
 def _install_signal_handlers(stop: asyncio.Event) -> None:

@@ -317,6 +317,10 @@ class DeviceSession:
         )
         if not read.needs_setting(self.config.clock_tolerance):
             return
+        if not self.backend.clock_synchronized():
+            self._log.warning("device_clock_left_alone", skew_s=self.report.clock_skew_s,
+                              reason="the gateway's own clock is not NTP-synchronized yet")
+            return
         written_at = self.backend.now()
         value = CurrentTime.for_datetime(wall_clock(written_at, self.config.zone))
         await self._secured(

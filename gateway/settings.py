@@ -57,6 +57,11 @@ class GatewaySettings(ServiceSettings):
     clock_tolerance_s: float = Field(
         default=60.0, ge=1, description="Set a device clock that is off by more than this."
     )
+    clock_sync_marker: Path | None = Field(
+        default=Path("/run/systemd/timesync/synchronized"),
+        description="File that exists once NTP synced the Pi's clock; device clocks are set only then. "
+        "Empty: always trust the clock (e.g. with chrony).",
+    )
     max_connections: int = Field(default=2, ge=1, le=8, description="BLE connections at once.")
     connect_attempts: int = Field(default=4, ge=1, le=20, description="Connection attempts per session.")
     session_timeout_s: float = Field(default=180.0, ge=5, description="Upper bound of one device session.")
@@ -96,6 +101,11 @@ class GatewaySettings(ServiceSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls), file_secret_settings)
+
+    @field_validator("clock_sync_marker", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("timezone")
     @classmethod

@@ -55,6 +55,14 @@ def migrated_template(postgres_server: LocalPostgres) -> str:
     postgres_server.execute("postgres", f"CREATE DATABASE {TEMPLATE_DB}")
     dsn = postgres_server.dsn_for(TEMPLATE_DB)
     migrate(dsn)
+    # CREATE DATABASE ... TEMPLATE fails while anyone is connected to the template, and
+    # TimescaleDB's background worker connects to every database once a minute.
+    postgres_server.execute("postgres", f"ALTER DATABASE {TEMPLATE_DB} WITH ALLOW_CONNECTIONS false")
+    postgres_server.execute(
+        "postgres",
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        f"WHERE datname = '{TEMPLATE_DB}' AND pid <> pg_backend_pid()",
+    )
     return dsn
 
 

@@ -26,8 +26,8 @@ from dashboards.build import (
     write_generated,
 )
 from dashboards.common import FOLDER_UID
+from dashboards.grafana_objects import DatasourceSpec, FolderSpec
 from dashboards.i18n import LANGUAGES, TEXTS
-from dashboards.provisioning import DatasourceSpec, FolderSpec
 from dashboards.sqlquery import DATASOURCE_TYPE, DATASOURCE_UID, SqlDataquery, register_with_sdk
 
 # Unit tests (marked so by tests/conftest.py), except the one that runs the CLI.

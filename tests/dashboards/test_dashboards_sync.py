@@ -12,7 +12,7 @@ import pytest
 
 from dashboards.build import generate
 from dashboards.errors import GrafanaRequestError, MissingSecretError, SyncConflictError
-from dashboards.provisioning import DatasourceSpec, FolderSpec
+from dashboards.grafana_objects import DatasourceSpec, FolderSpec
 from dashboards.sync import GrafanaSync, Step
 
 pytestmark = pytest.mark.integration  # a real HTTP server, and the CLI in a subprocess

@@ -181,6 +181,7 @@ async def gateway_running(
     allow: list[str] | None = None,
     outbox_limit: int = 1000,
     start: bool = True,
+    clock_synchronized: bool = True,
     **config: Any,
 ) -> AsyncIterator[RunningGateway]:
     """A HouseholdSimulation of ``scenario`` and a GatewayService reading it, in this process.
@@ -198,7 +199,7 @@ async def gateway_running(
     mqtt = MqttConfig(host="127.0.0.1", port=broker_port, client_id=f"hv-{service_config.gateway_id}",
                       reconnect_min_s=1, reconnect_max_s=1)
     async with HouseholdSimulation(parsed, speed=1.0) as simulation:
-        backend = simulator_backend(simulation.world)
+        backend = replace(simulator_backend(simulation.world), clock_synchronized=lambda: clock_synchronized)
         with Outbox.open(data_dir / "outbox.sqlite3", limit=outbox_limit) as outbox:
             service = GatewayService(service_config, backend, outbox=outbox, allowlist=allowlist, mqtt=mqtt)
             stop = asyncio.Event()

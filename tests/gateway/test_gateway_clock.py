@@ -148,7 +148,7 @@ def test_records_after_a_clock_write_are_told_apart_when_the_old_clock_could_not
 
     # Read: the clock was reset (2000-01-01); the gateway wrote the right time at once.
     read = ClockReading(naive("2000-01-01T00:10:00"), NOW, CPH, fraction_s=0)
-    written = ClockReading(naive("2026-11-29T11:00:00"), NOW + timedelta(seconds=1), CPH, fraction_s=0)
+    written = ClockReading(naive("2026-11-29T11:00:00"), NOW, CPH, fraction_s=0)
     history = ClockHistory(read, written)
     later = NOW + timedelta(minutes=3)
     # A stored record from before the write (year 2000): gateway time, as ever.
@@ -156,7 +156,7 @@ def test_records_after_a_clock_write_are_told_apart_when_the_old_clock_could_not
     # A measurement made after the write is stamped by the new clock: trusted.
     fresh = resolve_measured_at(naive("2026-11-29T11:02:00"), later, history, CPH)
     assert fresh.time_source is TimeSource.DEVICE
-    assert fresh.measured_at == NOW + timedelta(minutes=2) - timedelta(seconds=1)
+    assert fresh.measured_at == NOW + timedelta(minutes=2)
 
     # A slow clock (10 min behind) set during the session: new stamps are beyond the old clock's now.
     read = ClockReading(naive("2026-11-29T10:50:00"), NOW, CPH, fraction_s=0)

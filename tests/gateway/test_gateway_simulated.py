@@ -97,6 +97,20 @@ async def test_wrong_and_unset_clocks(mosquitto, tmp_path: Path, collector_facto
     assert all(report.clock_set for report in gw.service.reports)
 
 
+async def test_device_clocks_are_left_alone_while_the_gateway_clock_is_not_synchronized(
+    mosquitto, tmp_path: Path, collector_factory
+):
+    scenario = {"devices": [bp_device("bp-fast", BP_A, backlog=2, clock={"offset_seconds": 3 * 3600})]}
+    collector = collector_factory(mosquitto.port, "gw-nosync")
+    async with gateway_running(scenario, mosquitto.port, tmp_path, gateway_id="gw-nosync",
+                               clock_synchronized=False) as gw:
+        await eventually(lambda: len(gw.service.reports) == 1, 30, "the session")
+        assert abs(gw.device("bp-fast").clock.error() - timedelta(hours=3)) < timedelta(seconds=2)
+        await eventually(lambda: len(collector.readings()) == 2, 10, "2 readings")
+    assert not gw.service.reports[0].clock_set
+    assert {r["time_source"] for r in collector.readings()} == {"device_corrected"}
+
+
 async def test_a_failed_measurement_arrives_flagged_never_as_2047(mosquitto, tmp_path: Path, collector_factory):
     scenario = {"devices": [bp_device("bp-a", BP_A, advertise_seconds=30)]}
     collector = collector_factory(mosquitto.port, "gw-nan")
