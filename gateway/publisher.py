@@ -32,6 +32,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
+from pydantic import ValidationError
 
 from gateway.backends import utc_now
 from gateway.outbox import Outbox, StoredBatch
@@ -108,6 +109,7 @@ class Publisher:
         self._wakeup = asyncio.Event()
         self._connected = asyncio.Event()
         self._idle = asyncio.Event()  # set when nothing is in flight
+        self._stopping = False
         self._inflight: dict[int, int] = {}  # paho mid -> batch_seq
         self._status_acks: dict[int, asyncio.Future[None]] = {}
         self.stats = PublisherStats()
@@ -173,7 +175,9 @@ class Publisher:
 
     def _handle_disconnect(self, reason: str) -> None:
         if self._connected.is_set():
-            log.warning("mqtt_disconnected", reason=reason, outbox_depth=self.outbox.depth)
+            level = log.info if self._stopping else log.warning
+            level("mqtt_disconnected", reason=reason, outbox_depth=self.outbox.depth,
+                  inflight=len(self._inflight))
         self._connected.clear()
 
     def _handle_puback(self, mid: int, code: int, reason: str) -> None:
@@ -295,7 +299,13 @@ class Publisher:
     def _send(self, batch: StoredBatch) -> bool:
         body = batch.to_json_bytes(self.gateway_id)
         # Every reading was validated when stored; this guards the envelope and the wire form.
-        ReadingsBatch.model_validate_json(body)
+        # A batch that fails (a reading stored by an older version, say) is still sent: the hub
+        # keeps it in its dead letters. Holding it back would block every later reading.
+        try:
+            ReadingsBatch.model_validate_json(body)
+        except ValidationError as error:
+            log.exception("batch_fails_contract_validation", batch_seq=batch.batch_seq,
+                          error=str(error), reading_ids=batch.reading_ids)
         info = self._client.publish(self._readings_topic, body, qos=1, retain=False)
         if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
             log.warning("publish_not_queued", batch_seq=batch.batch_seq, rc=mqtt.error_string(info.rc))
@@ -320,6 +330,7 @@ class Publisher:
 
     async def stop(self, grace_s: float = 5.0) -> None:
         """Wait for PUBACKs (bounded), mark the gateway offline, disconnect."""
+        self._stopping = True
         if self._connected.is_set():
             await self.drain(grace_s)
             offline = self.publish_status("offline")

@@ -34,7 +34,7 @@ class GatewaySettings(ServiceSettings):
     id: str = Field(default="", description="Gateway id, e.g. gw-0042 ([a-z0-9][a-z0-9-]{2,63}).")
     data_dir: Path = Field(
         default=Path("/var/lib/homevitals-gateway"),
-        description="Outbox, allow-list and simulator bonds live here.",
+        description="Outbox and allow-list (BlueZ keeps link keys in /var/lib/bluetooth).",
     )
 
     mqtt_host: str = Field(default="localhost", description="Broker host name.")

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import signal
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from ingest.service import IngestService
+    from ingest.settings import IngestSettings
 
 app = typer.Typer(help="The ingest service: MQTT readings into TimescaleDB.", no_args_is_help=True)
 
@@ -15,9 +20,7 @@ def _group() -> None:
     """The ingest service: MQTT readings into TimescaleDB (docs/ingest.md)."""
 
 
-@app.command()
-def run() -> None:
-    """Run one ingest worker until SIGTERM/SIGINT. Configured by INGEST_* variables."""
+def _service(*, retire: bool) -> tuple[IngestService, IngestSettings]:
     from homevitals.errors import ConfigurationError  # noqa: PLC0415 - keep `--help` fast
     from homevitals.logging import configure_logging  # noqa: PLC0415
     from ingest.service import IngestService  # noqa: PLC0415
@@ -31,12 +34,34 @@ def run() -> None:
     except ConfigurationError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(code=2) from error
-    service = IngestService(settings)
+    service = IngestService(settings, retire=retire)
 
     def _stop(_signum: int, _frame: FrameType | None) -> None:
         service.request_stop()
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    return service, settings
+
+
+@app.command()
+def run() -> None:
+    """Run one ingest worker until SIGTERM/SIGINT. Configured by INGEST_* variables."""
+    service, _ = _service(retire=False)
     service.start()
     raise typer.Exit(code=service.run_forever())
+
+
+@app.command()
+def retire(
+    idle: float = typer.Option(5.0, help="Seconds without a message that mean the queue is empty."),
+) -> None:
+    """Decommission a worker for good: store what the broker queued for its session
+    (INGEST_MQTT_CLIENT_ID), then make the broker forget the session.
+
+    A stopped worker stays a member of the shared subscription, and the broker keeps routing
+    its share of the messages to its queue until it returns or is retired (docs/mosquitto.md).
+    """
+    service, _ = _service(retire=True)
+    service.start()
+    raise typer.Exit(code=service.run_until_idle(idle))

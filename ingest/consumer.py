@@ -18,8 +18,9 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import paho.mqtt.client as mqtt
 import structlog
@@ -27,7 +28,6 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
-from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from homevitals.contract.models import READINGS_SUBSCRIPTION, STATUS_SUBSCRIPTION
 from ingest.buffer import InflightBuffer
@@ -59,67 +59,140 @@ def shared_subscription(group: str) -> str:
     return f"$share/{group}/{READINGS_SUBSCRIPTION}"
 
 
+MqttProtocol = Literal["3.1.1", "5"]
+SESSION_NEVER_EXPIRES = 0xFFFFFFFF
+
+
+@dataclass(frozen=True)
+class BrokerConfig:
+    """How to reach the broker, and which persistent session to resume there."""
+
+    host: str
+    port: int
+    client_id: str
+    share_group: str = "ingest"
+    # 3.1.1 by default: paho parses MQTT v5 properties of every PUBLISH in pure Python, about
+    # a quarter of its per-message cost (docs/benchmarks.md); the session persists either way.
+    protocol: MqttProtocol = "3.1.1"
+    session_expiry_s: int = SESSION_NEVER_EXPIRES  # MQTT v5 only
+    keepalive_s: int = 30
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    backoff_max_s: float = 10.0
+
+
+def _new_client(broker: BrokerConfig, *, clean: bool) -> mqtt.Client:
+    if broker.protocol == "5":
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=broker.client_id, protocol=mqtt.MQTTv5, manual_ack=True
+        )
+    else:
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=broker.client_id,
+            protocol=mqtt.MQTTv311,
+            clean_session=clean,
+            manual_ack=True,
+        )
+    if broker.username is not None:
+        client.username_pw_set(broker.username, broker.password)
+    if broker.tls:
+        client.tls_set(
+            ca_certs=broker.ca_file,
+            certfile=broker.cert_file,
+            keyfile=broker.key_file,
+            tls_version=ssl.PROTOCOL_TLS_CLIENT,
+        )
+    return client
+
+
+def _session_properties(packet: int, expiry_s: int) -> Properties:
+    properties = Properties(packet)  # type: ignore[no-untyped-call]
+    properties.SessionExpiryInterval = expiry_s
+    return properties
+
+
+def forget_session(broker: BrokerConfig, timeout: float = 10.0) -> None:
+    """Make the broker drop this client id's session (and with it its shared-group membership)."""
+    if broker.protocol == "5":
+        client = _new_client(broker, clean=True)
+        client.connect(
+            broker.host,
+            broker.port,
+            keepalive=broker.keepalive_s,
+            clean_start=True,
+            properties=_session_properties(PacketTypes.CONNECT, 0),
+        )
+    else:
+        client = _new_client(broker, clean=True)
+        client.connect(broker.host, broker.port, keepalive=broker.keepalive_s)
+    deadline = time.monotonic() + timeout
+    while not client.is_connected() and time.monotonic() < deadline:
+        client.loop(timeout=0.1)
+    client.disconnect()
+    client.loop(timeout=0.1)
+
+
 class MqttConsumer:
+    """Receives, validates and buffers messages; acks them when the writer says so.
+
+    ``retire=True`` resumes the session only to empty it: it unsubscribes at once (the broker
+    stops routing new messages to it but still delivers what it queued for it), and
+    :meth:`close` then makes the broker forget the session.
+    """
+
     def __init__(
         self,
+        broker: BrokerConfig,
         *,
-        host: str,
-        port: int,
-        client_id: str,
-        share_group: str,
         buffer: InflightBuffer,
         metrics: IngestMetrics,
-        keepalive_s: int = 30,
-        session_expiry_s: int = 7 * 24 * 3600,
-        username: str | None = None,
-        password: str | None = None,
-        tls: bool = False,
-        ca_file: str | None = None,
-        cert_file: str | None = None,
-        key_file: str | None = None,
-        backoff_max_s: float = 10.0,
         future_tolerance: timedelta = timedelta(minutes=5),
         max_payload_bytes: int = 1024 * 1024,
+        retire: bool = False,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self.host = host
-        self.port = port
-        self.share_group = share_group
+        self.broker = broker
         self.buffer = buffer
         self.metrics = metrics
         self.future_tolerance = future_tolerance
         self.max_payload_bytes = max_payload_bytes
+        self.retire = retire
         self.clock = clock
-        self._backoff = Backoff(backoff_max_s)
+        self.topics = [shared_subscription(broker.share_group), STATUS_SUBSCRIPTION]
+        self.last_message_monotonic = time.monotonic()
+        self._backoff = Backoff(broker.backoff_max_s)
         self._lock = threading.Lock()
         self._generation = 0
         self._connected = False
-        self._subscribed = threading.Event()
+        self._ready = threading.Event()
         self._stop_reading = threading.Event()
         self._closing = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._gauges_at = 0.0
         self.failure: BaseException | None = None
 
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=client_id,
-            protocol=mqtt.MQTTv5,
-            manual_ack=True,
-        )
-        if username is not None:
-            client.username_pw_set(username, password)
-        if tls:
-            client.tls_set(
-                ca_certs=ca_file, certfile=cert_file, keyfile=key_file, tls_version=ssl.PROTOCOL_TLS_CLIENT
-            )
-        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        properties.SessionExpiryInterval = session_expiry_s
+        client = _new_client(broker, clean=False)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
+        client.on_unsubscribe = self._on_unsubscribe
         client.on_message = self._on_message
-        client.connect_async(host, port, keepalive=keepalive_s, clean_start=False, properties=properties)
+        if broker.protocol == "5":
+            client.connect_async(
+                broker.host,
+                broker.port,
+                keepalive=broker.keepalive_s,
+                clean_start=False,
+                properties=_session_properties(PacketTypes.CONNECT, broker.session_expiry_s),
+            )
+        else:
+            client.connect_async(broker.host, broker.port, keepalive=broker.keepalive_s)
         self._client = client
         self._readings_counter = metrics.messages_received.labels(topic="readings")
         self._status_counter = metrics.messages_received.labels(topic="status")
@@ -130,7 +203,8 @@ class MqttConsumer:
         self._thread.start()
 
     def wait_subscribed(self, timeout: float) -> bool:
-        return self._subscribed.wait(timeout)
+        """Wait until subscribed (or, when retiring, unsubscribed)."""
+        return self._ready.wait(timeout)
 
     @property
     def alive(self) -> bool:
@@ -181,18 +255,26 @@ class MqttConsumer:
         self, client: mqtt.Client, _userdata: Any, flags: mqtt.ConnectFlags, reason: ReasonCode, _props: Any
     ) -> None:
         if reason.is_failure:
-            log.warning("mqtt.connect_refused", reason=str(reason), host=self.host, port=self.port)
+            log.warning(
+                "mqtt.connect_refused", reason=str(reason), host=self.broker.host, port=self.broker.port
+            )
             return
         with self._lock:
             self._generation += 1
             self._connected = True
         self._backoff.reset()
         self.metrics.mqtt_reconnects.inc()
-        log.info("mqtt.connected", host=self.host, port=self.port, session_present=flags.session_present)
-        options = SubscribeOptions(qos=1)
-        client.subscribe(
-            [(shared_subscription(self.share_group), options), (STATUS_SUBSCRIPTION, SubscribeOptions(qos=1))]
+        log.info(
+            "mqtt.connected",
+            host=self.broker.host,
+            port=self.broker.port,
+            client_id=self.broker.client_id,
+            session_present=flags.session_present,
         )
+        if self.retire:
+            client.unsubscribe(self.topics)
+        else:
+            client.subscribe([(topic, 1) for topic in self.topics])
 
     def _on_subscribe(
         self, _client: mqtt.Client, _userdata: Any, _mid: int, reasons: list[ReasonCode], _props: Any
@@ -202,8 +284,15 @@ class MqttConsumer:
             log.error("mqtt.subscribe_refused", reasons=failed)
             return
         self.metrics.mqtt_connected.set(1)
-        self._subscribed.set()
-        log.info("mqtt.subscribed", topics=[shared_subscription(self.share_group), STATUS_SUBSCRIPTION])
+        self._ready.set()
+        log.info("mqtt.subscribed", topics=self.topics)
+
+    def _on_unsubscribe(
+        self, _client: mqtt.Client, _userdata: Any, _mid: int, _reasons: list[ReasonCode], _props: Any
+    ) -> None:
+        self.metrics.mqtt_connected.set(1)
+        self._ready.set()
+        log.info("mqtt.unsubscribed_to_retire", topics=self.topics)
 
     def _on_disconnect(
         self,
@@ -222,6 +311,7 @@ class MqttConsumer:
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
         received = time.monotonic()
+        self.last_message_monotonic = received
         payload = bytes(message.payload)
         try:
             topic = message.topic
@@ -276,18 +366,24 @@ class MqttConsumer:
                     self._closing.wait(self._backoff.next_delay())
                 continue
             paused = self._stop_reading.is_set() or not self.buffer.has_room()
-            self.metrics.reading_paused.set(1 if paused else 0)
-            self.metrics.buffered_messages.set(self.buffer.outstanding)
+            self._update_gauges(paused=paused)
             rc = self._service_without_reading() if paused else client.loop(timeout=0.05)
             if rc != MQTTErrorCode.MQTT_ERR_SUCCESS and not self._closing.is_set():
                 log.warning("mqtt.connection_lost", rc=mqtt.error_string(rc))
                 self._closing.wait(self._backoff.next_delay())
 
+    def _update_gauges(self, *, paused: bool) -> None:
+        now = time.monotonic()
+        if paused or now - self._gauges_at > 0.5:  # not per message: gauges take a lock
+            self._gauges_at = now
+            self.metrics.reading_paused.set(1 if paused else 0)
+            self.metrics.buffered_messages.set(self.buffer.outstanding)
+
     def _connect_once(self) -> bool:
         try:
             self._client.reconnect()
         except OSError as error:
-            log.warning("mqtt.connect_failed", host=self.host, port=self.port, error=str(error))
+            log.warning("mqtt.connect_failed", host=self.broker.host, port=self.broker.port, error=str(error))
             return False
         return True
 
@@ -309,7 +405,10 @@ class MqttConsumer:
         client = self._client
         if client.socket() is None:
             return
-        client.disconnect()
+        if self.retire and self.broker.protocol == "5":
+            client.disconnect(properties=_session_properties(PacketTypes.DISCONNECT, 0))
+        else:
+            client.disconnect()
         deadline = time.monotonic() + 1.0
         while client.want_write() and client.socket() is not None and time.monotonic() < deadline:
             if client.loop_write() != MQTTErrorCode.MQTT_ERR_SUCCESS:

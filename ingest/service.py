@@ -23,7 +23,7 @@ import structlog
 
 from ingest.alerts import raise_missing_measurement_alerts
 from ingest.buffer import InflightBuffer
-from ingest.consumer import Backoff, MqttConsumer
+from ingest.consumer import Backoff, BrokerConfig, MqttConsumer, forget_session
 from ingest.envelope import Envelope
 from ingest.errors import BatchRejected, DatabaseMisconfigured, IngestError, TransactionConflict
 from ingest.metrics import IngestMetrics
@@ -52,7 +52,7 @@ def connect_database(url: str, application_name: str = "homevitals-ingest") -> p
 
 
 class IngestService:
-    def __init__(self, settings: IngestSettings) -> None:
+    def __init__(self, settings: IngestSettings, *, retire: bool = False) -> None:
         self.settings = settings
         self.metrics = IngestMetrics()
         self.buffer = InflightBuffer(
@@ -61,15 +61,14 @@ class IngestService:
             batch_readings=settings.batch_max_readings,
             batch_wait_s=settings.batch_max_wait_ms / 1000,
         )
-        self.consumer = MqttConsumer(
+        self.broker = BrokerConfig(
             host=settings.mqtt_host,
             port=settings.mqtt_port,
             client_id=settings.mqtt_client_id,
             share_group=settings.mqtt_share_group,
-            buffer=self.buffer,
-            metrics=self.metrics,
-            keepalive_s=settings.mqtt_keepalive_s,
+            protocol=settings.mqtt_protocol,
             session_expiry_s=settings.mqtt_session_expiry_s,
+            keepalive_s=settings.mqtt_keepalive_s,
             username=settings.mqtt_username,
             password=settings.mqtt_password,
             tls=settings.mqtt_tls,
@@ -77,9 +76,16 @@ class IngestService:
             cert_file=settings.mqtt_cert_file,
             key_file=settings.mqtt_key_file,
             backoff_max_s=settings.mqtt_backoff_max_s,
+        )
+        self.consumer = MqttConsumer(
+            self.broker,
+            buffer=self.buffer,
+            metrics=self.metrics,
             future_tolerance=timedelta(seconds=settings.future_tolerance_s),
             max_payload_bytes=settings.max_payload_bytes,
+            retire=retire,
         )
+        self.retire = retire
         self.stopping = threading.Event()
         self.metrics_port: int | None = None
         self.failure: BaseException | None = None
@@ -100,6 +106,8 @@ class IngestService:
             "ingest.started",
             client_id=self.settings.mqtt_client_id,
             broker=f"{self.settings.mqtt_host}:{self.settings.mqtt_port}",
+            protocol=self.settings.mqtt_protocol,
+            retire=self.retire,
             metrics_port=self.metrics_port,
             batch_max_readings=self.settings.batch_max_readings,
             batch_max_wait_ms=self.settings.batch_max_wait_ms,
@@ -117,6 +125,22 @@ class IngestService:
 
     def request_stop(self) -> None:
         self.stopping.set()
+
+    def run_until_idle(self, idle_s: float) -> int:
+        """Retire: take what the broker queued for this session until ``idle_s`` pass without a
+        message, store it, then make the broker forget the session. Returns an exit code."""
+        if not self.consumer.wait_subscribed(timeout=60):
+            log.error("ingest.retire_not_connected", client_id=self.broker.client_id)
+            return self.shutdown() or 1
+        while not self.stopping.wait(timeout=0.2):
+            idle = time.monotonic() - self.consumer.last_message_monotonic
+            if idle >= idle_s and self.buffer.outstanding == 0:
+                break
+        code = self.shutdown()
+        if code == 0 and self.buffer.outstanding == 0:
+            forget_session(self.broker)
+            log.info("ingest.retired", client_id=self.broker.client_id)
+        return code
 
     def shutdown(self) -> int:
         """Drain: stop reading, commit and ack what was read, disconnect. Returns the exit code."""

@@ -6,6 +6,7 @@ Only the CLI builds an :class:`IngestSettings`; everything below it takes plain 
 from __future__ import annotations
 
 import socket
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -45,12 +46,15 @@ class IngestSettings(ServiceSettings):
     mqtt_share_group: str = Field(
         default="ingest", pattern=r"^[A-Za-z0-9_-]+$", description="Shared-subscription group."
     )
+    mqtt_protocol: Literal["3.1.1", "5"] = Field(
+        default="3.1.1", description="MQTT version; the session persists with either (docs/ingest.md)."
+    )
     mqtt_keepalive_s: int = Field(default=30, ge=5, le=3600, description="MQTT keepalive.")
     mqtt_session_expiry_s: int = Field(
-        default=7 * 24 * 3600,
+        default=0xFFFFFFFF,
         ge=0,
         le=0xFFFFFFFF,
-        description="How long the broker keeps this worker's session and queue while it is away.",
+        description="MQTT 5: how long the broker keeps the session while the worker is away (default never).",
     )
     metrics_host: str = Field(default="0.0.0.0", description="Address of the metrics endpoint.")  # noqa: S104
     metrics_port: int = Field(default=9108, ge=0, le=65535, description="Prometheus port; 0: none.")

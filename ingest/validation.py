@@ -128,7 +128,7 @@ def _classify_error(error: ValidationError, gateway_id: str) -> Rejection:
     items = error.errors(include_url=False, include_input=False)
     if any(item["type"] == "json_invalid" for item in items):
         return Rejection(RejectReason.INVALID_JSON, _describe(error), gateway_id)
-    if any(item["loc"] == ("schema",) for item in items):
+    if any(item["loc"] == ("schema",) and item["type"] != "missing" for item in items):
         return Rejection(
             RejectReason.UNKNOWN_SCHEMA, f"expected schema {SCHEMA_ID!r}; {_describe(error)}", gateway_id
         )

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -13,6 +19,9 @@ from psycopg.types.json import Jsonb
 from api.auth import mint_dev_token
 from api.roles import Role
 from api.settings import ApiSettings
+from homevitals.services.errors import ServiceStartError
+from homevitals.services.ports import wait_for_port
+from homevitals.services.postgres import LocalPostgres
 
 SECRET = "api-tests-hs256-secret-0123456789abcdef"
 ISSUER = "https://idp.test.homevitals"
@@ -21,6 +30,65 @@ NORD, SYD = "team-nord", "team-syd"
 ASSIGNED_FROM = datetime(2026, 1, 1, tzinfo=UTC)
 OK_STATUS = {"body_movement": False, "cuff_fit_loose": False, "irregular_pulse": False,
              "pulse_rate_range": "in_range", "improper_position": False}
+
+
+TEMPLATE_DB = "homevitals_template"
+
+
+def create_database(server: LocalPostgres, name: str) -> str:
+    """A fresh database cloned from the migrated template; its superuser DSN.
+
+    TimescaleDB's launcher keeps a background scheduler connected to every database with the
+    extension, the template included; while it is, ``CREATE DATABASE ... TEMPLATE`` fails with
+    "being accessed by other users". Until tests/conftest.py keeps it out (reported), end that
+    worker and try again (as tests/dashboards does).
+    """
+    for attempt in range(50):
+        try:
+            server.execute("postgres", f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
+            break
+        except ServiceStartError as error:
+            if "being accessed by other users" not in error.log or attempt == 49:
+                raise
+            server.execute(
+                "postgres",
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                f"WHERE datname = '{TEMPLATE_DB}' AND backend_type LIKE 'TimescaleDB%'",
+            )
+            time.sleep(0.1)
+    return server.dsn_for(name)
+
+
+def api_env(dsn: str, port: int) -> dict[str, str]:
+    """The environment of a `homevitals api run` process (the shell's API_* left out)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("API_")}
+    env.update(API_DATABASE_URL=dsn, API_HOST="127.0.0.1", API_PORT=str(port), API_JWT_SECRET=SECRET,
+               API_ISSUER=ISSUER, API_AUDIENCE=AUDIENCE, API_LOG_FORMAT="json", API_POOL_MIN_SIZE="1")
+    return env
+
+
+@dataclass
+class Server:
+    base_url: str
+    log_path: Path
+
+    @property
+    def logs(self) -> str:
+        return self.log_path.read_text()
+
+
+@contextmanager
+def api_server(repo_root: Path, env: dict[str, str], log_path: Path) -> Iterator[Server]:
+    """`homevitals api run` as a real uvicorn process; its log goes to a file (a pipe could fill)."""
+    with log_path.open("w") as log:
+        process = subprocess.Popen([str(repo_root / ".venv/bin/homevitals"), "api", "run"], env=env,
+                                   stdout=subprocess.DEVNULL, stderr=log)
+        try:
+            wait_for_port("127.0.0.1", int(env["API_PORT"]), timeout=60)
+            yield Server(f"http://127.0.0.1:{env['API_PORT']}", log_path)
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
 
 
 def make_settings(dsn: str, **overrides: object) -> ApiSettings:

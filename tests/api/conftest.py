@@ -8,47 +8,25 @@ from __future__ import annotations
 
 import itertools
 import os
-import time
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from api_support import Seed, make_settings, seed
+from api_support import Seed, create_database, make_settings, seed
 
 from api.app import create_app
 from api.settings import ApiSettings
-from homevitals.services.errors import ServiceStartError
 from homevitals.services.postgres import LocalPostgres
 
 API_LOGIN = "homevitals_api_tests"
-TEMPLATE_DB = "homevitals_template"
 _db_counter = itertools.count()
 
 
 @pytest.fixture
 def db_dsn(postgres_server: LocalPostgres, migrated_template: str) -> Iterator[str]:
-    """The harness's ``db_dsn`` (a fresh migrated database), tolerant of TimescaleDB's scheduler.
-
-    TimescaleDB's launcher keeps a background scheduler connected to every database with the
-    extension, the template included; while it is, ``CREATE DATABASE ... TEMPLATE`` fails with
-    "being accessed by other users". Until tests/conftest.py keeps it out (reported), end that
-    worker and try again (as tests/dashboards does).
-    """
+    """The harness's ``db_dsn`` (a fresh migrated database), tolerant of TimescaleDB's scheduler."""
     name = f"t_api_{os.getpid()}_{next(_db_counter)}"
-    for attempt in range(50):
-        try:
-            postgres_server.execute("postgres", f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
-            break
-        except ServiceStartError as error:
-            if "being accessed by other users" not in error.log or attempt == 49:
-                raise
-            postgres_server.execute(
-                "postgres",
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                f"WHERE datname = '{TEMPLATE_DB}' AND backend_type LIKE 'TimescaleDB%'",
-            )
-            time.sleep(0.1)
-    yield postgres_server.dsn_for(name)
+    yield create_database(postgres_server, name)
     postgres_server.execute("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from api_support import bearer, insert_assignment, insert_device, insert_reading, principals
+from api_support import bearer, insert_assignment, insert_reading, principals
 
 CPH = ZoneInfo("Europe/Copenhagen")
 
@@ -35,9 +35,9 @@ async def test_readings_pages_with_a_cursor_and_filters(client, seeded, db_dsn):
     assert len(seen) == 5 and times == sorted(times, reverse=True)  # newest first, nothing twice
     only_bp = (await client.get(path, params={"kind": "blood_pressure"}, headers=headers)).json()["items"]
     assert {r["reading_id"] for r in only_bp} == {str(r) for r in seeded.anna_readings}
-    window = (await client.get(path, params={"from": "2026-03-02T12:00:00Z", "to": "2026-03-03T12:00:00Z"},
+    window = (await client.get(path, params={"from": "2026-03-02T19:00:00Z", "to": "2026-03-03T07:00:00Z"},
                                headers=headers)).json()["items"]
-    assert [r["measured_at"] for r in window] == ["2026-03-02T19:00:00Z"]
+    assert [r["measured_at"] for r in window] == ["2026-03-02T19:00:00Z"]  # from inclusive, to exclusive
     assert window[0]["systolic"] == 131 and window[0]["status"]["body_movement"] is False
     naive = await client.get(path, params={"from": "2026-03-02T12:00:00"}, headers=headers)
     assert naive.status_code == 422  # a time without an offset is ambiguous

@@ -1,9 +1,9 @@
 """The broker configuration shipped for compose, loaded by a real Mosquitto.
 
-deploy/mosquitto/make-auth.sh writes the password file (with the real mosquitto_passwd) and
-installs the ACL, exactly as the compose job does; deploy/mosquitto/mosquitto.conf is started
-with only its container paths and listener moved to a temporary folder and a free port.
-Clients are paho-mqtt 2 over MQTT 5, as the gateway and ingest use.
+mosquitto_support.shipped_broker runs deploy/mosquitto/make-auth.sh (with the real
+mosquitto_passwd) and deploy/mosquitto/mosquitto.conf, only its container paths and listener
+moved to a temporary folder and a free port. Clients are paho-mqtt 2 over MQTT 5, as the
+gateway and ingest use.
 """
 
 from __future__ import annotations

@@ -20,6 +20,8 @@ from deploy_support import environment_of
 
 from api.auth import DEV_HS256_SECRET
 
+pytestmark = pytest.mark.integration
+
 VENV_BIN = Path(sys.executable).parent
 UNREACHABLE = "127.0.0.1"
 

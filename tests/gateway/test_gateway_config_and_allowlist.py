@@ -134,3 +134,30 @@ def test_status_document():
     assert status["devices"] == [{"address": "A4:C1:38:00:11:22", "model": "UA-651BLE", "battery": 80,
                                   "last_seen": "2026-11-29T08:58:04Z", "rssi": -61}]
     assert GatewayStatus.model_validate_json(json.dumps(status)).outbox_depth == 5
+
+
+def test_the_shipped_example_config_loads(repo_root: Path):
+    settings = load_settings(repo_root / "deploy/gateway/gateway.toml.example")
+    assert settings.gateway_id == "gw-0042"
+    assert settings.mqtt_tls and settings.mqtt_port == 8883
+    assert settings.environment == "production"
+
+
+def test_the_systemd_unit_runs_the_real_command_hardened(repo_root: Path):
+    lines = (repo_root / "deploy/gateway/homevitals-gateway.service").read_text().splitlines()
+    settings: dict[str, list[str]] = {}
+    for line in lines:
+        if "=" in line and not line.lstrip().startswith("#"):
+            key, value = line.split("=", 1)
+            settings.setdefault(key.strip(), []).append(value.strip())
+    (exec_start,) = settings["ExecStart"]
+    assert exec_start.split()[1:4] == ["gateway", "run", "--config"]
+    assert settings["Type"] == ["notify"] and settings["WatchdogSec"]
+    assert settings["User"] == ["homevitals"] and settings["SupplementaryGroups"] == ["bluetooth"]
+    assert settings["StateDirectory"] == ["homevitals-gateway"]
+    for hardening in ("NoNewPrivileges", "ProtectSystem", "ProtectHome", "PrivateTmp", "RestrictAddressFamilies",
+                      "CapabilityBoundingSet", "SystemCallFilter"):
+        assert hardening in settings, hardening
+    assert settings["CapabilityBoundingSet"] == [""]
+    assert "AF_UNIX" in settings["RestrictAddressFamilies"][0]
+    assert "Environment" in settings and any("GATEWAY_DATA_DIR=" in v for v in settings["Environment"])

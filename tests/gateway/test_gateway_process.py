@@ -6,9 +6,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -82,12 +84,22 @@ def outbox_ids(data_dir: Path) -> set[str]:
 
 def test_acceptance_single_bp_scenario(mosquitto, tmp_path: Path, repo_root: Path, collector_factory):
     collector = collector_factory(mosquitto.port, "gw-accept")
-    process = start_gateway(repo_root / "simulator/scenarios/single-bp.yaml",
-                            gateway_env(tmp_path / "data", mosquitto.port, "gw-accept"), entry_point=True)
+    # Play systemd: a notify socket and a watchdog, as the unit in deploy/gateway/ sets up.
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "notify"))
+    env = gateway_env(tmp_path / "data", mosquitto.port, "gw-accept", NOTIFY_SOCKET=str(tmp_path / "notify"),
+                      WATCHDOG_USEC="2000000")
+    process = start_gateway(repo_root / "simulator/scenarios/single-bp.yaml", env, entry_point=True)
     try:
         collector.wait_for(lambda: len(collector.reading_ids()) >= 5, 60, "the scenario's 5 stored readings")
     finally:
         events = stop_gracefully(process)
+    notify.setblocking(False)
+    messages = set()
+    with contextlib.suppress(BlockingIOError), notify:
+        while True:
+            messages.add(notify.recv(256).decode())
+    assert {"READY=1", "WATCHDOG=1", "STOPPING=1"} <= messages
     assert not collector.errors  # every message validated against the JSON Schema and ReadingsBatch
     readings = collector.readings()
     assert {r["device"]["model"] for r in readings} == {"UA-651BLE"}

@@ -109,3 +109,29 @@ def test_offline_payload_is_the_contract_will():
     from gateway.publisher import OFFLINE_STATUS
 
     assert json.loads(OFFLINE_STATUS) == {"state": "offline"}
+
+
+async def test_a_stored_reading_that_no_longer_validates_is_sent_not_stuck(mosquitto, tmp_path: Path,
+                                                                           collector_factory):
+    """E.g. stored by an older version: the hub dead-letters it; later readings are not blocked."""
+    collector = collector_factory(mosquitto.port, GATEWAY)
+    with Outbox.open(tmp_path / "o.sqlite3") as outbox:
+        good = bp_reading(120)
+        broken = dict(good.payload, reading_id="00000000-0000-5000-8000-000000000001", unit="cmHg")
+        outbox._db.execute(
+            "INSERT INTO readings (reading_id, measured_at, payload, stored_at) VALUES (?, ?, ?, ?)",
+            (broken["reading_id"], "2000-01-01T00:00:00.000000Z", json.dumps(broken), "now"),
+        )
+        outbox._depth += 1
+        outbox.add(good)
+        publisher = publisher_for(mosquitto.port, outbox, batch_size=1, window=1)
+        stop = asyncio.Event()
+        publisher.start()
+        task = asyncio.create_task(publisher.run(stop))
+        await eventually(lambda: outbox.depth == 0, 15, "both readings out")
+        stop.set()
+        await task
+        await publisher.stop()
+    collector.wait_for(lambda: len(collector.batches()) == 2, 10, "two batches")
+    assert len(collector.errors) == 1  # the subscriber's schema check caught the broken one
+    assert good.reading_id in collector.reading_ids()

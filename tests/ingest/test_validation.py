@@ -1,0 +1,193 @@
+"""Validation against contract v1: pure, no I/O."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from homevitals.contract import Kind
+from ingest.limits import PHYSIOLOGICAL_LIMITS, implausible_reasons
+from ingest.validation import (
+    Rejection,
+    RejectReason,
+    StatusReport,
+    ValidBatch,
+    validate_message,
+)
+from tests.ingest.helpers import batch, encode, reading
+
+NOW = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
+TOPIC = "homevitals/v1/gateways/gw-0042/readings"
+
+
+def check(payload: bytes, topic: str = TOPIC, max_payload_bytes: int = 1 << 20):
+    return validate_message(
+        topic, payload, now=NOW, future_tolerance=timedelta(minutes=5), max_payload_bytes=max_payload_bytes
+    )
+
+
+def rejected(outcome: object) -> RejectReason:
+    assert isinstance(outcome, Rejection), outcome
+    return outcome.reason
+
+
+def test_a_valid_batch_becomes_rows_with_canonical_columns():
+    r = reading(measured_at=NOW - timedelta(hours=1), address="a4:c1:38:00:11:22", battery=77)
+    outcome = check(encode(batch("gw-0042", [r], batch_seq=7)))
+    assert isinstance(outcome, ValidBatch)
+    assert outcome.gateway_id == "gw-0042" and outcome.batch_seq == 7
+    row = outcome.readings[0]
+    assert str(row.reading_id) == r["reading_id"]
+    assert row.address == "A4:C1:38:00:11:22"  # normalised: the devices table stores upper case
+    assert (row.systolic, row.diastolic, row.mean_arterial_pressure, row.pulse_rate) == (128, 82, 97, 64)
+    assert row.value is None and row.kind == "blood_pressure" and row.unit == "mmHg"
+    assert json.loads(row.values_json)["systolic"] == 128
+    assert json.loads(row.status_json or "{}")["pulse_rate_range"] == "in_range"
+    assert row.raw == bytes.fromhex(r["raw"]["hex"]) and row.raw_uuid == "2a35"
+    assert row.battery_level == 77 and row.serial == "5081234" and row.model == "UA-651BLE"
+    assert not row.implausible and not row.clock_in_future
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b"{not json", RejectReason.INVALID_JSON),
+        (b"\xff\xfe", RejectReason.INVALID_JSON),
+        (b"[]", RejectReason.SCHEMA_VIOLATION),
+        (b"{}", RejectReason.SCHEMA_VIOLATION),
+    ],
+)
+def test_unparseable_payloads_are_rejected_with_a_reason(payload, reason):
+    assert rejected(check(payload)) is reason
+
+
+def test_a_string_where_a_number_belongs_is_a_schema_violation():
+    message = batch("gw-0042", [reading()])
+    message["readings"][0]["values"]["systolic"] = "128"
+    outcome = check(encode(message))
+    assert rejected(outcome) is RejectReason.SCHEMA_VIOLATION
+    assert "systolic" in outcome.detail
+
+
+def test_an_unknown_schema_version_is_rejected_as_such():
+    message = batch("gw-0042", [reading()])
+    message["schema"] = "homevitals.readings.v2"
+    message["readings"][0]["new_field"] = 1
+    outcome = check(encode(message))
+    assert rejected(outcome) is RejectReason.UNKNOWN_SCHEMA
+    assert "homevitals.readings.v1" in outcome.detail
+
+
+def test_a_gateway_cannot_speak_for_another():
+    outcome = check(encode(batch("gw-0042", [reading()])), topic="homevitals/v1/gateways/gw-0099/readings")
+    assert rejected(outcome) is RejectReason.GATEWAY_MISMATCH
+    assert outcome.gateway_id == "gw-0099"
+
+
+@pytest.mark.parametrize("topic", ["homevitals/v1/gateways/GW_BAD/readings", "elsewhere/readings"])
+def test_topics_outside_contract_v1_are_rejected(topic):
+    assert rejected(check(encode(batch("gw-0042", [reading()])), topic=topic)) is RejectReason.INVALID_TOPIC
+
+
+def test_oversized_payloads_are_rejected_before_parsing():
+    assert (
+        rejected(check(b"{" + b" " * 5000 + b"}", max_payload_bytes=4096)) is RejectReason.PAYLOAD_TOO_LARGE
+    )
+
+
+def test_nul_characters_postgresql_cannot_store_are_rejected():
+    message = batch("gw-0042", [reading()])
+    message["readings"][0]["device"]["serial"] = "50\u00001"
+    assert rejected(check(encode(message))) is RejectReason.SCHEMA_VIOLATION
+
+
+def test_implausible_values_are_kept_and_flagged_with_reasons():
+    r = reading(systolic=320, diastolic=15, pulse=64)
+    outcome = check(encode(batch("gw-0042", [r])))
+    assert isinstance(outcome, ValidBatch)
+    row = outcome.readings[0]
+    assert row.implausible
+    assert row.implausible_reasons == ["systolic_high", "diastolic_low"]
+    assert row.systolic == 320  # stored as measured, left out of reports
+
+
+def test_an_inverted_blood_pressure_is_implausible_and_nulls_are_not():
+    inverted = reading(systolic=80, diastolic=90)
+    missing = reading(systolic=None, diastolic=None, pulse=None)
+    outcome = check(encode(batch("gw-0042", [inverted, missing])))
+    assert isinstance(outcome, ValidBatch)
+    assert outcome.readings[0].implausible_reasons == ["systolic_not_above_diastolic"]
+    assert not outcome.readings[1].implausible
+
+
+def test_a_value_beyond_a_real_column_is_kept_in_values_only():
+    outcome = check(encode(batch("gw-0042", [reading(systolic=1e39)])))
+    assert isinstance(outcome, ValidBatch)
+    row = outcome.readings[0]
+    assert row.systolic is None and row.implausible
+    assert json.loads(row.values_json)["systolic"] == 1e39
+
+
+def test_a_measurement_more_than_five_minutes_ahead_is_flagged_not_rejected():
+    ahead = reading(measured_at=NOW + timedelta(minutes=6))
+    almost = reading(measured_at=NOW + timedelta(minutes=4))
+    outcome = check(encode(batch("gw-0042", [ahead, almost])))
+    assert isinstance(outcome, ValidBatch)
+    assert [r.clock_in_future for r in outcome.readings] == [True, False]
+
+
+def test_status_messages_and_the_last_will_validate():
+    topic = "homevitals/v1/gateways/gw-0042/status"
+    online = check(
+        json.dumps(
+            {
+                "state": "online",
+                "version": "1.0",
+                "outbox_depth": 3,
+                "devices": [{"address": "A4:C1:38:00:11:22", "battery": 55}],
+            }
+        ).encode(),
+        topic,
+    )
+    will = check(b'{"state":"offline"}', topic)
+    assert isinstance(online, StatusReport) and online.status.outbox_depth == 3
+    assert isinstance(will, StatusReport) and will.status.state == "offline"
+    assert rejected(check(b'{"state":"sleeping"}', topic)) is RejectReason.INVALID_STATUS
+    assert rejected(check(b"nope", topic)) is RejectReason.INVALID_STATUS
+
+
+@pytest.mark.parametrize(
+    ("kind", "values", "reasons"),
+    [
+        (
+            Kind.BLOOD_PRESSURE,
+            {"systolic": 40, "diastolic": 20, "pulse_rate": 250},
+            [],
+        ),
+        (
+            Kind.BLOOD_PRESSURE,
+            {"systolic": 39.9, "diastolic": 20, "pulse_rate": 251},
+            ["systolic_low", "pulse_rate_high"],
+        ),
+        (Kind.BLOOD_PRESSURE, {"systolic": 300, "diastolic": 200, "pulse_rate": 20}, []),
+        (Kind.WEIGHT, {"weight": 0.3}, ["weight_low"]),
+        (Kind.WEIGHT, {"weight": 82.5, "bmi": 26.1}, []),
+        (Kind.GLUCOSE, {"glucose": 55}, ["glucose_high"]),
+        (Kind.TEMPERATURE, {"temperature": 46}, ["temperature_high"]),
+        (Kind.TEMPERATURE, {"temperature": 36.6}, []),
+        (Kind.PULSE_OXIMETRY, {"spo2": 101, "pulse_rate": 60}, ["spo2_high"]),
+        (Kind.PULSE_OXIMETRY, {"spo2": 49, "pulse_rate": 19}, ["spo2_low", "pulse_rate_low"]),
+    ],
+)
+def test_physiological_limits_are_inclusive_ranges(kind, values, reasons):
+    assert implausible_reasons(kind, values) == reasons
+
+
+def test_every_kind_has_limits_and_the_bp_limits_are_the_documented_ones():
+    assert set(PHYSIOLOGICAL_LIMITS) == set(Kind)
+    bp = PHYSIOLOGICAL_LIMITS[Kind.BLOOD_PRESSURE]
+    assert (bp["systolic"].low, bp["systolic"].high) == (40, 300)
+    assert (bp["diastolic"].low, bp["diastolic"].high) == (20, 200)
+    assert (bp["pulse_rate"].low, bp["pulse_rate"].high) == (20, 250)
