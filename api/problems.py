@@ -211,6 +211,7 @@ def _problem_response_doc(description: str) -> dict[str, Any]:
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _problem_response_doc("The request body cannot be parsed (not JSON, not UTF-8)."),
     401: _problem_response_doc("Missing or invalid bearer token (see WWW-Authenticate)."),
     403: _problem_response_doc("The caller's role or scope does not allow this."),
     422: _problem_response_doc("The request does not match the API description."),
@@ -221,13 +222,15 @@ CONFLICT: dict[int | str, dict[str, Any]] = {409: _problem_response_doc("Conflic
 
 
 def problems_as_problem_json(openapi: dict[str, Any]) -> dict[str, Any]:
-    """FastAPI documents every response model as application/json; errors are problem+json."""
+    """FastAPI documents error models under the route's media type (JSON, HTML, FHIR JSON);
+    every error is application/problem+json, whatever the route returns when it succeeds."""
     for path_item in openapi.get("paths", {}).values():
         for operation in path_item.values():
             if not isinstance(operation, dict):
                 continue
             for status, response in operation.get("responses", {}).items():
                 content = response.get("content")
-                if str(status)[0] in "45" and content and "application/json" in content:
-                    content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+                if str(status)[0] in "45" and content:
+                    schema = next((c["schema"] for c in content.values() if "schema" in c), {})
+                    response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": schema}}
     return openapi

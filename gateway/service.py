@@ -33,6 +33,7 @@ from bleak.backends.scanner import AdvertisementData
 from gateway import systemd
 from gateway.allowlist import AllowList
 from gateway.backends import BleBackend
+from gateway.errors import AllowListError
 from gateway.outbox import AddResult, Outbox
 from gateway.publisher import MqttConfig, Publisher
 from gateway.readings import BuiltReading
@@ -144,6 +145,7 @@ class GatewayService:
         self._stop = asyncio.Event()
         self._started = time.monotonic()
         self._allowlist_checked = 0.0
+        self._allowlist_broken = False
         self._outbox_was_full = False
         self._full_logged_at = 0.0
         self._last_prune = 0.0
@@ -202,8 +204,7 @@ class GatewayService:
         now = time.monotonic()
         if now - self._allowlist_checked > ALLOWLIST_RECHECK_S:
             self._allowlist_checked = now
-            if self.allowlist.reload_if_changed():
-                log.info("allow_list_reloaded", devices=len(self.allowlist))
+            self._reload_allowlist()
         if address not in self.allowlist:
             if self.allowlist.note_ignored(address):
                 log.info("device_ignored_not_allowed", address=address, name=advertisement.local_name,
@@ -223,6 +224,23 @@ class GatewayService:
             return
         loop = asyncio.get_running_loop()
         self._sessions[address] = loop.create_task(self._session(device, address), name=f"session-{address}")
+
+    def _reload_allowlist(self) -> None:
+        problem = None
+        try:
+            changed = self.allowlist.reload_if_changed()
+        except AllowListError as error:
+            problem, changed = str(error), False
+        if problem is not None:
+            # Keep serving the list as it was; say so once, not at every advertisement.
+            if not self._allowlist_broken:
+                log.error("allow_list_unreadable_keeping_previous", error=problem,
+                          devices=len(self.allowlist))
+            self._allowlist_broken = True
+            return
+        self._allowlist_broken = False
+        if changed:
+            log.info("allow_list_reloaded", devices=len(self.allowlist))
 
     async def _session(self, device: BLEDevice, address: str) -> None:
         try:

@@ -173,12 +173,14 @@ class DeviceSession:
 
     async def run(self) -> SessionReport:
         started = time.monotonic()
+        deadline = asyncio.timeout(self.config.session_timeout_s)
         try:
-            async with asyncio.timeout(self.config.session_timeout_s):
+            async with deadline:
                 await self._steps()
             self.report.complete = self._fatal is None
         except (BleakError, TimeoutError, OSError, EOFError, DeviceSessionError) as error:
-            reason = "session timed out" if isinstance(error, TimeoutError) else describe(error)
+            limit = self.config.session_timeout_s
+            reason = f"session took over {limit:.0f} s" if deadline.expired() else describe(error)
             self.report.error = f"{self.report.step.value}: {reason}"
         finally:
             await self._disconnect()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import signal
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -18,6 +19,15 @@ app = typer.Typer(help="The ingest service: MQTT readings into TimescaleDB.", no
 @app.callback()
 def _group() -> None:
     """The ingest service: MQTT readings into TimescaleDB (docs/ingest.md)."""
+
+
+def _tune_gc() -> None:
+    """Fewer, cheaper garbage collections: ingest allocates a few objects per reading and keeps
+    thousands alive in its buffer, which the default thresholds rescan over and over. Freezing
+    what startup allocated and collecting the young generation less often cut validation CPU
+    by roughly a third here (docs/benchmarks.md)."""
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 def _service(*, retire: bool) -> tuple[IngestService, IngestSettings]:
@@ -48,6 +58,7 @@ def _service(*, retire: bool) -> tuple[IngestService, IngestSettings]:
 def run() -> None:
     """Run one ingest worker until SIGTERM/SIGINT. Configured by INGEST_* variables."""
     service, _ = _service(retire=False)
+    _tune_gc()
     service.start()
     raise typer.Exit(code=service.run_forever())
 

@@ -63,9 +63,9 @@ class PreparedReading(NamedTuple):
     value: float | None
     values_json: str
     status_json: str | None
-    invalid_values: list[str]
+    invalid_values: list[str] | None  # None rather than []: empty arrays cost the COPY most
     implausible: bool
-    implausible_reasons: list[str]
+    implausible_reasons: list[str] | None
     clock_in_future: bool
     raw_uuid: str
     raw: bytes
@@ -197,9 +197,9 @@ def validate_readings(
                 value=values.get(main_field) if main_field is not None else None,
                 values_json=reading.values.model_dump_json(),
                 status_json=reading.status.model_dump_json() if reading.status is not None else None,
-                invalid_values=list(reading.invalid_values),
+                invalid_values=list(reading.invalid_values) or None,
                 implausible=bool(reasons),
-                implausible_reasons=reasons,
+                implausible_reasons=reasons or None,
                 clock_in_future=reading.measured_at > future_limit,
                 raw_uuid=reading.raw.uuid,
                 raw=bytes.fromhex(reading.raw.hex),

@@ -28,7 +28,7 @@ from typing import Any, Final
 import psycopg
 from psycopg import sql
 
-from ingest.alerts import AlertCandidate, StoredReading, Thresholds, alert_candidates
+from ingest.alerts import METRICS_BY_KIND, AlertCandidate, StoredReading, Thresholds, alert_candidates
 from ingest.envelope import Envelope
 from ingest.errors import (
     BatchRejected,
@@ -215,7 +215,8 @@ INSERT INTO readings (measured_at, reading_id, kind, device_id, user_slot, citiz
 SELECT s.measured_at, s.reading_id, s.kind, dev.id, s.user_slot, a.citizen_id, a.id,
        s.gateway_id, s.batch_seq, s.device_time, s.gateway_time, s.time_source, s.unit, s.original_unit,
        s.systolic, s.diastolic, s.mean_arterial_pressure, s.pulse_rate, s.value, s.values_json::jsonb,
-       s.status_json::jsonb, s.invalid_values, s.implausible, s.implausible_reasons, s.clock_in_future,
+       s.status_json::jsonb, coalesce(s.invalid_values, ARRAY[]::text[]), s.implausible,
+       coalesce(s.implausible_reasons, ARRAY[]::text[]), s.clock_in_future,
        s.raw_uuid, s.raw
 FROM {staging} s
 JOIN fresh f ON f.reading_id = s.reading_id
@@ -228,7 +229,7 @@ RETURNING reading_id, citizen_id, kind, measured_at, gateway_time, implausible, 
 
 _THRESHOLDS = """
 SELECT citizen_id, metric, alert_low, warn_low, warn_high, alert_high
-FROM effective_thresholds WHERE citizen_id = ANY(%s::bigint[])
+FROM effective_thresholds WHERE citizen_id = ANY(%s::bigint[]) AND metric = ANY(%s::text[])
 """
 
 _INSERT_ALERTS = """
@@ -495,12 +496,9 @@ class BatchWriter:
 
     def _open_alerts(self, readings: list[StoredReading], result: WriteResult) -> None:
         citizens = sorted({r.citizen_id for r in readings})
-        thresholds = {
-            (citizen_id, metric): Thresholds(alert_low, warn_low, warn_high, alert_high)
-            for citizen_id, metric, alert_low, warn_low, warn_high, alert_high in self.conn.execute(
-                _THRESHOLDS, (citizens,)
-            )
-        }
+        metrics = sorted({metric for r in readings for metric, _ in METRICS_BY_KIND.get(r.kind, ())})
+        rows = self.conn.execute(_THRESHOLDS, (citizens, metrics)).fetchall()
+        thresholds = {(row[0], row[1]): Thresholds(row[2], row[3], row[4], row[5]) for row in rows}
         candidates = alert_candidates(readings, thresholds)
         if not candidates:
             return

@@ -83,7 +83,12 @@ class AlertAction(BaseModel):
     )
 
 
-@router.get("/alerts", response_model=AlertPage, summary="Alerts in the caller's scope, newest first")
+@router.get(
+    "/alerts",
+    response_model=AlertPage,
+    responses=NOT_FOUND,
+    summary="Alerts in the caller's scope, newest first",
+)
 async def list_alerts(
     *,
     caller: CallerDep,

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 from psycopg import sql
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api import audit
 from api.access import authorize_citizen
@@ -79,9 +79,18 @@ class ReadingOut(BaseModel):
     device_id: int
     user_slot: int | None
     gateway_id: str
-    device_time: datetime | None = Field(description="The device clock, naive, as reported.")
+    device_time: str | None = Field(
+        description="The device's own clock as reported: ISO 8601 local time without an offset "
+        "(the device does not know its zone)."
+    )
     gateway_time: datetime
     received_at: datetime
+
+
+    @field_validator("device_time", mode="before")
+    @classmethod
+    def _naive_iso(cls, value: object) -> object:
+        return value.isoformat() if isinstance(value, datetime) else value
 
 
 class ReadingsPage(BaseModel):

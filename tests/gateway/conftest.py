@@ -51,6 +51,9 @@ def collector_factory(
     yield make
     for collector in started:
         collector.stop()
+    # Every readings message any test received met the JSON Schema and ReadingsBatch.
+    for collector in started:
+        assert len(collector.errors) == collector.expected_invalid, collector.errors
 
 
 @pytest.fixture

@@ -74,6 +74,7 @@ class MqttCollector:
     validator: jsonschema.Draft202012Validator
     messages: list[Received] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    expected_invalid: int = 0  # readings messages a test sends on purpose that fail validation
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _client: mqtt.Client | None = None
 

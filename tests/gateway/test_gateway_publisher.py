@@ -115,6 +115,7 @@ async def test_a_stored_reading_that_no_longer_validates_is_sent_not_stuck(mosqu
                                                                            collector_factory):
     """E.g. stored by an older version: the hub dead-letters it; later readings are not blocked."""
     collector = collector_factory(mosquitto.port, GATEWAY)
+    collector.expected_invalid = 1
     with Outbox.open(tmp_path / "o.sqlite3") as outbox:
         good = bp_reading(120)
         broken = dict(good.payload, reading_id="00000000-0000-5000-8000-000000000001", unit="cmHg")

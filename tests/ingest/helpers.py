@@ -236,6 +236,7 @@ class Stream:
         self.ids = [unique_gateway() for _ in range(gateways)]
         self.rate = rate
         self.sent = 0
+        self.acked_before = publisher.acked
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
@@ -262,4 +263,4 @@ class Stream:
     def join(self, timeout: float = 60) -> None:
         self.thread.join(timeout)
         assert not self.thread.is_alive()
-        self.publisher.wait_acked(self.n)
+        self.publisher.wait_acked(self.acked_before + self.n)

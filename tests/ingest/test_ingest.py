@@ -377,6 +377,7 @@ def test_runs_as_a_login_role_that_is_a_member_of_homevitals_ingest(
     publisher.status(gateway, {"state": "online", "devices": [{"address": address, "battery": 80}]})
     publisher.readings(batch(gateway, [reading(address=address, systolic=170, diastolic=80)], batch_seq=1))
     publisher.readings(batch(gateway, [reading(address=_address())], batch_seq=5))  # a gap, a new device
+    wait_for_count(db_dsn, "SELECT count(*) FROM readings", 2)
     publisher.readings(batch(gateway, [reading()], batch_seq=3))  # fills part of the gap
     publisher.publish(readings_topic(gateway), b"garbage")
     wait_for_count(db_dsn, "SELECT count(*) FROM readings", 3)
