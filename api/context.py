@@ -77,7 +77,7 @@ class Caller:
 _bearer = HTTPBearer(auto_error=False, description="A JWT; see docs/api.md, 'Authentication'.")
 
 
-def database(request: Request) -> Database:
+async def database(request: Request) -> Database:  # async: a sync dependency would cost a thread hop
     db: Database = request.app.state.database
     return db
 

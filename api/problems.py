@@ -231,6 +231,7 @@ def problems_as_problem_json(openapi: dict[str, Any]) -> dict[str, Any]:
             for status, response in operation.get("responses", {}).items():
                 content = response.get("content")
                 if str(status)[0] in "45" and content:
-                    schema = next((c["schema"] for c in content.values() if "schema" in c), {})
+                    schemas = [c["schema"] for c in content.values() if "schema" in c]
+                    schema: dict[str, Any] = schemas[0] if schemas else {}
                     response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": schema}}
     return openapi

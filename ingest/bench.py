@@ -154,6 +154,7 @@ class PublisherSpec:
     port: int
     window: int = 200
     limit_messages: int | None = None
+    messages_per_s: float | None = None  # None: as fast as the window allows
 
 
 def _interleave(messages: list[tuple[str, bytes]], gateways: int) -> list[tuple[str, bytes]]:
@@ -195,7 +196,13 @@ def publisher_main(spec: PublisherSpec, ready: Any, start: Any, results: Any) ->
     start.wait()
     cpu0 = time.process_time()
     first = time.time()
-    for topic, template in messages:
+    interval = 1 / spec.messages_per_s if spec.messages_per_s else 0.0
+    started = time.monotonic()
+    for i, (topic, template) in enumerate(messages):
+        if interval:
+            delay = started + i * interval - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
         window.acquire()
         client.publish(topic, template.replace(PLACEHOLDER, _utc_stamp()), qos=1)
     acked.wait(timeout=3600)
@@ -410,6 +417,7 @@ def _publish(
     publishers: int,
     seed_value: int,
     limit_messages: int | None = None,
+    readings_per_s: float | None = None,
 ) -> tuple[list[tuple[int, int, float, float, float]], float]:
     """Start the publisher processes, release them together, return their reports and t0."""
     context = mp.get_context("spawn")
@@ -429,6 +437,7 @@ def _publish(
             svc.mqtt_host,
             svc.mqtt_port,
             limit_messages=limit,
+            messages_per_s=readings_per_s / per_message / publishers if readings_per_s else None,
         )
         process = context.Process(target=publisher_main, args=(spec, ready, start, results), daemon=True)
         process.start()
@@ -476,6 +485,7 @@ def run_ingest(
     workers: int = 1,
     batch_max_readings: int = 500,
     batch_max_wait_ms: int = 50,
+    readings_per_s: float | None = None,
 ) -> RunResult:
     name = f"bench_ingest_{per_message}"
     dsn = svc.fresh_database(name)
@@ -527,6 +537,7 @@ def run_ingest(
             per_message=per_message,
             publishers=publishers,
             seed_value=per_message,
+            readings_per_s=readings_per_s,
         )
         stored = _wait_for_count(
             lambda: int(sum(metric_value(_metrics_text(p), "ingest_readings_stored_total") for p in ports)),
@@ -790,10 +801,18 @@ INSERT INTO devices AS d (address, kind, serial, manufacturer, model, firmware, 
                           first_seen, last_seen, last_gateway_id)
 VALUES (%s, %s, %s, %s, %s, %s, %s, CASE WHEN %s::smallint IS NOT NULL THEN least(%s::timestamptz, now()) END,
         least(%s::timestamptz, now()), least(%s::timestamptz, now()), %s)
+"""
+_EXECUTEMANY_DEVICE_UPDATE = """
 ON CONFLICT (address) DO UPDATE SET
-  last_seen = greatest(d.last_seen, excluded.last_seen),
+  kind = coalesce(d.kind, excluded.kind),
+  serial = coalesce(excluded.serial, d.serial),
+  manufacturer = coalesce(excluded.manufacturer, d.manufacturer),
+  model = coalesce(excluded.model, d.model),
+  firmware = coalesce(excluded.firmware, d.firmware),
   battery_level = coalesce(excluded.battery_level, d.battery_level),
   battery_at = coalesce(excluded.battery_at, d.battery_at),
+  first_seen = least(d.first_seen, excluded.first_seen),
+  last_seen = greatest(d.last_seen, excluded.last_seen),
   last_gateway_id = excluded.last_gateway_id
 """
 
@@ -810,8 +829,9 @@ INSERT INTO readings (measured_at, reading_id, kind, device_id, user_slot, citiz
 SELECT %(measured_at)s, f.reading_id, %(kind)s, dev.id, %(user_slot)s, a.citizen_id, a.id, %(gateway_id)s,
        %(batch_seq)s, %(device_time)s, %(gateway_time)s, %(time_source)s, %(unit)s, %(original_unit)s,
        %(systolic)s, %(diastolic)s, %(mean_arterial_pressure)s, %(pulse_rate)s, %(value)s,
-       %(values_json)s::jsonb, %(status_json)s::jsonb, %(invalid_values)s, %(implausible)s,
-       %(implausible_reasons)s, %(clock_in_future)s,
+       %(values_json)s::jsonb, %(status_json)s::jsonb, coalesce(%(invalid_values)s, '{}'::text[]),
+       %(implausible)s,
+       coalesce(%(implausible_reasons)s, '{}'::text[]), %(clock_in_future)s,
        %(raw_uuid)s, %(raw)s
 FROM fresh f
 JOIN devices dev ON dev.address = %(address)s
@@ -826,31 +846,36 @@ RETURNING reading_id, citizen_id, kind, measured_at, gateway_time, implausible, 
 class ExecutemanyWriter(BatchWriter):
     """The same semantics as :class:`BatchWriter`, with ``executemany`` (pipelined) per row."""
 
-    def _insert_rows(self, rows: list[PreparedReading]) -> list[tuple[Any, ...]]:
+    @staticmethod
+    def _latest_per_device(rows: list[PreparedReading]) -> list[PreparedReading]:
         latest: dict[str, PreparedReading] = {}
         for r in rows:
             if r.address not in latest or r.gateway_time > latest[r.address].gateway_time:
                 latest[r.address] = r
+        return [latest[address] for address in sorted(latest)]
+
+    @staticmethod
+    def _device_params(r: PreparedReading) -> tuple[Any, ...]:
+        return (
+            r.address,
+            r.kind,
+            r.serial,
+            r.manufacturer,
+            r.model,
+            r.firmware,
+            r.battery_level,
+            r.battery_level,
+            r.gateway_time,
+            r.gateway_time,
+            r.gateway_time,
+            r.gateway_id,
+        )
+
+    def _insert_rows(self, rows: list[PreparedReading]) -> list[tuple[Any, ...]]:
         with self.conn.cursor() as cur:
             cur.executemany(
-                _EXECUTEMANY_DEVICE,
-                [
-                    (
-                        r.address,
-                        r.kind,
-                        r.serial,
-                        r.manufacturer,
-                        r.model,
-                        r.firmware,
-                        r.battery_level,
-                        r.battery_level,
-                        r.gateway_time,
-                        r.gateway_time,
-                        r.gateway_time,
-                        r.gateway_id,
-                    )
-                    for _, r in sorted(latest.items())
-                ],
+                _EXECUTEMANY_DEVICE + " ON CONFLICT (address) DO NOTHING",
+                [self._device_params(r) for r in self._latest_per_device(rows)],
             )
             cur.executemany(
                 _EXECUTEMANY_READING,
@@ -863,6 +888,13 @@ class ExecutemanyWriter(BatchWriter):
                 if not cur.nextset():
                     break
             return stored
+
+    def _touch_devices(self, rows: list[PreparedReading]) -> None:
+        with self.conn.cursor() as cur:
+            cur.executemany(
+                _EXECUTEMANY_DEVICE + _EXECUTEMANY_DEVICE_UPDATE,
+                [self._device_params(r) for r in self._latest_per_device(rows)],
+            )
 
 
 @dataclass
@@ -899,8 +931,9 @@ def compare_writers(
                 started = time.perf_counter()
                 stored = sum(writer.write(batch).stored for batch in batches)
                 seconds = time.perf_counter() - started
-            if stored != len(envelopes) * per_message:
-                raise RuntimeError(f"{method}: stored {stored}, expected {len(envelopes) * per_message}")
+            expected = sum(e.reading_count for e in envelopes)
+            if stored != expected:
+                raise RuntimeError(f"{method}: stored {stored}, expected {expected}")
             results.append(WriterResult(method, stored, seconds))
         finally:
             svc.drop_database(name)

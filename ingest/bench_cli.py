@@ -53,6 +53,9 @@ def bench_ingest(  # noqa: PLR0917 - typer options
     ),
     batch_max_readings: int = typer.Option(500, help="INGEST_BATCH_MAX_READINGS of the worker."),
     batch_max_wait_ms: int = typer.Option(50, help="INGEST_BATCH_MAX_WAIT_MS of the worker."),
+    rate: float = typer.Option(
+        0, help="Publish at this many readings/s in total (for latency below saturation); 0: flat out."
+    ),
     postgres: str | None = PG_OPTION,
     mqtt_host: str = MQTT_HOST_OPTION,
     mqtt_port: int | None = MQTT_PORT_OPTION,
@@ -74,6 +77,7 @@ def bench_ingest(  # noqa: PLR0917 - typer options
                 workers=workers,
                 batch_max_readings=batch_max_readings,
                 batch_max_wait_ms=batch_max_wait_ms,
+                readings_per_s=rate or None,
             )
             naive = (
                 run_naive(

@@ -18,7 +18,7 @@ from ingest.envelope import Envelope
 
 def _weight(envelope: Envelope) -> int:
     # Status reports and rejections count as one, so a flood of them also forms batches.
-    return max(1, envelope.reading_count)
+    return envelope.reading_count or 1
 
 
 class InflightBuffer:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ingest.validation import Outcome, ValidBatch
 
@@ -17,7 +17,7 @@ class Envelope:
     # so an envelope is acknowledged only on the connection it came from (docs/ingest.md).
     generation: int = 0
     received_monotonic: float = 0.0
+    reading_count: int = field(init=False)
 
-    @property
-    def reading_count(self) -> int:
-        return len(self.outcome.readings) if isinstance(self.outcome, ValidBatch) else 0
+    def __post_init__(self) -> None:
+        self.reading_count = len(self.outcome.readings) if isinstance(self.outcome, ValidBatch) else 0

@@ -1,11 +1,8 @@
-"""One ingest worker: MQTT thread -> bounded buffer -> writer thread -> ack.
+"""One ingest worker: MQTT thread -> bounded buffer -> writer threads -> ack.
 
-The writer thread commits batches with retries:
-- database unavailable or refusing (grants, schema): keep the batch, ack nothing, retry with
-  backoff; the buffer fills and the MQTT thread stops reading, so memory stays bounded;
-- deadlock or serialization failure against another worker: retry at once;
-- the data itself rejected (a value PostgreSQL cannot store): split the batch in halves until
-  the poison message is alone, then dead-letter it with reason ``database_rejected``.
+Writer threads (``INGEST_WRITERS``, each with its own connection) take batches from the
+buffer and commit them through a :class:`~ingest.committer.Committer`, which retries as long
+as it takes; a batch is acknowledged only after it committed.
 
 SIGTERM: stop reading, commit and ack everything already read, disconnect, exit.
 """
@@ -14,41 +11,20 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 import psycopg
 import structlog
 
 from ingest.alerts import raise_missing_measurement_alerts
 from ingest.buffer import InflightBuffer
-from ingest.consumer import Backoff, BrokerConfig, MqttConsumer, forget_session
-from ingest.envelope import Envelope
-from ingest.errors import BatchRejected, DatabaseMisconfigured, IngestError, TransactionConflict
+from ingest.committer import Committer, connect_database
+from ingest.consumer import BrokerConfig, MqttConsumer, forget_session
 from ingest.metrics import IngestMetrics
 from ingest.settings import IngestSettings
-from ingest.validation import Rejection, RejectReason
-from ingest.writer import BatchWriter, WriteResult, classify_database_error
+from ingest.writer import classify_database_error
 
 log = structlog.get_logger("ingest.service")
-
-_CONFLICT_RETRIES = 5
-
-
-def connect_database(url: str, application_name: str = "homevitals-ingest") -> psycopg.Connection[Any]:
-    """An autocommit connection whose TCP keepalives notice a vanished server within ~30 s."""
-    return psycopg.connect(
-        url,
-        autocommit=True,
-        connect_timeout=5,
-        application_name=application_name,
-        keepalives=1,
-        keepalives_idle=10,
-        keepalives_interval=5,
-        keepalives_count=3,
-        tcp_user_timeout=30_000,
-    )
 
 
 class IngestService:
@@ -89,10 +65,25 @@ class IngestService:
         self.stopping = threading.Event()
         self.metrics_port: int | None = None
         self.failure: BaseException | None = None
-        self._writer: BatchWriter | None = None
-        self._db_backoff = Backoff(settings.db_backoff_max_s)
         self._give_up_at: float | None = None
-        self._writer_thread = threading.Thread(target=self._writer_main, name="ingest-writer", daemon=True)
+        self._writer_threads = [
+            threading.Thread(
+                target=self._writer_main,
+                args=(
+                    Committer(
+                        database_url=settings.database_url,
+                        metrics=self.metrics,
+                        backoff_max_s=settings.db_backoff_max_s,
+                        max_dead_letter_bytes=settings.max_payload_bytes,
+                        give_up=self._deadline_passed,
+                        name=f"writer-{i}",
+                    ),
+                ),
+                name=f"ingest-writer-{i}",
+                daemon=True,
+            )
+            for i in range(settings.writers)
+        ]
         self._next_missing_check = time.monotonic()
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -100,7 +91,8 @@ class IngestService:
         if self.settings.metrics_port:
             self.metrics_port = self.metrics.serve(self.settings.metrics_host, self.settings.metrics_port)
         self.metrics.db_up.set(0)
-        self._writer_thread.start()
+        for thread in self._writer_threads:
+            thread.start()
         self.consumer.start()
         log.info(
             "ingest.started",
@@ -111,12 +103,13 @@ class IngestService:
             metrics_port=self.metrics_port,
             batch_max_readings=self.settings.batch_max_readings,
             batch_max_wait_ms=self.settings.batch_max_wait_ms,
+            writers=self.settings.writers,
         )
 
     def run_forever(self) -> int:
         """Run until :meth:`request_stop` (the CLI wires SIGTERM/SIGINT to it). Returns an exit code."""
         while not self.stopping.wait(timeout=1.0):
-            if not (self._writer_thread.is_alive() and self.consumer.alive):
+            if not (all(t.is_alive() for t in self._writer_threads) and self.consumer.alive):
                 self.failure = self.failure or self.consumer.failure or RuntimeError("a worker thread died")
                 log.error("ingest.thread_died", error=str(self.failure))
                 break
@@ -149,10 +142,9 @@ class IngestService:
         self._give_up_at = time.monotonic() + self.settings.shutdown_timeout_s
         self.consumer.stop_reading()
         self.buffer.flush_all()
-        self._writer_thread.join(timeout=self.settings.shutdown_timeout_s + 5)
+        for thread in self._writer_threads:
+            thread.join(timeout=max(0.1, self._give_up_at + 5 - time.monotonic()))
         self.consumer.close()
-        if self._writer is not None:
-            self._writer.conn.close()
         left = self.buffer.outstanding
         log.info("ingest.stopped", unacknowledged=left)
         return 1 if self.failure is not None else 0
@@ -173,14 +165,15 @@ class IngestService:
             self.metrics.alerts_opened.labels(type="missing_measurements", level="warning").inc(len(opened))
             log.info("ingest.missing_measurements", citizens=opened)
 
-    # -- the writer thread ------------------------------------------------------------------
-    def _writer_main(self) -> None:
+    # -- the writer threads -----------------------------------------------------------------
+    def _writer_main(self, committer: Committer) -> None:
+        committer.connect()  # early, so that ingest_db_up tells the truth before the first batch
         try:
             while True:
                 batch = self.buffer.take(self.stopping)
                 if not batch:
                     return
-                committed = self._commit(batch)
+                committed = committer.commit(batch)
                 if committed:
                     self.consumer.ack(batch)
                 self.buffer.release(batch)
@@ -191,92 +184,8 @@ class IngestService:
             log.exception("ingest.writer_failed")
             self.stopping.set()
             raise
+        finally:
+            committer.close()
 
     def _deadline_passed(self) -> bool:
         return self._give_up_at is not None and time.monotonic() > self._give_up_at
-
-    def _ensure_writer(self) -> BatchWriter:
-        if self._writer is None or self._writer.conn.closed:
-            try:
-                conn = connect_database(self.settings.database_url)
-            except psycopg.Error as error:
-                raise classify_database_error(error) from error
-            self._writer = BatchWriter(conn, max_dead_letter_bytes=self.settings.max_payload_bytes)
-            log.info("ingest.database_connected")
-        return self._writer
-
-    def _drop_connection(self) -> None:
-        if self._writer is not None:
-            self._writer.conn.close()
-            self._writer = None
-
-    def _attempt(self, batch: Sequence[Envelope]) -> tuple[WriteResult, float] | IngestError:
-        try:
-            writer = self._ensure_writer()
-            started = time.perf_counter()
-            result = writer.write(batch)
-        except IngestError as error:
-            return error
-        return result, time.perf_counter() - started
-
-    def _commit(self, batch: Sequence[Envelope]) -> bool:
-        """Commit ``batch``, retrying as long as it takes (or until the shutdown deadline)."""
-        conflicts = 0
-        while True:
-            outcome = self._attempt(batch)
-            if not isinstance(outcome, IngestError):
-                result, elapsed = outcome
-                self._db_backoff.reset()
-                self.metrics.db_up.set(1)
-                self.metrics.record(result, commit_seconds=elapsed, committed_at=datetime.now(UTC))
-                log.debug("ingest.committed", messages=result.messages, stored=result.stored, seconds=elapsed)
-                return True
-            if isinstance(outcome, BatchRejected):
-                self.metrics.db_errors.labels(kind="rejected").inc()
-                return self._isolate_poison(batch, outcome)
-            if isinstance(outcome, TransactionConflict):
-                self.metrics.db_errors.labels(kind="conflict").inc()
-                conflicts += 1
-                log.info("ingest.transaction_conflict", error=str(outcome), attempt=conflicts)
-                if conflicts >= _CONFLICT_RETRIES:
-                    time.sleep(self._db_backoff.next_delay())
-                continue
-            # Unavailable, misconfigured, or anything else the database said: hold the acks.
-            misconfigured = isinstance(outcome, DatabaseMisconfigured)
-            self.metrics.db_errors.labels(kind="misconfigured" if misconfigured else "unavailable").inc()
-            self.metrics.db_up.set(0)
-            self._drop_connection()
-            if self._deadline_passed():
-                log.error("ingest.gave_up_at_shutdown", messages=len(batch), error=str(outcome))
-                return False
-            delay = self._db_backoff.next_delay()
-            (log.error if misconfigured else log.warning)(
-                "ingest.database_error", error=str(outcome), retry_in_s=round(delay, 2), messages=len(batch)
-            )
-            time.sleep(delay)
-
-    def _isolate_poison(self, batch: Sequence[Envelope], error: BatchRejected) -> bool:
-        if len(batch) > 1:
-            middle = len(batch) // 2
-            return self._commit(batch[:middle]) and self._commit(batch[middle:])
-        envelope = batch[0]
-        if isinstance(envelope.outcome, Rejection):
-            # Even the dead letter was refused: the last place left is the log.
-            log.error(
-                "ingest.dead_letter_refused",
-                topic=envelope.topic,
-                payload_hex=envelope.payload[:65536].hex(),
-                error=str(error),
-            )
-            return True
-        gateway_id = getattr(envelope.outcome, "gateway_id", None)
-        log.warning("ingest.poison_message", topic=envelope.topic, error=str(error))
-        dead = Envelope(
-            topic=envelope.topic,
-            payload=envelope.payload,
-            outcome=Rejection(RejectReason.DATABASE_REJECTED, str(error)[:2000], gateway_id),
-            mid=envelope.mid,
-            generation=envelope.generation,
-            received_monotonic=envelope.received_monotonic,
-        )
-        return self._commit([dead])

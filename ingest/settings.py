@@ -60,6 +60,9 @@ class IngestSettings(ServiceSettings):
     metrics_port: int = Field(default=9108, ge=0, le=65535, description="Prometheus port; 0: none.")
     batch_max_readings: int = Field(default=500, ge=1, le=100_000, description="Flush at this many readings…")
     batch_max_wait_ms: int = Field(default=50, ge=1, le=60_000, description="…or when the oldest waited.")
+    writers: int = Field(
+        default=2, ge=1, le=16, description="Writer threads, each with its own database connection."
+    )
     max_buffered_messages: int = Field(
         default=20_000, ge=1, description="Stop reading from the broker beyond this many unacked messages…"
     )

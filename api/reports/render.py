@@ -257,9 +257,8 @@ def _pdf_summary_page(figure: object, report: HomeBpReport, subject: ReportSubje
 
     axes = figure.add_axes((0.09, 0.52, 0.86, 0.3))
     # Naive local wall-clock times: matplotlib would label aware datetimes in UTC.
-    t0, t1 = (
-        date2num(t.replace(tzinfo=None)) for t in local_day_bounds(report.start, report.end, report.timezone)
-    )
+    bounds = local_day_bounds(report.start, report.end, report.timezone)
+    t0, t1 = (date2num(t.replace(tzinfo=None)) for t in bounds)  # type: ignore[no-untyped-call]
     for column, colour, name in (
         ("systolic", SYSTOLIC_COLOUR, "Systolic"),
         ("diastolic", DIASTOLIC_COLOUR, "Diastolic"),

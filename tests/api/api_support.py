@@ -28,8 +28,13 @@ ISSUER = "https://idp.test.homevitals"
 AUDIENCE = "homevitals-api"
 NORD, SYD = "team-nord", "team-syd"
 ASSIGNED_FROM = datetime(2026, 1, 1, tzinfo=UTC)
-OK_STATUS = {"body_movement": False, "cuff_fit_loose": False, "irregular_pulse": False,
-             "pulse_rate_range": "in_range", "improper_position": False}
+OK_STATUS = {
+    "body_movement": False,
+    "cuff_fit_loose": False,
+    "irregular_pulse": False,
+    "pulse_rate_range": "in_range",
+    "improper_position": False,
+}
 
 
 TEMPLATE_DB = "homevitals_template"
@@ -62,8 +67,16 @@ def create_database(server: LocalPostgres, name: str) -> str:
 def api_env(dsn: str, port: int) -> dict[str, str]:
     """The environment of a `homevitals api run` process (the shell's API_* left out)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("API_")}
-    env.update(API_DATABASE_URL=dsn, API_HOST="127.0.0.1", API_PORT=str(port), API_JWT_SECRET=SECRET,
-               API_ISSUER=ISSUER, API_AUDIENCE=AUDIENCE, API_LOG_FORMAT="json", API_POOL_MIN_SIZE="1")
+    env.update(
+        API_DATABASE_URL=dsn,
+        API_HOST="127.0.0.1",
+        API_PORT=str(port),
+        API_JWT_SECRET=SECRET,
+        API_ISSUER=ISSUER,
+        API_AUDIENCE=AUDIENCE,
+        API_LOG_FORMAT="json",
+        API_POOL_MIN_SIZE="1",
+    )
     return env
 
 
@@ -81,8 +94,12 @@ class Server:
 def api_server(repo_root: Path, env: dict[str, str], log_path: Path) -> Iterator[Server]:
     """`homevitals api run` as a real uvicorn process; its log goes to a file (a pipe could fill)."""
     with log_path.open("w") as log:
-        process = subprocess.Popen([str(repo_root / ".venv/bin/homevitals"), "api", "run"], env=env,
-                                   stdout=subprocess.DEVNULL, stderr=log)
+        process = subprocess.Popen(
+            [str(repo_root / ".venv/bin/homevitals"), "api", "run"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
         try:
             wait_for_port("127.0.0.1", int(env["API_PORT"]), timeout=60)
             yield Server(f"http://127.0.0.1:{env['API_PORT']}", log_path)
@@ -107,40 +124,80 @@ def make_settings(dsn: str, **overrides: object) -> ApiSettings:
     return ApiSettings.model_validate(values)
 
 
-def token(role: str, sub: str, *, team: str | None = None, citizen: int | None = None,
-          secret: str = SECRET, ttl: timedelta = timedelta(hours=1)) -> str:
-    return mint_dev_token(secret, role=Role(role), sub=sub, team=team, citizen_id=citizen, ttl=ttl,
-                          issuer=ISSUER, audience=AUDIENCE)
+def token(
+    role: str,
+    sub: str,
+    *,
+    team: str | None = None,
+    citizen: int | None = None,
+    secret: str = SECRET,
+    ttl: timedelta = timedelta(hours=1),
+) -> str:
+    return mint_dev_token(
+        secret,
+        role=Role(role),
+        sub=sub,
+        team=team,
+        citizen_id=citizen,
+        ttl=ttl,
+        issuer=ISSUER,
+        audience=AUDIENCE,
+    )
 
 
 def bearer(value: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {value}"}
 
 
-def insert_citizen(conn: psycopg.Connection, given: str, family: str, team: str, *, cpr: str | None = None,
-                   timezone: str = "Europe/Copenhagen") -> int:
+def insert_citizen(
+    conn: psycopg.Connection,
+    given: str,
+    family: str,
+    team: str,
+    *,
+    cpr: str | None = None,
+    timezone: str = "Europe/Copenhagen",
+) -> int:
     row = conn.execute(
         "INSERT INTO citizens (cpr, given_name, family_name, birth_date, care_team, timezone) "
-        "VALUES (%s, %s, %s, '1950-01-01', %s, %s) RETURNING id", (cpr, given, family, team, timezone)).fetchone()
+        "VALUES (%s, %s, %s, '1950-01-01', %s, %s) RETURNING id",
+        (cpr, given, family, team, timezone),
+    ).fetchone()
     assert row
     return int(row[0])
 
 
-def insert_device(conn: psycopg.Connection, address: str, gateway_id: str | None = None,
-                  kind: str = "blood_pressure", battery: int | None = 80) -> int:
+def insert_device(
+    conn: psycopg.Connection,
+    address: str,
+    gateway_id: str | None = None,
+    kind: str = "blood_pressure",
+    battery: int | None = 80,
+) -> int:
     row = conn.execute(
         "INSERT INTO devices (address, kind, serial, manufacturer, model, firmware, battery_level, battery_at, "
         "last_gateway_id) VALUES (%s, %s, '5081234', 'A&D Medical', 'UA-651BLE', '1.2', %s, now(), %s) "
-        "RETURNING id", (address, kind, battery, gateway_id)).fetchone()
+        "RETURNING id",
+        (address, kind, battery, gateway_id),
+    ).fetchone()
     assert row
     return int(row[0])
 
 
-def insert_assignment(conn: psycopg.Connection, device_id: int, citizen_id: int, *, slot: int = 1,
-                      start: datetime = ASSIGNED_FROM, end: datetime | None = None) -> int:
+def insert_assignment(
+    conn: psycopg.Connection,
+    device_id: int,
+    citizen_id: int,
+    *,
+    slot: int = 1,
+    start: datetime = ASSIGNED_FROM,
+    end: datetime | None = None,
+) -> int:
     row = conn.execute(
         "INSERT INTO device_assignments (device_id, user_slot, citizen_id, valid) "
-        "VALUES (%s, %s, %s, tstzrange(%s, %s)) RETURNING id", (device_id, slot, citizen_id, start, end)).fetchone()
+        "VALUES (%s, %s, %s, tstzrange(%s, %s)) RETURNING id",
+        (device_id, slot, citizen_id, start, end),
+    ).fetchone()
     assert row
     return int(row[0])
 
@@ -165,39 +222,67 @@ def insert_reading(
 ) -> uuid.UUID:
     reading_id = uuid.uuid4()
     if kind == "blood_pressure":
-        values: dict[str, Any] = {"systolic": systolic, "diastolic": diastolic, "pulse_rate": pulse,
-                                  "mean_arterial_pressure": None}
+        values: dict[str, Any] = {
+            "systolic": systolic,
+            "diastolic": diastolic,
+            "pulse_rate": pulse,
+            "mean_arterial_pressure": None,
+        }
         unit = "mmHg"
     else:
         values = {kind: value}
         unit = {"weight": "kg", "temperature": "Cel", "glucose": "mmol/L", "pulse_oximetry": "%"}[kind]
     conn.execute(
-        "INSERT INTO reading_ids (reading_id, measured_at) VALUES (%s, %s)", (reading_id, measured_at))
+        "INSERT INTO reading_ids (reading_id, measured_at) VALUES (%s, %s)", (reading_id, measured_at)
+    )
     conn.execute(
         """INSERT INTO readings (measured_at, reading_id, kind, device_id, user_slot, citizen_id, assignment_id,
            gateway_id, batch_seq, device_time, gateway_time, time_source, unit, systolic, diastolic, pulse_rate,
            value, "values", status, invalid_values, implausible, implausible_reasons, raw_uuid, raw)
            VALUES (%s, %s, %s, %s, %s, %s, %s, 'gw-0001', 1, %s, %s, 'device', %s, %s, %s, %s, %s, %s, %s, %s,
                    %s, %s, '2a35', '\\x1e'::bytea)""",
-        (measured_at, reading_id, kind, device_id, user_slot, citizen_id, assignment_id,
-         measured_at.replace(tzinfo=None), measured_at, unit,
-         systolic if kind == "blood_pressure" else None, diastolic if kind == "blood_pressure" else None,
-         pulse if kind in ("blood_pressure", "pulse_oximetry") else None, value, Jsonb(values),
-         Jsonb(status if status is not None else (OK_STATUS if kind == "blood_pressure" else None))
-         if (status is not None or kind == "blood_pressure") else None,
-         list(invalid_values), implausible, list(implausible_reasons)),
+        (
+            measured_at,
+            reading_id,
+            kind,
+            device_id,
+            user_slot,
+            citizen_id,
+            assignment_id,
+            measured_at.replace(tzinfo=None),
+            measured_at,
+            unit,
+            systolic if kind == "blood_pressure" else None,
+            diastolic if kind == "blood_pressure" else None,
+            pulse if kind in ("blood_pressure", "pulse_oximetry") else None,
+            value,
+            Jsonb(values),
+            Jsonb(status if status is not None else (OK_STATUS if kind == "blood_pressure" else None))
+            if (status is not None or kind == "blood_pressure")
+            else None,
+            list(invalid_values),
+            implausible,
+            list(implausible_reasons),
+        ),
     )
     return reading_id
 
 
-def insert_alert(conn: psycopg.Connection, citizen_id: int, *, metric: str = "systolic", level: str = "warning",
-                 state: str = "open") -> int:
+def insert_alert(
+    conn: psycopg.Connection,
+    citizen_id: int,
+    *,
+    metric: str = "systolic",
+    level: str = "warning",
+    state: str = "open",
+) -> int:
     acknowledged = "now()" if state == "acknowledged" else "NULL"
     resolved = "now()" if state == "resolved" else "NULL"
     row = conn.execute(
         f"INSERT INTO alerts (citizen_id, metric, level, state, value, message, acknowledged_at, resolved_at) "
         f"VALUES (%s, %s, %s, %s, 150, 'systolic 150 above 135', {acknowledged}, {resolved}) RETURNING id",
-        (citizen_id, metric, level, state)).fetchone()
+        (citizen_id, metric, level, state),
+    ).fetchone()
     assert row
     return int(row[0])
 
@@ -227,8 +312,10 @@ def seed(dsn: str) -> Seed:
         anna = insert_citizen(conn, "Anna", "Andersen", NORD, cpr="0101501234")
         bo = insert_citizen(conn, "Bo", "Berg", NORD, cpr="0202502345")
         carl = insert_citizen(conn, "Carl", "Christensen", SYD, cpr="0303503456")
-        conn.execute("INSERT INTO gateways (gateway_id, state, last_seen) VALUES ('gw-0001', 'online', now()), "
-                     "('gw-0002', 'offline', now() - interval '2 days')")
+        conn.execute(
+            "INSERT INTO gateways (gateway_id, state, last_seen) VALUES ('gw-0001', 'online', now()), "
+            "('gw-0002', 'offline', now() - interval '2 days')"
+        )
         device_anna = insert_device(conn, "A4:C1:38:00:00:01", "gw-0001")
         device_carl = insert_device(conn, "A4:C1:38:00:00:02", "gw-0002")
         device_spare = insert_device(conn, "A4:C1:38:00:00:03", None, battery=None)
@@ -236,19 +323,42 @@ def seed(dsn: str) -> Seed:
         assignment_carl = insert_assignment(conn, device_carl, carl)
         base = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
         anna_readings = [
-            insert_reading(conn, device_id=device_anna, citizen_id=anna, assignment_id=assignment_anna,
-                           measured_at=base + timedelta(hours=12 * i), systolic=130 + i, diastolic=80 + i)
+            insert_reading(
+                conn,
+                device_id=device_anna,
+                citizen_id=anna,
+                assignment_id=assignment_anna,
+                measured_at=base + timedelta(hours=12 * i),
+                systolic=130 + i,
+                diastolic=80 + i,
+            )
             for i in range(4)
         ]
-        insert_reading(conn, device_id=device_carl, citizen_id=carl, assignment_id=assignment_carl,
-                       measured_at=base)
+        insert_reading(
+            conn, device_id=device_carl, citizen_id=carl, assignment_id=assignment_carl, measured_at=base
+        )
         unassigned = [
-            insert_reading(conn, device_id=device_spare, measured_at=base + timedelta(hours=i)) for i in range(2)
+            insert_reading(conn, device_id=device_spare, measured_at=base + timedelta(hours=i))
+            for i in range(2)
         ]
         alert_anna = insert_alert(conn, anna)
         alert_carl = insert_alert(conn, carl)
-    return Seed(anna, bo, carl, "gw-0001", "gw-0002", device_anna, device_carl, device_spare, assignment_anna,
-                assignment_carl, anna_readings, unassigned, alert_anna, alert_carl)
+    return Seed(
+        anna,
+        bo,
+        carl,
+        "gw-0001",
+        "gw-0002",
+        device_anna,
+        device_carl,
+        device_spare,
+        assignment_anna,
+        assignment_carl,
+        anna_readings,
+        unassigned,
+        alert_anna,
+        alert_carl,
+    )
 
 
 def principals(s: Seed) -> dict[str, str]:

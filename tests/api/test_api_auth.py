@@ -35,10 +35,21 @@ EC_KEY = ec.generate_private_key(ec.SECP256R1())
 
 def signed(key: Any, algorithm: str, kid: str | None = "k1", **claims: Any) -> str:
     now = datetime.now(UTC)
-    payload = {"sub": "dr.hansen", "role": "clinician", "iss": ISS, "aud": AUD, "iat": now,
-               "exp": now + timedelta(minutes=5), **claims}
-    return jwt.encode({k: v for k, v in payload.items() if v is not None}, key, algorithm=algorithm,
-                      headers={"kid": kid} if kid else None)
+    payload = {
+        "sub": "dr.hansen",
+        "role": "clinician",
+        "iss": ISS,
+        "aud": AUD,
+        "iat": now,
+        "exp": now + timedelta(minutes=5),
+        **claims,
+    }
+    return jwt.encode(
+        {k: v for k, v in payload.items() if v is not None},
+        key,
+        algorithm=algorithm,
+        headers={"kid": kid} if kid else None,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -107,9 +118,12 @@ async def test_alg_none_and_the_public_key_as_hmac_secret_are_refused():
     with pytest.raises(NotAuthenticated, match="'none' is not accepted"):
         await verifier(hs256_secret=SECRET).verify(unsigned)
     # The classic confusion attack: HMAC-sign with the server's (public) RSA key.
-    pem = RSA_KEY.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    signing_input = b".".join(base64url(json.dumps(part).encode())
-                              for part in ({"alg": "HS256", "typ": "JWT"}, claims))
+    pem = RSA_KEY.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    signing_input = b".".join(
+        base64url(json.dumps(part).encode()) for part in ({"alg": "HS256", "typ": "JWT"}, claims)
+    )
     forged = signing_input + b"." + base64url(hmac.new(pem, signing_input, hashlib.sha256).digest())
     with pytest.raises(NotAuthenticated, match="HS256 tokens are not accepted"):
         await verifier(public_key_pem=pem.decode()).verify(forged.decode())
@@ -121,10 +135,14 @@ def base64url(raw: bytes) -> bytes:
 
 async def test_es256_from_a_key_file_through_the_app(tmp_path: Path, api_dsn, seeded):
     key_file = tmp_path / "idp.pem"
-    key_file.write_bytes(EC_KEY.public_key().public_bytes(serialization.Encoding.PEM,
-                                                          serialization.PublicFormat.SubjectPublicKeyInfo))
-    settings = make_settings(api_dsn, environment="production", jwt_secret=None, public_key_file=key_file,
-                             issuer=ISS, audience=AUD)
+    key_file.write_bytes(
+        EC_KEY.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    settings = make_settings(
+        api_dsn, environment="production", jwt_secret=None, public_key_file=key_file, issuer=ISS, audience=AUD
+    )
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:

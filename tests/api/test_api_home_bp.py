@@ -25,16 +25,26 @@ def at(day: int, hour: int, minute: int = 0, month: int = 3) -> datetime:
 
 
 def bp(when: datetime, systolic: float | None, diastolic: float | None, **extra: object) -> BpReading:
-    return BpReading(reading_id=f"r-{when:%d%H%M}-{systolic}", measured_at=when, systolic=systolic,
-                     diastolic=diastolic, pulse_rate=extra.pop("pulse", 70), **extra)  # type: ignore[arg-type]
+    return BpReading(
+        reading_id=f"r-{when:%d%H%M}-{systolic}",
+        measured_at=when,
+        systolic=systolic,
+        diastolic=diastolic,
+        pulse_rate=extra.pop("pulse", 70),
+        **extra,
+    )  # type: ignore[arg-type]
 
 
 def protocol_week() -> list[BpReading]:
     """Seven days, duplicate morning and evening readings, the ESH way (2-8 March 2026)."""
     rows = [bp(at(2, 7, 0), 160, 100), bp(at(2, 7, 2), 158, 98)]  # day 1: high, and discarded
     for day in range(3, 9):
-        rows += [bp(at(day, 7, 0), 140, 90), bp(at(day, 7, 2), 138, 88),
-                 bp(at(day, 21, 0), 130, 80), bp(at(day, 21, 2), 128, 78)]
+        rows += [
+            bp(at(day, 7, 0), 140, 90),
+            bp(at(day, 7, 2), 138, 88),
+            bp(at(day, 21, 0), 130, 80),
+            bp(at(day, 21, 2), 128, 78),
+        ]
     return rows
 
 
@@ -71,21 +81,26 @@ def test_day_one_is_the_first_day_with_readings_not_the_first_day_of_the_period(
     assert report.overall.systolic_mean == pytest.approx(134)
     # The 9th has no readings: both its sessions are missing; days before monitoring began are not.
     assert [(m.date, m.session) for m in report.missing_sessions] == [
-        (date(2026, 3, 9), Session.MORNING), (date(2026, 3, 9), Session.EVENING)]
+        (date(2026, 3, 9), Session.MORNING),
+        (date(2026, 3, 9), Session.EVENING),
+    ]
 
 
 def test_implausible_and_failed_readings_are_left_out_and_counted():
-    rows = [*protocol_week(),
-            bp(at(5, 7, 5), 300, 40, implausible=True, implausible_reasons=("systolic_above_limit",)),
-            bp(at(6, 21, 5), None, 85, invalid_values=("systolic",)),
-            bp(at(7, 21, 5), 129, 79, invalid_values=("diastolic",))]
+    rows = [
+        *protocol_week(),
+        bp(at(5, 7, 5), 300, 40, implausible=True, implausible_reasons=("systolic_above_limit",)),
+        bp(at(6, 21, 5), None, 85, invalid_values=("systolic",)),
+        bp(at(7, 21, 5), 129, 79, invalid_values=("diastolic",)),
+    ]
     report = home_bp_report(rows, end=date(2026, 3, 8), days=7)
 
     assert report.overall.count == 24  # unchanged: the three extra readings are not used
     assert report.overall.systolic_mean == pytest.approx(134)
     excluded = {r.reading_id: r.excluded for r in report.readings if not r.used}
     assert sorted(excluded.values()) == sorted(
-        [Exclusion.FIRST_DAY, Exclusion.FIRST_DAY, Exclusion.IMPLAUSIBLE, Exclusion.FAILED, Exclusion.FAILED])
+        [Exclusion.FIRST_DAY, Exclusion.FIRST_DAY, Exclusion.IMPLAUSIBLE, Exclusion.FAILED, Exclusion.FAILED]
+    )
     codes = {w.code: w.message for w in report.warnings}
     assert "1 implausible reading(s)" in codes["implausible_excluded"]
     assert "2 failed reading(s)" in codes["failed_excluded"]
@@ -94,7 +109,8 @@ def test_implausible_and_failed_readings_are_left_out_and_counted():
 def test_missing_sessions_and_too_few_readings():
     rows = [
         bp(at(4, 8), 150, 95),  # first monitoring day: discarded
-        bp(at(5, 7, 0), 136, 86), bp(at(5, 7, 2), 134, 84),  # a full morning, no evening
+        bp(at(5, 7, 0), 136, 86),
+        bp(at(5, 7, 2), 134, 84),  # a full morning, no evening
         bp(at(6, 19), 140, 90),  # one evening reading
         bp(at(7, 14), 200, 100),  # 14:00: outside both sessions
         bp(at(8, 5, 30), 120, 80),  # one early morning reading
@@ -111,10 +127,20 @@ def test_missing_sessions_and_too_few_readings():
     assert report.morning.count == 3 and report.evening.count == 1
     assert report.evening.systolic_sd is None  # one reading has no SD
     assert [(m.date.day, m.session.value) for m in report.missing_sessions] == [
-        (5, "evening"), (6, "morning"), (7, "morning"), (7, "evening"), (8, "evening")]
+        (5, "evening"),
+        (6, "morning"),
+        (7, "morning"),
+        (7, "evening"),
+        (8, "evening"),
+    ]
     codes = [w.code for w in report.warnings]
-    assert codes == ["first_day_discarded", "too_few_readings", "missing_sessions", "single_reading_sessions",
-                     "outside_session_excluded"]
+    assert codes == [
+        "first_day_discarded",
+        "too_few_readings",
+        "missing_sessions",
+        "single_reading_sessions",
+        "outside_session_excluded",
+    ]
     assert "only 4 valid reading(s)" in report.warnings[1].message
 
 
@@ -125,8 +151,13 @@ def test_no_readings():
 
 
 def test_flags_are_reported_but_readings_still_used():
-    status = {"body_movement": True, "cuff_fit_loose": False, "irregular_pulse": True,
-              "pulse_rate_range": "in_range", "improper_position": False}
+    status = {
+        "body_movement": True,
+        "cuff_fit_loose": False,
+        "irregular_pulse": True,
+        "pulse_rate_range": "in_range",
+        "improper_position": False,
+    }
     rows = [*protocol_week()[:6], bp(at(3, 21, 4), 132, 82, status=status)]
     report = home_bp_report(rows, end=date(2026, 3, 8), days=7)
     flagged = next(r for r in report.readings if r.flags)
@@ -155,31 +186,50 @@ def test_sessions_follow_local_time_with_dst(local: datetime, session: Session |
 
 def test_a_late_evening_reading_in_utc_belongs_to_the_local_day():
     # 22:30 UTC on 3 March is 23:30 in Copenhagen: the evening of the 3rd, not the 4th.
-    report = home_bp_report([bp(at(2, 8), 130, 80), bp(datetime(2026, 3, 3, 22, 30, tzinfo=UTC), 130, 80)],
-                            end=date(2026, 3, 8))
+    report = home_bp_report(
+        [bp(at(2, 8), 130, 80), bp(datetime(2026, 3, 3, 22, 30, tzinfo=UTC), 130, 80)], end=date(2026, 3, 8)
+    )
     used = [r for r in report.readings if r.used]
     assert [(r.local_date, r.session) for r in used] == [(date(2026, 3, 3), Session.EVENING)]
 
 
 def test_python_sessions_match_the_sql_function(db_dsn: str):
     """bp_session in Python and in SQL: the same answer for every half hour of two DST-change days."""
-    instants = [datetime(2026, month, day, tzinfo=UTC) + timedelta(minutes=30 * i)
-                for month, day in ((3, 28), (10, 24)) for i in range(96)]
+    instants = [
+        datetime(2026, month, day, tzinfo=UTC) + timedelta(minutes=30 * i)
+        for month, day in ((3, 28), (10, 24))
+        for i in range(96)
+    ]
     with psycopg.connect(db_dsn) as conn:
         for zone in ("Europe/Copenhagen", "America/Nuuk", "UTC"):
-            sql = [r[0] for r in conn.execute(
-                "SELECT bp_session(t, %s) FROM unnest(%s::timestamptz[]) AS t", (zone, instants)).fetchall()]
+            sql = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT bp_session(t, %s) FROM unnest(%s::timestamptz[]) AS t", (zone, instants)
+                ).fetchall()
+            ]
             assert sql == [(s.value if (s := bp_session(t, zone)) else None) for t in instants], zone
 
 
 async def test_report_endpoint_json_html_and_pdf(client, seeded, db_dsn: str):
     with psycopg.connect(db_dsn, autocommit=True) as conn:
-        citizen, device = seeded.bo, conn.execute(
-            "INSERT INTO devices (address) VALUES ('A4:C1:38:00:00:AA') RETURNING id").fetchone()[0]
+        citizen, device = (
+            seeded.bo,
+            conn.execute(
+                "INSERT INTO devices (address) VALUES ('A4:C1:38:00:00:AA') RETURNING id"
+            ).fetchone()[0],
+        )
         for row in [*protocol_week(), bp(at(5, 7, 5), 300, 40, implausible=True)]:
-            insert_reading(conn, device_id=device, citizen_id=citizen, measured_at=row.measured_at,
-                           systolic=row.systolic, diastolic=row.diastolic, pulse=row.pulse_rate,
-                           implausible=row.implausible)
+            insert_reading(
+                conn,
+                device_id=device,
+                citizen_id=citizen,
+                measured_at=row.measured_at,
+                systolic=row.systolic,
+                diastolic=row.diastolic,
+                pulse=row.pulse_rate,
+                implausible=row.implausible,
+            )
     headers = bearer(principals(seeded)["clinician"])
     path = f"/api/v1/citizens/{citizen}/reports/home-bp"
 

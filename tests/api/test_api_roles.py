@@ -31,7 +31,11 @@ from api_support import (
 from api.app import create_app
 
 CITIZEN, CAREGIVER, OTHER_TEAM, CLINICIAN, ADMIN = (
-    "citizen", "caregiver", "caregiver_other_team", "clinician", "admin",
+    "citizen",
+    "caregiver",
+    "caregiver_other_team",
+    "clinician",
+    "admin",
 )
 EVERYONE = {CITIZEN, CAREGIVER, OTHER_TEAM, CLINICIAN, ADMIN}
 CARE_READERS = {CITIZEN, CAREGIVER, CLINICIAN}  # Anna's clinical data: herself, her team, clinicians
@@ -110,7 +114,9 @@ def assign_unassigned(s: Seed, conn: psycopg.Connection) -> Target:
 
 def alert_action(action: str) -> Make:
     def make(s: Seed, conn: psycopg.Connection) -> Target:
-        conn.execute("UPDATE alerts SET state = 'resolved', resolved_at = now() WHERE citizen_id = %s", (s.anna,))
+        conn.execute(
+            "UPDATE alerts SET state = 'resolved', resolved_at = now() WHERE citizen_id = %s", (s.anna,)
+        )
         return Target(f"/api/v1/alerts/{insert_alert(conn, s.anna)}/{action}", {"note": "called her"})
 
     make.__doc__ = f"/api/v1/alerts/{{id}}/{action}"
@@ -122,8 +128,11 @@ def bp_observation(s: Seed, conn: psycopg.Connection) -> Target:
     return Target(f"/fhir/Observation/bp-{s.anna_readings[0]}")
 
 
-THRESHOLDS = {"thresholds": [{"metric": "systolic", "alert_low": 90, "warn_low": 100, "warn_high": 140,
-                              "alert_high": 170}]}
+THRESHOLDS = {
+    "thresholds": [
+        {"metric": "systolic", "alert_low": 90, "warn_low": 100, "warn_high": 140, "alert_high": 170}
+    ]
+}
 REPORT = "/api/v1/citizens/{s.anna}/reports/home-bp"
 ENDPOINTS = [
     Endpoint("GET", fixed("/api/v1/citizens"), EVERYONE),
@@ -146,7 +155,9 @@ ENDPOINTS = [
     Endpoint("GET", fixed("/api/v1/unassigned-readings"), {CAREGIVER, OTHER_TEAM, ADMIN}),
     Endpoint("POST", assign_unassigned, {CAREGIVER, ADMIN}, audits_denial=True),
     Endpoint("GET", fixed("/api/v1/citizens/{s.anna}/thresholds"), CARE_READERS, audits_denial=True),
-    Endpoint("PUT", fixed("/api/v1/citizens/{s.anna}/thresholds", THRESHOLDS), {CAREGIVER}, audits_denial=True),
+    Endpoint(
+        "PUT", fixed("/api/v1/citizens/{s.anna}/thresholds", THRESHOLDS), {CAREGIVER}, audits_denial=True
+    ),
     Endpoint("GET", fixed("/api/v1/alerts"), EVERYONE - {ADMIN}),
     Endpoint("GET", fixed("/api/v1/alerts?citizen_id={s.anna}"), CARE_READERS, audits_denial=True),
     Endpoint("GET", fixed("/api/v1/alerts/{s.alert_anna}"), CARE_READERS, audits_denial=True),
@@ -218,7 +229,9 @@ def test_every_route_is_in_the_matrix(seeded: Seed, db_dsn: str):
     with psycopg.connect(db_dsn, autocommit=True) as conn:
         for endpoint in ENDPOINTS:
             path = endpoint.make(seeded, conn).path.split("?")[0]
-            covered |= {key for key, pattern in patterns.items() if key[0] == endpoint.method and pattern.match(path)}
+            covered |= {
+                key for key, pattern in patterns.items() if key[0] == endpoint.method and pattern.match(path)
+            }
     assert set(patterns) - covered == set()
 
 
@@ -241,7 +254,11 @@ async def test_lists_are_scoped(client, seeded: Seed):
     assert await ids(CLINICIAN, "/api/v1/alerts", "citizen_id") == {seeded.anna, seeded.carl}
     assert await ids(CAREGIVER, "/api/v1/devices") == {seeded.device_anna}
     assert await ids(OTHER_TEAM, "/api/v1/devices") == {seeded.device_carl}
-    assert await ids(ADMIN, "/api/v1/devices") == {seeded.device_anna, seeded.device_carl, seeded.device_spare}
+    assert await ids(ADMIN, "/api/v1/devices") == {
+        seeded.device_anna,
+        seeded.device_carl,
+        seeded.device_spare,
+    }
     assert await ids(CAREGIVER, "/api/v1/gateways", "gateway_id") == {seeded.gateway_nord}
     assert await ids(OTHER_TEAM, "/api/v1/gateways", "gateway_id") == {seeded.gateway_syd}
     assert await ids(CAREGIVER, "/api/v1/assignments", "citizen_id") == {seeded.anna}
@@ -257,7 +274,9 @@ async def test_cpr_only_for_roles_that_may_see_it(client, seeded: Seed):
             assert body["cpr"] == "0101501234"
 
 
-async def test_every_operation_without_a_token_is_401_with_a_bearer_challenge(client, seeded: Seed, db_dsn: str):
+async def test_every_operation_without_a_token_is_401_with_a_bearer_challenge(
+    client, seeded: Seed, db_dsn: str
+):
     with psycopg.connect(db_dsn, autocommit=True) as conn:
         targets = [(e.method, e.make(seeded, conn)) for e in ENDPOINTS]
     for method, target in targets:
@@ -266,7 +285,10 @@ async def test_every_operation_without_a_token_is_401_with_a_bearer_challenge(cl
         assert response.headers["www-authenticate"] == 'Bearer realm="homevitals"'
         assert response.headers["content-type"] == "application/problem+json"
         problem = response.json()
-        assert problem["type"].endswith("/not-authenticated") and problem["instance"] == target.path.split("?")[0]
+        assert (
+            problem["type"].endswith("/not-authenticated")
+            and problem["instance"] == target.path.split("?")[0]
+        )
     assert audit_rows(db_dsn) == []  # nobody was identified, nothing was read
 
 

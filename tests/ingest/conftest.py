@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ingest.consumer import BrokerConfig, forget_session
 from ingest.service import IngestService
 from ingest.settings import IngestSettings
 from tests.ingest.helpers import Publisher, WorkerProcess
@@ -37,6 +39,13 @@ def start_service() -> Iterator[Callable[..., IngestService]]:
     for service in started:
         if not service.stopping.is_set():
             service.shutdown()
+        _forget(service.broker)
+
+
+def _forget(broker: BrokerConfig) -> None:
+    """Drop the test's persistent session, so the shared broker does not keep queueing for it."""
+    with contextlib.suppress(OSError):
+        forget_session(broker, timeout=2)
 
 
 @pytest.fixture
@@ -64,3 +73,6 @@ def worker_process(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
     yield make
     for worker in workers:
         worker.stop()
+    for client_id in {w.env["INGEST_MQTT_CLIENT_ID"] for w in workers}:
+        env = workers[0].env
+        _forget(BrokerConfig(host="127.0.0.1", port=int(env["INGEST_MQTT_PORT"]), client_id=client_id))
