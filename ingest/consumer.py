@@ -1,22 +1,29 @@
-"""The MQTT side: a persistent MQTT v5 session with manual acks, and its network thread.
+"""The MQTT side: a persistent session with manual acks, and the one thread that talks to it.
 
 - One shared subscription ``$share/<group>/homevitals/v1/gateways/+/readings`` (QoS 1) so
   workers split the load, plus ``homevitals/v1/gateways/+/status`` (retained gateway status).
-- ``clean_start=False`` and a session expiry: while a worker is away the broker keeps its
-  session and queues its messages; on return it re-sends what was never acknowledged.
-- ``manual_ack=True``: :meth:`MqttConsumer.ack` is called only after the batch committed.
-- The network thread is our own loop over paho's ``loop``/``loop_write``/``loop_misc`` (not
-  ``loop_start``) so that it can stop *reading* while the buffer is full and still write acks
-  and keepalives. Mosquitto 2.0 does not reliably honour a client's Receive Maximum once a
-  client's queue is unlimited, so flow control has to happen here (docs/mosquitto.md).
+- A persistent session (MQTT 3.1.1 ``clean_session=False``, or MQTT 5 ``clean_start=False``
+  with a session expiry): while a worker is away the broker keeps its session and queues its
+  messages; on return it re-sends what was never acknowledged.
+- ``manual_ack=True``: writers hand committed messages to :meth:`MqttConsumer.ack`, and the
+  network thread sends the PUBACKs.
+- Only the network thread touches the paho client. It runs its own select() loop over paho's
+  ``loop_read``/``loop_write``/``loop_misc`` (paho's "external event loop" API), so that it
+  can stop *reading* while the buffer is full and still write acks and keepalives: Mosquitto
+  2.0 does not reliably honour a client's Receive Maximum once its queue is unlimited, so flow
+  control has to happen here (docs/mosquitto.md).
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
+import select
+import socket
 import ssl
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -61,6 +68,7 @@ def shared_subscription(group: str) -> str:
 
 MqttProtocol = Literal["3.1.1", "5"]
 SESSION_NEVER_EXPIRES = 0xFFFFFFFF
+_BURST = 100  # packets read back to back before the next select() and keepalive check
 
 
 @dataclass(frozen=True)
@@ -166,13 +174,16 @@ class MqttConsumer:
         self.topics = [shared_subscription(broker.share_group), STATUS_SUBSCRIPTION]
         self.last_message_monotonic = time.monotonic()
         self._backoff = Backoff(broker.backoff_max_s)
-        self._lock = threading.Lock()
         self._generation = 0
         self._connected = False
         self._ready = threading.Event()
         self._stop_reading = threading.Event()
         self._closing = threading.Event()
-        self._wake = threading.Event()
+        # Writers queue committed batches here and wake the network thread through the pipe.
+        self._acks: deque[Sequence[Envelope]] = deque()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.settimeout(0)  # non-blocking
+        self._wake_w.settimeout(0)
         self._thread: threading.Thread | None = None
         self._gauges_at = 0.0
         self.failure: BaseException | None = None
@@ -199,6 +210,7 @@ class MqttConsumer:
         # Counted locally and added to the Prometheus counters twice a second: each inc() takes
         # a lock, which per message is measurable.
         self._counts = [0, 0, 0]  # readings messages, status messages, readings
+        self._received = 0
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
@@ -216,32 +228,43 @@ class MqttConsumer:
     def stop_reading(self) -> None:
         """Read nothing more from the broker; keep sending acks (shutdown drain)."""
         self._stop_reading.set()
-        self._wake.set()
+        self._wakeup()
 
     def close(self, flush_timeout: float = 2.0) -> None:
         """Send the remaining acks, then DISCONNECT (the session stays on the broker)."""
         self.stop_reading()
         deadline = time.monotonic() + flush_timeout
-        while self._client.want_write() and time.monotonic() < deadline and self.alive:
+        while (self._acks or self._client.want_write()) and time.monotonic() < deadline and self.alive:
             time.sleep(0.01)
         self._closing.set()
-        self._wake.set()
+        self._wakeup()
         if self._thread is not None:
             self._thread.join(timeout=flush_timeout + 5)
+        self._wake_r.close()
+        self._wake_w.close()
         self.metrics.mqtt_connected.set(0)
 
-    # -- acks, from the writer thread -------------------------------------------------------
-    def ack(self, envelopes: Sequence[Envelope]) -> int:
-        """Acknowledge committed messages that came over the current connection.
+    def _wakeup(self) -> None:
+        # A full pipe means a wake-up is pending anyway; a closed one, that we are done.
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"!")
+
+    # -- acks --------------------------------------------------------------------------------
+    def ack(self, envelopes: Sequence[Envelope]) -> None:
+        """Acknowledge a committed batch (called by a writer thread; sent by the network thread)."""
+        self._acks.append(envelopes)
+        self._wakeup()
+
+    def _send_acks(self) -> None:
+        """Network thread: PUBACK what was committed, if it came over the current connection.
 
         Messages from an earlier connection are skipped: their packet ids mean nothing now,
         and the broker re-sends them anyway (they are stored, so the copy is a duplicate).
-        Returns how many were skipped.
         """
+        current = self._generation if self._connected else -1
         skipped = 0
-        with self._lock:
-            current = self._generation if self._connected else -1
-            for envelope in envelopes:
+        while self._acks:
+            for envelope in self._acks.popleft():
                 if envelope.mid == 0:
                     continue  # QoS 0: nothing to acknowledge
                 if envelope.generation == current:
@@ -250,8 +273,6 @@ class MqttConsumer:
                     skipped += 1
         if skipped:
             self.metrics.acks_skipped.inc(skipped)
-        self._wake.set()
-        return skipped
 
     # -- paho callbacks (network thread) ----------------------------------------------------
     def _on_connect(
@@ -262,9 +283,8 @@ class MqttConsumer:
                 "mqtt.connect_refused", reason=str(reason), host=self.broker.host, port=self.broker.port
             )
             return
-        with self._lock:
-            self._generation += 1
-            self._connected = True
+        self._generation += 1
+        self._connected = True
         self._backoff.reset()
         self.metrics.mqtt_reconnects.inc()
         log.info(
@@ -305,14 +325,14 @@ class MqttConsumer:
         reason: ReasonCode,
         _props: Any,
     ) -> None:
-        with self._lock:
-            self._generation += 1
-            self._connected = False
+        self._generation += 1
+        self._connected = False
         self.metrics.mqtt_connected.set(0)
         if not self._closing.is_set():
             log.warning("mqtt.disconnected", reason=str(reason))
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+        self._received += 1
         received = time.monotonic()
         self.last_message_monotonic = received
         payload = bytes(message.payload)
@@ -366,7 +386,9 @@ class MqttConsumer:
     def _loop(self) -> None:
         client = self._client
         while not self._closing.is_set():
-            if client.socket() is None:
+            sock = client.socket()
+            if sock is None:
+                self._send_acks()  # none can go out: counted as skipped, the broker re-sends
                 if self._stop_reading.is_set():  # draining: unacked messages wait in the session
                     self._closing.wait(0.05)
                 elif not self._connect_once():
@@ -376,10 +398,57 @@ class MqttConsumer:
             # the reading (and the broker keeps the rest queued).
             paused = self._stop_reading.is_set() or (self._connected and not self.buffer.has_room())
             self._update_gauges(paused=paused)
-            rc = self._service_without_reading() if paused else client.loop(timeout=0.05)
+            rc = self._poll(sock, paused=paused)
             if rc != MQTTErrorCode.MQTT_ERR_SUCCESS and not self._closing.is_set():
                 log.warning("mqtt.connection_lost", rc=mqtt.error_string(rc))
                 self._closing.wait(self._backoff.next_delay())
+
+    def _poll(self, sock: Any, *, paused: bool) -> MQTTErrorCode:
+        """One round: wait for the socket or a wake-up, then read, ack, write, keep alive."""
+        client = self._client
+        readable_sock = [] if paused else [sock]
+        # TLS may hold decrypted bytes that select() cannot see.
+        pending = not paused and hasattr(sock, "pending") and sock.pending() > 0
+        try:
+            readable, _, _ = select.select(
+                [self._wake_r, *readable_sock],
+                [sock] if client.want_write() else [],
+                [],
+                0 if pending else (0.05 if paused else 0.5),  # paused: look for room soon
+            )
+        except (OSError, ValueError):  # the socket was closed under us
+            return MQTTErrorCode.MQTT_ERR_CONN_LOST
+        if self._wake_r in readable:
+            with contextlib.suppress(BlockingIOError):
+                self._wake_r.recv(4096)
+        self._send_acks()
+        rc = MQTTErrorCode.MQTT_ERR_SUCCESS
+        if pending or sock in readable:
+            rc = client.loop_read()
+            if rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
+                rc = self._read_burst()
+        if rc == MQTTErrorCode.MQTT_ERR_SUCCESS and client.want_write() and client.socket() is not None:
+            rc = client.loop_write()
+        if rc == MQTTErrorCode.MQTT_ERR_SUCCESS and client.socket() is not None:
+            rc = client.loop_misc()
+        return rc
+
+    def _read_burst(self) -> MQTTErrorCode:
+        """Read further packets already waiting, without a select() and keepalive check each.
+
+        paho's loop() reads one packet per select(); when messages queue up that costs about
+        as much as the rest of paho's per-message work (docs/benchmarks.md). Stops at the
+        first read that yields no message (nothing waiting, or not a PUBLISH) or a full buffer.
+        """
+        client = self._client
+        for _ in range(_BURST):
+            before = self._received
+            rc = client.loop_read()
+            if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                return rc
+            if self._received == before or not self.buffer.has_room() or self._stop_reading.is_set():
+                break
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
 
     def _update_gauges(self, *, paused: bool) -> None:
         now = time.monotonic()
@@ -407,20 +476,6 @@ class MqttConsumer:
             return False
         return True
 
-    def _service_without_reading(self) -> MQTTErrorCode:
-        """Write acks and keepalives but leave incoming bytes in the socket (flow control)."""
-        client = self._client
-        if client.want_write():
-            rc = client.loop_write()
-            if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
-                return rc
-        rc = client.loop_misc()
-        if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
-            return rc
-        self._wake.wait(0.02)
-        self._wake.clear()
-        return MQTTErrorCode.MQTT_ERR_SUCCESS
-
     def _disconnect_quietly(self) -> None:
         client = self._client
         if client.socket() is None:
@@ -433,6 +488,5 @@ class MqttConsumer:
         while client.want_write() and client.socket() is not None and time.monotonic() < deadline:
             if client.loop_write() != MQTTErrorCode.MQTT_ERR_SUCCESS:
                 break
-        with self._lock:
-            self._generation += 1
-            self._connected = False
+        self._generation += 1
+        self._connected = False

@@ -174,9 +174,9 @@ class IngestService:
                 if not batch:
                     return
                 committed = committer.commit(batch)
+                self.buffer.release(batch)  # before the ack, whose wake-up then finds the room
                 if committed:
                     self.consumer.ack(batch)
-                self.buffer.release(batch)
                 if not committed:
                     return  # shutdown deadline passed with the database down: leave the rest unacked
         except BaseException as error:
