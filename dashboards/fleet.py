@@ -21,7 +21,7 @@ LOW_BATTERY = (
     f"SELECT count(*) FILTER (WHERE battery_level < {LOW_BATTERY_PERCENT}) AS devices FROM grafana.devices"
 )
 GAPS_TOTAL = """
-SELECT coalesce(sum(missing), 0)::bigint AS missing
+SELECT coalesce(sum(still_missing), 0)::bigint AS missing
 FROM grafana.batch_gaps
 WHERE $__timeFilter(detected_at)
 """
@@ -53,14 +53,14 @@ LIMIT 50
 # One series per gateway: Grafana names a series after the "metric" column.
 GAPS_SERIES = """
 SELECT $__timeGroupAlias(detected_at, $__interval), gateway_id AS metric,
-       sum(missing)::bigint AS missing
+       sum(still_missing)::bigint AS missing
 FROM grafana.batch_gaps
 WHERE $__timeFilter(detected_at)
 GROUP BY 1, 2
 ORDER BY 1
 """
 GAPS_TABLE = """
-SELECT detected_at, gateway_id, expected_seq, received_seq, missing
+SELECT detected_at, gateway_id, expected_seq, received_seq, still_missing AS missing
 FROM grafana.batch_gaps
 WHERE $__timeFilter(detected_at)
 ORDER BY detected_at DESC, gateway_id

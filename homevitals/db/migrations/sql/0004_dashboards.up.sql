@@ -171,7 +171,8 @@ LEFT JOIN (
   FROM devices GROUP BY last_gateway_id
 ) d ON d.last_gateway_id = g.gateway_id
 LEFT JOIN (
-  SELECT gateway_id, sum(missing)::bigint AS missing FROM batch_gaps GROUP BY gateway_id
+  -- A gap later filled by a batch that committed late (several workers) is not missing.
+  SELECT gateway_id, sum(missing - filled)::bigint AS missing FROM batch_gaps GROUP BY gateway_id
 ) bg ON bg.gateway_id = g.gateway_id;
 
 -- Readings per minute and lag filter on the hub's commit time; without this index those
