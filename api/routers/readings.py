@@ -339,20 +339,9 @@ async def list_unassigned(
     )
 
 
-# One statement: every unassigned reading of the assignment's device and user slot (devices
-# without user ids count as slot 1) measured inside its period goes to its citizen.
-ASSIGN_SQL = """
-UPDATE readings r
-SET citizen_id = a.citizen_id, assignment_id = a.id
-FROM device_assignments a
-WHERE a.id = %(assignment_id)s
-  AND r.citizen_id IS NULL
-  AND r.device_id = a.device_id
-  AND coalesce(r.user_slot, 1) = a.user_slot
-  AND a.valid @> r.measured_at
-  AND r.measured_at >= %(valid_from)s
-  AND (%(valid_to)s::timestamptz IS NULL OR r.measured_at < %(valid_to)s)
-"""
+# One statement, defined once in the database (migration 0002): every unassigned reading of
+# the assignment's device and user slot measured inside its period goes to its citizen.
+ASSIGN_SQL = "SELECT assign_unassigned_readings(%(assignment_id)s) AS assigned"
 
 
 @router.post(
@@ -379,16 +368,8 @@ async def assign_unassigned(
         await authorize_citizen(
             conn, caller, citizen_id, Permission.UNASSIGNED_ASSIGN, action=Action.ASSIGN, resource=resource
         )
-        # Bounds as parameters too, so TimescaleDB skips chunks outside the period.
-        cursor = await conn.execute(
-            ASSIGN_SQL,
-            {
-                "assignment_id": assignment["id"],
-                "valid_from": assignment["valid_from"],
-                "valid_to": assignment["valid_to"],
-            },
-        )
-        assigned = cursor.rowcount
+        row = await (await conn.execute(ASSIGN_SQL, {"assignment_id": assignment["id"]})).fetchone()
+        assigned = int(row["assigned"]) if row is not None else 0
         await audit.record(
             conn,
             caller,
