@@ -172,8 +172,9 @@ def seed(dsn: str) -> Seeded:
 
         s.times["gap"] = now - timedelta(hours=2)
         conn.execute(
-            "INSERT INTO batch_gaps (gateway_id, detected_at, expected_seq, received_seq, missing) VALUES "
-            "('gw-0002', %s, 10, 13, 3), ('gw-0001', %s, 5, 6, 1)",
+            # gw-0002 missed batches 10-12, then batch 11 arrived late (another worker): 2 still missing.
+            "INSERT INTO batch_gaps (gateway_id, detected_at, expected_seq, received_seq, missing, filled) "
+            "VALUES ('gw-0002', %s, 10, 13, 3, 1), ('gw-0001', %s, 5, 6, 1, 0)",
             (s.times["gap"], now - timedelta(days=40)))
 
         s.times["dl1"] = now - timedelta(minutes=30)
