@@ -16,7 +16,7 @@ from uuid import UUID
 from pydantic import ValidationError
 
 from homevitals.contract import GatewayStatus, Kind, ReadingsBatch
-from homevitals.contract.models import SCHEMA_ID, is_valid_gateway_id
+from homevitals.contract.models import SCHEMA_ID, gateway_id_from_topic
 from ingest.limits import REAL_MAX, implausible_reasons
 
 
@@ -100,18 +100,8 @@ MAIN_VALUE_FIELD: dict[str, str] = {
     Kind.PULSE_OXIMETRY: "spo2",
 }
 
-_READINGS_SUFFIX = "/readings"
-_STATUS_SUFFIX = "/status"
-_TOPIC_PREFIX = "homevitals/v1/gateways/"
 _NUL_ESCAPE = b"\\u0000"
 _MAX_DETAIL = 2000
-
-
-def _topic_gateway(topic: str, suffix: str) -> str | None:
-    if not topic.startswith(_TOPIC_PREFIX) or not topic.endswith(suffix):
-        return None
-    gateway_id = topic[len(_TOPIC_PREFIX) : -len(suffix)]
-    return gateway_id if is_valid_gateway_id(gateway_id) else None
 
 
 def _describe(error: ValidationError) -> str:
@@ -144,7 +134,7 @@ def validate_readings(
     topic: str, payload: bytes, *, now: datetime, future_tolerance: timedelta, max_payload_bytes: int
 ) -> ValidBatch | Rejection:
     """Validate one message from ``homevitals/v1/gateways/{id}/readings`` against contract v1."""
-    gateway_id = _topic_gateway(topic, _READINGS_SUFFIX)
+    gateway_id = gateway_id_from_topic(topic, "readings")
     if gateway_id is None:
         return Rejection(RejectReason.INVALID_TOPIC, f"not a v1 readings topic: {topic[:300]!r}", None)
     if len(payload) > max_payload_bytes:
@@ -215,7 +205,7 @@ def validate_readings(
 
 def validate_status(topic: str, payload: bytes, *, max_payload_bytes: int) -> StatusReport | Rejection:
     """Validate a retained ``homevitals/v1/gateways/{id}/status`` message (or a last will)."""
-    gateway_id = _topic_gateway(topic, _STATUS_SUFFIX)
+    gateway_id = gateway_id_from_topic(topic, "status")
     if gateway_id is None:
         return Rejection(RejectReason.INVALID_TOPIC, f"not a v1 status topic: {topic[:300]!r}", None)
     if len(payload) > max_payload_bytes:
@@ -239,7 +229,7 @@ def validate_message(
     topic: str, payload: bytes, *, now: datetime, future_tolerance: timedelta, max_payload_bytes: int
 ) -> Outcome:
     """Route by topic: readings, status, or a rejection for anything else."""
-    if topic.endswith(_STATUS_SUFFIX):
+    if topic.endswith("/status"):
         return validate_status(topic, payload, max_payload_bytes=max_payload_bytes)
     return validate_readings(
         topic, payload, now=now, future_tolerance=future_tolerance, max_payload_bytes=max_payload_bytes

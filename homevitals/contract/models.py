@@ -261,9 +261,12 @@ READINGS_SUBSCRIPTION = "homevitals/v1/gateways/+/readings"
 STATUS_SUBSCRIPTION = "homevitals/v1/gateways/+/status"
 
 
-def gateway_id_from_topic(topic: str) -> str | None:
-    """Return the gateway id of a v1 topic, or None when the topic is not v1."""
+def gateway_id_from_topic(topic: str, channel: str) -> str | None:
+    """The gateway id of a v1 ``channel`` topic (``readings`` or ``status``).
+
+    None when the topic is not ``homevitals/v1/gateways/{gateway_id}/{channel}`` with a valid id.
+    """
     parts = topic.split("/")
-    if len(parts) != 5 or parts[:3] != ["homevitals", "v1", "gateways"]:
+    if len(parts) != 5 or parts[:3] != ["homevitals", "v1", "gateways"] or parts[4] != channel:
         return None
-    return parts[3]
+    return parts[3] if is_valid_gateway_id(parts[3]) else None

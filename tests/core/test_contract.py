@@ -146,3 +146,17 @@ def test_reading_id_rejects_ambiguous_input(kwargs, message):
                 gateway_first_seen=datetime(2026, 1, 1, tzinfo=UTC), characteristic_uuid=0x2A35, raw=b"")
     with pytest.raises(ValueError, match=message):
         reading_id_name(**{**args, **kwargs})
+
+
+@pytest.mark.parametrize(("topic", "channel", "expected"), [
+    ("homevitals/v1/gateways/gw-0042/readings", "readings", "gw-0042"),
+    ("homevitals/v1/gateways/gw-0042/status", "status", "gw-0042"),
+    ("homevitals/v1/gateways/gw-0042/status", "readings", None),
+    ("homevitals/v1/gateways/GW-0042/readings", "readings", None),
+    ("homevitals/v1/gateways/a/b/readings", "readings", None),
+    ("homevitals/v2/gateways/gw-0042/readings", "readings", None),
+])
+def test_gateway_id_from_topic(topic, channel, expected):
+    from homevitals.contract import gateway_id_from_topic
+
+    assert gateway_id_from_topic(topic, channel) == expected
