@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from pydantic import ValidationError
 from gateway.backends import utc_now
 from gateway.outbox import Outbox, StoredBatch
 from homevitals.contract import ReadingsBatch, readings_topic, status_topic
+from homevitals.mqtt_tls import apply_credentials_and_tls
 
 log = structlog.get_logger("gateway.publisher")
 
@@ -121,15 +121,15 @@ class Publisher:
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=self.config.client_id, protocol=mqtt.MQTTv5
         )
-        if self.config.username is not None:
-            client.username_pw_set(self.config.username, self.config.password)
-        if self.config.tls:
-            context = ssl.create_default_context(
-                cafile=str(self.config.ca_file) if self.config.ca_file else None
-            )
-            if self.config.cert_file is not None and self.config.key_file is not None:
-                context.load_cert_chain(str(self.config.cert_file), str(self.config.key_file))
-            client.tls_set_context(context)
+        apply_credentials_and_tls(
+            client,
+            username=self.config.username,
+            password=self.config.password,
+            tls=self.config.tls,
+            ca_file=self.config.ca_file,
+            cert_file=self.config.cert_file,
+            key_file=self.config.key_file,
+        )
         client.will_set(self._status_topic, OFFLINE_STATUS, qos=1, retain=True)
         client.reconnect_delay_set(self.config.reconnect_min_s, self.config.reconnect_max_s)
         # Our window bounds the batches; the +2 leaves room for status messages.

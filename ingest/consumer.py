@@ -20,7 +20,6 @@ import contextlib
 import random
 import select
 import socket
-import ssl
 import threading
 import time
 from collections import deque
@@ -37,6 +36,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from homevitals.contract.models import READINGS_SUBSCRIPTION, STATUS_SUBSCRIPTION
+from homevitals.mqtt_tls import apply_credentials_and_tls
 from ingest.buffer import InflightBuffer
 from ingest.envelope import Envelope
 from ingest.metrics import IngestMetrics
@@ -106,15 +106,15 @@ def _new_client(broker: BrokerConfig, *, clean: bool) -> mqtt.Client:
             clean_session=clean,
             manual_ack=True,
         )
-    if broker.username is not None:
-        client.username_pw_set(broker.username, broker.password)
-    if broker.tls:
-        client.tls_set(
-            ca_certs=broker.ca_file,
-            certfile=broker.cert_file,
-            keyfile=broker.key_file,
-            tls_version=ssl.PROTOCOL_TLS_CLIENT,
-        )
+    apply_credentials_and_tls(
+        client,
+        username=broker.username,
+        password=broker.password,
+        tls=broker.tls,
+        ca_file=broker.ca_file,
+        cert_file=broker.cert_file,
+        key_file=broker.key_file,
+    )
     return client
 
 
