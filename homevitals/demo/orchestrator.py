@@ -30,6 +30,7 @@ from homevitals.demo.processes import ManagedProcess
 from homevitals.demo.seed import seed_homes
 from homevitals.errors import HomevitalsError
 from homevitals.services.mosquitto import LocalMosquitto
+from homevitals.services.ports import port_in_use
 from homevitals.services.postgres import LocalPostgres
 
 LOGIN_ROLES = {
@@ -68,13 +69,6 @@ def _homevitals() -> str:
     return found
 
 
-def _port_free(port: int) -> bool:
-    import socket  # noqa: PLC0415 - only for this check
-
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) != 0
-
-
 class Demo:
     """One run of the native demo."""
 
@@ -102,7 +96,7 @@ class Demo:
         return path.read_text(encoding="utf-8").strip()
 
     def _check_port(self, port: int, what: str, flag: str) -> None:
-        if not _port_free(port):
+        if port_in_use(port):
             raise DemoError(
                 what,
                 f"port {port} is already in use",

@@ -12,6 +12,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """True when something accepts TCP connections on host:port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        return sock.connect_ex((host, port)) == 0
+
+
 def wait_for_port(host: str, port: int, timeout: float) -> None:
     """Block until something accepts TCP connections on host:port."""
     deadline = time.monotonic() + timeout

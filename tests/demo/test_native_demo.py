@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -19,14 +18,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from homevitals.services.ports import free_port
+from homevitals.services.ports import free_port, port_in_use
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-def _port_open(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _descendants(pid: int) -> set[int]:
@@ -143,4 +137,4 @@ def test_demo_delivers_attributed_readings_and_stops_cleanly(demo):
     left = [pid for pid in children if _alive(pid)]
     assert not left, f"processes left running: {left}"
     for name, port in ports.items():
-        assert not _port_open(port), f"{name} port {port} still open"
+        assert not port_in_use(port), f"{name} port {port} still open"
