@@ -24,6 +24,7 @@ from types import FrameType
 import psycopg
 import yaml
 
+from homevitals.db.login_roles import LOGIN_ROLES, ensure_login_role
 from homevitals.db.migrate import migrate
 from homevitals.demo.homes import DemoHome, plan_homes
 from homevitals.demo.processes import ManagedProcess
@@ -32,12 +33,6 @@ from homevitals.errors import HomevitalsError
 from homevitals.services.mosquitto import LocalMosquitto
 from homevitals.services.ports import port_in_use
 from homevitals.services.postgres import LocalPostgres
-
-LOGIN_ROLES = {
-    "hv_ingest": "homevitals_ingest",
-    "hv_api": "homevitals_api",
-    "hv_grafana": "homevitals_grafana",
-}
 
 
 class DemoError(HomevitalsError):
@@ -114,11 +109,10 @@ class Demo:
         self._progress("database migrations and service roles")
         applied = migrate(dsn)
         self.say(f"      {'applied ' + ', '.join(applied) if applied else 'schema already current'}")
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            for user, group in LOGIN_ROLES.items():
-                exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (user,)).fetchone()
-                if not exists:
-                    conn.execute(f"CREATE ROLE {user} LOGIN IN ROLE {group}")
+        # The same login users as a deployment (docs/database.md), with the demo's own passwords.
+        with psycopg.connect(dsn) as conn:
+            for role in LOGIN_ROLES:
+                ensure_login_role(conn, role, self._secret(f"db-{role.user}"))
         return dsn
 
     def start_broker(self) -> None:
@@ -158,7 +152,7 @@ class Demo:
             [cli, "ingest", "run"],
             {
                 **{f"INGEST_{k}": v for k, v in common.items()},
-                "INGEST_DATABASE_URL": pg.dsn_for("homevitals", "hv_ingest"),
+                "INGEST_DATABASE_URL": pg.dsn_for("homevitals", "ingest_service"),
                 "INGEST_MQTT_HOST": "127.0.0.1",
                 "INGEST_MQTT_PORT": str(self.config.mqtt_port),
                 "INGEST_METRICS_PORT": str(self.config.metrics_port),
@@ -172,7 +166,7 @@ class Demo:
             [cli, "api", "run"],
             {
                 **{f"API_{k}": v for k, v in common.items()},
-                "API_DATABASE_URL": pg.dsn_for("homevitals", "hv_api"),
+                "API_DATABASE_URL": pg.dsn_for("homevitals", "api_service"),
                 "API_HOST": "127.0.0.1",
                 "API_PORT": str(self.config.api_port),
                 "API_JWT_SECRET": self._secret("api-jwt-secret"),
@@ -259,7 +253,7 @@ class Demo:
                 "host": "127.0.0.1",
                 "port": self.config.postgres_port,
                 "database": "homevitals",
-                "grafana_user": "hv_grafana",
+                "grafana_user": "grafana_reader",
             },
             "mqtt": {"host": "127.0.0.1", "port": self.config.mqtt_port},
             "metrics": f"http://127.0.0.1:{self.config.metrics_port}/metrics",
