@@ -158,7 +158,16 @@ ON CONFLICT (gateway_id) DO UPDATE SET
 WHERE g.status_at IS NULL OR excluded.status_at >= g.status_at
 """
 
-_UPSERT_STATUS_DEVICE = """
+# A battery level replaces the stored one only when it was read later (status and readings
+# arrive out of order across workers). Shared by both device upserts below.
+_NEWER_BATTERY_WINS = sql.SQL("""battery_level = CASE WHEN excluded.battery_level IS NOT NULL
+                        AND (d.battery_at IS NULL OR excluded.battery_at >= d.battery_at)
+                       THEN excluded.battery_level ELSE d.battery_level END,
+  battery_at = CASE WHEN excluded.battery_level IS NOT NULL
+                     AND (d.battery_at IS NULL OR excluded.battery_at >= d.battery_at)
+                    THEN excluded.battery_at ELSE d.battery_at END""")
+
+_UPSERT_STATUS_DEVICE = sql.SQL("""
 INSERT INTO devices AS d (address, model, battery_level, battery_at, first_seen, last_seen, last_gateway_id)
 VALUES (%(address)s::text, %(model)s::text, %(battery)s::smallint,
         CASE WHEN %(battery)s::smallint IS NOT NULL THEN %(at)s::timestamptz END,
@@ -166,16 +175,11 @@ VALUES (%(address)s::text, %(model)s::text, %(battery)s::smallint,
         least(coalesce(%(seen)s::timestamptz, %(at)s::timestamptz), now()), %(gid)s::text)
 ON CONFLICT (address) DO UPDATE SET
   model = coalesce(d.model, excluded.model),
-  battery_level = CASE WHEN excluded.battery_level IS NOT NULL
-                        AND (d.battery_at IS NULL OR excluded.battery_at >= d.battery_at)
-                       THEN excluded.battery_level ELSE d.battery_level END,
-  battery_at = CASE WHEN excluded.battery_level IS NOT NULL
-                     AND (d.battery_at IS NULL OR excluded.battery_at >= d.battery_at)
-                    THEN excluded.battery_at ELSE d.battery_at END,
+  {newer_battery},
   last_seen = greatest(d.last_seen, least(%(seen)s::timestamptz, now())),
   last_gateway_id = CASE WHEN %(seen)s::timestamptz >= d.last_seen
                          THEN excluded.last_gateway_id ELSE d.last_gateway_id END
-"""
+""").format(newer_battery=_NEWER_BATTERY_WINS)
 
 # First/last seen follow the gateway's clock (when the bytes arrived), never beyond the hub's.
 _UPSERT_READING_DEVICES = sql.SQL("""
@@ -192,17 +196,12 @@ ON CONFLICT (address) DO UPDATE SET
   manufacturer = coalesce(excluded.manufacturer, d.manufacturer),
   model = coalesce(excluded.model, d.model),
   firmware = coalesce(excluded.firmware, d.firmware),
-  battery_level = CASE WHEN excluded.battery_level IS NOT NULL
-                        AND (d.battery_at IS NULL OR excluded.battery_at >= d.battery_at)
-                       THEN excluded.battery_level ELSE d.battery_level END,
-  battery_at = CASE WHEN excluded.battery_level IS NOT NULL
-                     AND (d.battery_at IS NULL OR excluded.battery_at >= d.battery_at)
-                    THEN excluded.battery_at ELSE d.battery_at END,
+  {newer_battery},
   first_seen = least(d.first_seen, excluded.first_seen),
   last_seen = greatest(d.last_seen, excluded.last_seen),
   last_gateway_id = CASE WHEN excluded.last_seen >= d.last_seen
                          THEN excluded.last_gateway_id ELSE d.last_gateway_id END
-""").format(staging=sql.Identifier(STAGING_TABLE))
+""").format(staging=sql.Identifier(STAGING_TABLE), newer_battery=_NEWER_BATTERY_WINS)
 
 _INSERT_NEW_DEVICES = sql.SQL("""
 INSERT INTO devices (address, kind, serial, manufacturer, model, firmware, battery_level, battery_at,
