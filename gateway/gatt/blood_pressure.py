@@ -29,7 +29,7 @@ from datetime import datetime
 from enum import Enum, IntEnum, IntFlag
 from typing import ClassVar, Self
 
-from gateway.gatt.current_time import DateTime, iso, resolve_timestamp
+from gateway.gatt.current_time import DateTime, iso, settle_timestamp
 from gateway.gatt.ieee11073 import DecodedNumber, SpecialValue, settle_special_values
 from gateway.gatt.reader import ByteReader, ByteWriter, flag_names, to_canonical
 from gateway.gatt.uuids import CharacteristicUUID
@@ -157,11 +157,7 @@ class _BloodPressureBase:
         if self.reserved_flags & ~0xFF or self.reserved_flags & _FLAGS_KNOWN:
             raise ValueError("reserved_flags must only use the reserved flag bits 5-7 (0xE0)")
         specials = settle_special_values(self, _NUMERIC_FIELDS, _COMPOUND_FIELDS)
-        timestamp, raw = resolve_timestamp(self.timestamp, self.timestamp_raw, "timestamp")
-        object.__setattr__(self, "timestamp", timestamp)
-        object.__setattr__(self, "timestamp_raw", raw)
-        unusable_time = ("timestamp",) if raw is not None and timestamp is None else ()
-        object.__setattr__(self, "invalid_values", specials + unusable_time)
+        object.__setattr__(self, "invalid_values", specials + settle_timestamp(self))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:

@@ -131,6 +131,21 @@ def resolve_timestamp(value: datetime | None, raw: DateTime | None,
     return value, raw
 
 
+def settle_timestamp(model: object) -> tuple[str, ...]:
+    """Resolve an optional ``timestamp`` / ``timestamp_raw`` pair on a frozen measurement.
+
+    Sets both fields (see :func:`resolve_timestamp`) and returns ``("timestamp",)`` when the
+    device sent a Date Time that is no usable time (all zeros, or not a calendar time), for
+    the model's ``invalid_values``; otherwise ``()``.
+    """
+    timestamp, raw = resolve_timestamp(
+        getattr(model, "timestamp"), getattr(model, "timestamp_raw"), "timestamp"  # noqa: B009
+    )
+    object.__setattr__(model, "timestamp", timestamp)
+    object.__setattr__(model, "timestamp_raw", raw)
+    return ("timestamp",) if raw is not None and timestamp is None else ()
+
+
 class DayOfWeek(IntEnum):
     """Day of Week (GSS): 0 = unknown, 1 = Monday .. 7 = Sunday."""
 

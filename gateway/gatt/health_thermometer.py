@@ -24,7 +24,7 @@ from datetime import datetime
 from enum import Enum, IntEnum, IntFlag
 from typing import ClassVar, Self
 
-from gateway.gatt.current_time import DateTime, iso, resolve_timestamp
+from gateway.gatt.current_time import DateTime, iso, settle_timestamp
 from gateway.gatt.ieee11073 import SpecialValue, settle_special_values
 from gateway.gatt.reader import ByteReader, ByteWriter, as_code, code_name, to_canonical
 from gateway.gatt.uuids import CharacteristicUUID
@@ -75,11 +75,7 @@ class _TemperatureBase:
         if self.reserved_flags & ~0xFF or self.reserved_flags & _FLAGS_KNOWN:
             raise ValueError("reserved_flags must only use the reserved flag bits 3-7 (0xF8)")
         specials = settle_special_values(self, ("temperature",), ("temperature",))
-        timestamp, raw = resolve_timestamp(self.timestamp, self.timestamp_raw, "timestamp")
-        object.__setattr__(self, "timestamp", timestamp)
-        object.__setattr__(self, "timestamp_raw", raw)
-        unusable_time = ("timestamp",) if raw is not None and timestamp is None else ()
-        object.__setattr__(self, "invalid_values", specials + unusable_time)
+        object.__setattr__(self, "invalid_values", specials + settle_timestamp(self))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:

@@ -29,7 +29,7 @@ from datetime import datetime
 from enum import KEEP, IntFlag
 from typing import ClassVar, Self
 
-from gateway.gatt.current_time import DateTime, iso, resolve_timestamp
+from gateway.gatt.current_time import DateTime, iso, settle_timestamp
 from gateway.gatt.ieee11073 import DecodedNumber, SpecialValue, settle_special_values
 from gateway.gatt.reader import ByteReader, ByteWriter, flag_names
 from gateway.gatt.uuids import CharacteristicUUID
@@ -153,11 +153,7 @@ class PlxSpotCheckMeasurement:
     def __post_init__(self) -> None:
         _check_reserved(self.reserved_flags)
         specials = settle_special_values(self, self.NUMERIC_FIELDS, ("spo2", "pulse_rate"))
-        timestamp, raw = resolve_timestamp(self.timestamp, self.timestamp_raw, "timestamp")
-        object.__setattr__(self, "timestamp", timestamp)
-        object.__setattr__(self, "timestamp_raw", raw)
-        unusable_time = ("timestamp",) if raw is not None and timestamp is None else ()
-        object.__setattr__(self, "invalid_values", specials + unusable_time)
+        object.__setattr__(self, "invalid_values", specials + settle_timestamp(self))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:

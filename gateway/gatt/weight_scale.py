@@ -24,7 +24,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from enum import Enum, IntFlag
 from typing import ClassVar, Self
 
-from gateway.gatt.current_time import DateTime, iso, resolve_timestamp
+from gateway.gatt.current_time import DateTime, iso, settle_timestamp
 from gateway.gatt.errors import EncodeError
 from gateway.gatt.reader import ByteReader, ByteWriter, flag_names, to_canonical
 from gateway.gatt.uuids import CharacteristicUUID
@@ -101,13 +101,8 @@ class WeightMeasurement:
             raise ValueError("reserved_flags must only use the reserved flag bits 4-7 (0xF0)")
         if (self.bmi is None) != (self.height is None):
             raise ValueError("bmi and height are sent together: give both or neither")
-        timestamp, raw = resolve_timestamp(self.timestamp, self.timestamp_raw, "timestamp")
-        object.__setattr__(self, "timestamp", timestamp)
-        object.__setattr__(self, "timestamp_raw", raw)
         invalid: tuple[str, ...] = ("weight",) if self.weight is None else ()
-        if raw is not None and timestamp is None:
-            invalid += ("timestamp",)
-        object.__setattr__(self, "invalid_values", invalid)
+        object.__setattr__(self, "invalid_values", invalid + settle_timestamp(self))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:
