@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +18,6 @@ from psycopg.types.json import Jsonb
 from api.auth import mint_dev_token
 from api.roles import Role
 from api.settings import ApiSettings
-from homevitals.services.errors import ServiceStartError
 from homevitals.services.ports import wait_for_port
 from homevitals.services.postgres import LocalPostgres
 
@@ -41,26 +39,8 @@ TEMPLATE_DB = "homevitals_template"
 
 
 def create_database(server: LocalPostgres, name: str) -> str:
-    """A fresh database cloned from the migrated template; its superuser DSN.
-
-    TimescaleDB's launcher keeps a background scheduler connected to every database with the
-    extension, the template included; while it is, ``CREATE DATABASE ... TEMPLATE`` fails with
-    "being accessed by other users". Until tests/conftest.py keeps it out (reported), end that
-    worker and try again (as tests/dashboards does).
-    """
-    for attempt in range(50):
-        try:
-            server.execute("postgres", f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
-            break
-        except ServiceStartError as error:
-            if "being accessed by other users" not in error.log or attempt == 49:
-                raise
-            server.execute(
-                "postgres",
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                f"WHERE datname = '{TEMPLATE_DB}' AND backend_type LIKE 'TimescaleDB%'",
-            )
-            time.sleep(0.1)
+    """A fresh database cloned from the harness's migrated template; its superuser DSN."""
+    server.execute("postgres", f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
     return server.dsn_for(name)
 
 

@@ -6,28 +6,17 @@ also prove that role's grants are enough.
 
 from __future__ import annotations
 
-import itertools
-import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from api_support import Seed, create_database, make_settings, seed
+from api_support import Seed, make_settings, seed
 
 from api.app import create_app
 from api.settings import ApiSettings
 from homevitals.services.postgres import LocalPostgres
 
 API_LOGIN = "homevitals_api_tests"
-_db_counter = itertools.count()
-
-
-@pytest.fixture
-def db_dsn(postgres_server: LocalPostgres, migrated_template: str) -> Iterator[str]:
-    """The harness's ``db_dsn`` (a fresh migrated database), tolerant of TimescaleDB's scheduler."""
-    name = f"t_api_{os.getpid()}_{next(_db_counter)}"
-    yield create_database(postgres_server, name)
-    postgres_server.execute("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture(scope="session")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-import os
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,11 +14,7 @@ from dashboards_seed import Seeded, seed
 from fake_grafana import FakeGrafana
 
 from dashboards.grafana_sql import TimeRange, Variable, render
-from homevitals.services.errors import ServiceStartError
 from homevitals.services.postgres import LocalPostgres
-
-TEMPLATE_DB = "homevitals_template"
-_db_counter = itertools.count()
 
 
 @dataclass
@@ -48,33 +41,6 @@ class World:
         cursor = self.conn.execute(render(sql, variables=variables, time_range=time_range, interval=interval))
         assert cursor.description is not None
         return [column.name for column in cursor.description], cursor.fetchall()
-
-
-@pytest.fixture
-def db_dsn(postgres_server: LocalPostgres, migrated_template: str) -> Iterator[str]:
-    """The harness's ``db_dsn``, tolerant of TimescaleDB's scheduler in the template.
-
-    TimescaleDB's launcher starts a background scheduler in every database that has the
-    extension, the template included (it polls once a minute); while it is connected,
-    ``CREATE DATABASE ... TEMPLATE`` fails with "being accessed by other users". Until
-    tests/conftest.py keeps it out (reported), end that worker and try again.
-    """
-    name = f"t_dash_{os.getpid()}_{next(_db_counter)}"
-    for attempt in range(50):
-        try:
-            postgres_server.execute("postgres", f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
-            break
-        except ServiceStartError as error:
-            if "being accessed by other users" not in error.log or attempt == 49:
-                raise
-            postgres_server.execute(
-                "postgres",
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                f"WHERE datname = '{TEMPLATE_DB}' AND backend_type LIKE 'TimescaleDB%'",
-            )
-            time.sleep(0.1)
-    yield postgres_server.dsn_for(name)
-    postgres_server.execute("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture
