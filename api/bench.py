@@ -35,9 +35,9 @@ import psycopg
 
 from api.auth import mint_dev_token
 from api.roles import Role
-from homevitals.db.migrate import migrate
-from homevitals.services.ports import free_port, wait_for_port
-from homevitals.services.postgres import LocalPostgres
+from database.migrate import migrate
+from devstack.services.ports import free_port, wait_for_port
+from devstack.services.postgres import LocalPostgres
 
 READINGS_PER_DAY = 4
 SECRET = "benchmark-only-hs256-secret-0123456789abcdef"  # noqa: S105 - a throwaway server's dev secret

@@ -1,5 +1,5 @@
 """The homevitals gateway: BLE health devices -> on-disk outbox -> MQTT (docs/gateway.md).
 
-``gateway.gatt`` is the pure decoder library; the rest is the service that runs on the
+``gatt`` is the pure decoder library; the rest is the service that runs on the
 Raspberry Pi (``homevitals gateway run``).
 """

@@ -19,10 +19,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from gateway.gatt import BloodPressureMeasurement
 from gateway.outbox import Outbox
 from gateway.publisher import MqttConfig, Publisher
 from gateway.readings import BuiltReading, DeviceIdentity, build_reading
+from gatt import BloodPressureMeasurement
 from homevitals.logging import configure_logging
 
 ZONE = ZoneInfo("Europe/Copenhagen")

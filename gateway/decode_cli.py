@@ -12,8 +12,8 @@ import re
 
 import typer
 
-from gateway.gatt import decode_characteristic, normalize_uuid
-from gateway.gatt.errors import DecodeError, UnknownCharacteristic
+from gatt import decode_characteristic, normalize_uuid
+from gatt.errors import DecodeError, UnknownCharacteristic
 
 EXIT_MALFORMED = 2
 # Separators that capture tools put between bytes: spaces, colons, dashes (nRF Connect).

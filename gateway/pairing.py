@@ -20,9 +20,9 @@ from bleak.exc import BleakError
 from gateway.allowlist import AllowedDevice, AllowList, normalize_address
 from gateway.backends import BleBackend
 from gateway.errors import PairingError, describe
-from gateway.gatt import DecodeError, decode_characteristic
-from gateway.gatt.uuids import CharacteristicUUID, uuid128
 from gateway.scanner import HEALTH_SERVICE_UUIDS, advertised_health_services
+from gatt import DecodeError, decode_characteristic
+from gatt.uuids import CharacteristicUUID, uuid128
 
 log = structlog.get_logger("gateway.pairing")
 

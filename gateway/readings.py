@@ -18,7 +18,7 @@ from pydantic import TypeAdapter
 
 from gateway.clock import ClockHistory, ClockReading, MeasuredAt, resolve_measured_at
 from gateway.errors import UnsupportedReading
-from gateway.gatt import (
+from gatt import (
     BloodPressureMeasurement,
     ConcentrationUnit,
     GattValue,
@@ -30,9 +30,9 @@ from gateway.gatt import (
     WeightMeasurement,
     WeightUnit,
 )
-from gateway.gatt.glucose import SensorStatus
-from gateway.gatt.reader import code_name, flag_names
-from gateway.gatt.uuids import CharacteristicUUID
+from gatt.glucose import SensorStatus
+from gatt.reader import code_name, flag_names
+from gatt.uuids import CharacteristicUUID
 from homevitals.contract import DeviceInfo, Kind, Reading, derive_reading_id
 
 _READING = TypeAdapter[Any](Reading)

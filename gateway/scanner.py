@@ -22,7 +22,7 @@ from bleak.exc import BleakError
 
 from gateway.backends import BleBackend
 from gateway.errors import describe
-from gateway.gatt.uuids import ServiceUUID, uuid128
+from gatt.uuids import ServiceUUID, uuid128
 
 log = structlog.get_logger("gateway.scanner")
 

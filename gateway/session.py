@@ -41,7 +41,9 @@ from bleak.exc import BleakDBusError, BleakError, BleakGATTProtocolError, BleakG
 from gateway.backends import BleBackend
 from gateway.clock import ClockHistory, ClockReading, wall_clock
 from gateway.errors import DeviceSessionError, OutboxError, UnsupportedReading, describe
-from gateway.gatt import (
+from gateway.outbox import AddResult, Outbox
+from gateway.readings import MEASUREMENT_UUIDS, BuiltReading, DeviceIdentity, build_reading
+from gatt import (
     BatteryLevel,
     CurrentTime,
     DecodeError,
@@ -52,9 +54,7 @@ from gateway.gatt import (
     decode_characteristic,
     normalize_uuid,
 )
-from gateway.gatt.uuids import CharacteristicUUID, uuid128
-from gateway.outbox import AddResult, Outbox
-from gateway.readings import MEASUREMENT_UUIDS, BuiltReading, DeviceIdentity, build_reading
+from gatt.uuids import CharacteristicUUID, uuid128
 
 log = structlog.get_logger("gateway.session")
 

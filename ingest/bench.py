@@ -39,11 +39,11 @@ import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
+from database.migrate import migrate
+from devstack.services.mosquitto import LocalMosquitto
+from devstack.services.ports import free_port
+from devstack.services.postgres import LocalPostgres
 from homevitals.contract import readings_topic
-from homevitals.db.migrate import migrate
-from homevitals.services.mosquitto import LocalMosquitto
-from homevitals.services.ports import free_port
-from homevitals.services.postgres import LocalPostgres
 from ingest.envelope import Envelope
 from ingest.validation import PreparedReading, ValidBatch, validate_message
 from ingest.writer import BatchWriter

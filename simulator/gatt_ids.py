@@ -1,6 +1,6 @@
 """The Bluetooth SIG UUIDs the virtual devices serve, as Bumble ``UUID`` objects.
 
-The numbers come from the gateway's single table (:mod:`gateway.gatt.uuids`, Assigned Numbers
+The numbers come from the gateway's single table (:mod:`gatt.uuids`, Assigned Numbers
 3.4 and 3.8), so the devices and the gateway cannot disagree about them.
 """
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from bumble.core import UUID
 
-from gateway.gatt.uuids import CharacteristicUUID as C
-from gateway.gatt.uuids import ServiceUUID as S
+from gatt.uuids import CharacteristicUUID as C
+from gatt.uuids import ServiceUUID as S
 
 
 def _sig(number: C | S) -> UUID:

@@ -1,6 +1,6 @@
 """Byte-level faults the virtual devices can inject into otherwise correct payloads.
 
-Correct payloads come from the gateway's encoders (:mod:`gateway.gatt`); this module only
+Correct payloads come from the gateway's encoders (:mod:`gatt`); this module only
 breaks them on purpose.
 """
 

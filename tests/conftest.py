@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from homevitals.services.mosquitto import LocalMosquitto
-from homevitals.services.postgres import LocalPostgres
+from devstack.services.mosquitto import LocalMosquitto
+from devstack.services.postgres import LocalPostgres
 
 TEMPLATE_DB = "homevitals_template"
 INTEGRATION_FIXTURES = {
@@ -50,7 +50,7 @@ def postgres_server() -> Iterator[LocalPostgres]:
 @pytest.fixture(scope="session")
 def migrated_template(postgres_server: LocalPostgres) -> str:
     """A database migrated to head, used as the template of each test's database."""
-    from homevitals.db.migrate import migrate
+    from database.migrate import migrate
 
     postgres_server.execute("postgres", f"CREATE DATABASE {TEMPLATE_DB}")
     dsn = postgres_server.dsn_for(TEMPLATE_DB)
@@ -92,7 +92,7 @@ def private_mosquitto() -> Iterator[LocalMosquitto]:
 @pytest.fixture
 def private_postgres() -> Iterator[LocalPostgres]:
     """A cluster for one test, which it may restart (database-down tests); migrated."""
-    from homevitals.db.migrate import migrate
+    from database.migrate import migrate
 
     with LocalPostgres() as server:
         migrate(server.dsn)

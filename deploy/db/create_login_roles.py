@@ -1,6 +1,6 @@
 """Compose's ``migrate`` job: create or update the services' database login users.
 
-The logic lives in the core, ``homevitals/db/login_roles.py`` (the native demo uses it too);
+The logic lives in the core, ``database/login_roles.py`` (the native demo uses it too);
 this file keeps the path that docker-compose.yml and the docs name.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from homevitals.db.login_roles import (
+from database.login_roles import (
     LOGIN_ROLES,
     LoginRole,
     LoginRolesSettings,

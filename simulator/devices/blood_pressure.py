@@ -1,6 +1,6 @@
 """A virtual blood-pressure monitor (Blood Pressure Service 1.1.1), with user slots.
 
-Payloads are built with the gateway's encoders (:mod:`gateway.gatt.blood_pressure`), so the
+Payloads are built with the gateway's encoders (:mod:`gatt.blood_pressure`), so the
 device sends exactly what the decoders are specified against.
 """
 
@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from bumble import gatt
 
-from gateway.gatt.blood_pressure import (
+from gatt.blood_pressure import (
     UNKNOWN_USER,
     BloodPressureFeature,
     BloodPressureFeatureFlags,

@@ -15,7 +15,7 @@ from typing import ClassVar
 from bumble import att, gatt
 from bumble.device import Connection
 
-from gateway.gatt.glucose import (
+from gatt.glucose import (
     ConcentrationUnit,
     GlucoseFeature,
     GlucoseFeatureFlags,

@@ -12,7 +12,7 @@ from typing import ClassVar
 
 from bumble import gatt
 
-from gateway.gatt.pulse_oximeter import PlxFeatures, PlxSpotCheckMeasurement, PlxSupportedFeatures
+from gatt.pulse_oximeter import PlxFeatures, PlxSpotCheckMeasurement, PlxSupportedFeatures
 from simulator import gatt_ids
 from simulator.devices.base import VirtualDevice
 from simulator.devices.services import Perms, Props

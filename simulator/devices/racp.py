@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gateway.gatt.errors import DecodeError
-from gateway.gatt.glucose import (
+from gatt.errors import DecodeError
+from gatt.glucose import (
     RacpFilterType,
     RacpOpcode,
     RacpOperator,

@@ -12,7 +12,7 @@ from datetime import datetime
 from bumble import att, gatt
 from bumble.device import Connection
 
-from gateway.gatt.current_time import AdjustReason, CurrentTime, DayOfWeek
+from gatt.current_time import AdjustReason, CurrentTime, DayOfWeek
 from simulator import gatt_ids
 from simulator.clock import DeviceClock
 

@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from bumble import gatt
 
-from gateway.gatt.health_thermometer import (
+from gatt.health_thermometer import (
     TemperatureMeasurement,
     TemperatureType,
     TemperatureUnit,

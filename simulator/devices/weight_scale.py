@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from bumble import gatt
 
-from gateway.gatt.weight_scale import (
+from gatt.weight_scale import (
     WeightMeasurement,
     WeightScaleFeature,
     WeightScaleFeatureFlags,

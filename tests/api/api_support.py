@@ -18,8 +18,8 @@ from psycopg.types.json import Jsonb
 from api.auth import mint_dev_token
 from api.roles import Role
 from api.settings import ApiSettings
-from homevitals.services.ports import wait_for_port
-from homevitals.services.postgres import LocalPostgres
+from devstack.services.ports import wait_for_port
+from devstack.services.postgres import LocalPostgres
 
 SECRET = "api-tests-hs256-secret-0123456789abcdef"
 ISSUER = "https://idp.test.homevitals"

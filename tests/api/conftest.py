@@ -14,7 +14,7 @@ from api_support import Seed, make_settings, seed
 
 from api.app import create_app
 from api.settings import ApiSettings
-from homevitals.services.postgres import LocalPostgres
+from devstack.services.postgres import LocalPostgres
 
 API_LOGIN = "homevitals_api_tests"
 

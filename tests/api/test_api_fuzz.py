@@ -25,8 +25,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from api.app import create_app
-from homevitals.services.ports import free_port
-from homevitals.services.postgres import LocalPostgres
+from devstack.services.ports import free_port
+from devstack.services.postgres import LocalPostgres
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -8,7 +8,7 @@ import subprocess
 import httpx
 from api_support import api_env, api_server, audit_rows
 
-from homevitals.services.ports import free_port
+from devstack.services.ports import free_port
 
 
 def test_api_run_serves_real_http_with_a_cli_token(repo_root, api_dsn, seeded, db_dsn, tmp_path):

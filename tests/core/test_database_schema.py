@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from psycopg import errors
 
-from homevitals.db.migrate import head_revision, migrate
+from database.migrate import head_revision, migrate
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ from dashboards_seed import Seeded, seed
 from fake_grafana import FakeGrafana
 
 from dashboards.grafana_sql import TimeRange, Variable, render
-from homevitals.services.postgres import LocalPostgres
+from devstack.services.postgres import LocalPostgres
 
 
 @dataclass

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from homevitals.services.ports import free_port, port_in_use
+from devstack.services.ports import free_port, port_in_use
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -22,8 +22,8 @@ from typing import Any
 
 from deploy_support import DEPLOY
 
-from homevitals.services.mosquitto import mosquitto_binary
-from homevitals.services.ports import free_port, wait_for_port
+from devstack.services.mosquitto import mosquitto_binary
+from devstack.services.ports import free_port, wait_for_port
 
 MOSQUITTO_DIR = DEPLOY / "mosquitto"
 

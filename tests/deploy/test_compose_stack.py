@@ -32,8 +32,8 @@ import pytest
 from deploy_support import DEPLOY, REPO_ROOT, environment_of, interpolate, load_compose, read_env_file
 from mosquitto_support import Broker, shipped_broker
 
-from homevitals.services.ports import free_port, wait_for_port
-from homevitals.services.postgres import LocalPostgres
+from devstack.services.ports import free_port, wait_for_port
+from devstack.services.postgres import LocalPostgres
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -19,7 +19,7 @@ import psycopg
 import pytest
 from deploy_support import DEPLOY, load_script_module
 
-from homevitals.services.postgres import LocalPostgres
+from devstack.services.postgres import LocalPostgres
 
 SCRIPT = DEPLOY / "db" / "create_login_roles.py"
 roles_script = load_script_module(SCRIPT, "create_login_roles")
@@ -33,7 +33,7 @@ PASSWORDS = {
 
 @pytest.fixture(scope="module")
 def scram_postgres() -> Iterator[LocalPostgres]:
-    from homevitals.db.migrate import migrate
+    from database.migrate import migrate
 
     with LocalPostgres() as server:
         migrate(server.dsn)

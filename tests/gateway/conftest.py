@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 import jsonschema
 import pytest
 
+from devstack.services.mosquitto import LocalMosquitto
 from gateway.outbox import Outbox
 from homevitals.contract.schema import SCHEMA_PATH
-from homevitals.services.mosquitto import LocalMosquitto
 from tests.gateway.helpers import COPENHAGEN, MqttCollector
 
 

@@ -22,12 +22,12 @@ from paho.mqtt.enums import CallbackAPIVersion
 from gateway.allowlist import AllowedDevice, AllowList
 from gateway.backends import BleBackend, simulator_backend
 from gateway.clock import ClockReading
-from gateway.gatt import BloodPressureMeasurement
 from gateway.outbox import Outbox
 from gateway.publisher import MqttConfig
 from gateway.readings import BuiltReading, DeviceIdentity, build_reading
 from gateway.service import GatewayService, ServiceConfig
 from gateway.session import SessionConfig
+from gatt import BloodPressureMeasurement
 from homevitals.contract import ReadingsBatch
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
@@ -133,7 +133,7 @@ class MqttCollector:
 
 def expected_reading_ids(address: str, records: Any) -> set[str]:
     """The reading_ids of a virtual device's stored records (all stamped), computed independently."""
-    from gateway.gatt import decode_characteristic
+    from gatt import decode_characteristic
     from homevitals.contract import derive_reading_id
 
     ids = set()

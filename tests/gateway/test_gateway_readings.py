@@ -10,7 +10,8 @@ import pytest
 
 from gateway.clock import ClockReading
 from gateway.errors import UnsupportedReading
-from gateway.gatt import (
+from gateway.readings import DeviceIdentity, build_reading
+from gatt import (
     BloodPressureMeasurement,
     ConcentrationUnit,
     GlucoseMeasurement,
@@ -25,7 +26,6 @@ from gateway.gatt import (
     WeightUnit,
     decode_characteristic,
 )
-from gateway.readings import DeviceIdentity, build_reading
 from homevitals.contract import ReadingsBatch, TimeSource
 
 pytestmark = pytest.mark.unit

@@ -6,8 +6,8 @@ from datetime import datetime
 
 import pytest
 
-from gateway.gatt import decode_characteristic
-from gateway.gatt.blood_pressure import (
+from gatt import decode_characteristic
+from gatt.blood_pressure import (
     BloodPressureFeature,
     BloodPressureFeatureFlags,
     BloodPressureMeasurement,
@@ -16,9 +16,9 @@ from gateway.gatt.blood_pressure import (
     PressureUnit,
     PulseRateRange,
 )
-from gateway.gatt.current_time import DateTime
-from gateway.gatt.errors import DecodeError, EncodeError, TrailingBytes, TruncatedPayload
-from gateway.gatt.ieee11073 import SpecialValue
+from gatt.current_time import DateTime
+from gatt.errors import DecodeError, EncodeError, TrailingBytes, TruncatedPayload
+from gatt.ieee11073 import SpecialValue
 
 pytestmark = pytest.mark.unit
 

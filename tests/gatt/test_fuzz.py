@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from gateway.gatt import GATT_VALUE_TYPES, RacpRequest, decode_characteristic
-from gateway.gatt.errors import DecodeError, UnknownCharacteristic
+from gatt import GATT_VALUE_TYPES, RacpRequest, decode_characteristic
+from gatt.errors import DecodeError, UnknownCharacteristic
 
 pytestmark = pytest.mark.unit
 

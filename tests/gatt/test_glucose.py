@@ -7,9 +7,9 @@ from datetime import datetime
 
 import pytest
 
-from gateway.gatt import decode_characteristic
-from gateway.gatt.errors import DecodeError, EncodeError, InvalidValue, TruncatedPayload
-from gateway.gatt.glucose import (
+from gatt import decode_characteristic
+from gatt.errors import DecodeError, EncodeError, InvalidValue, TruncatedPayload
+from gatt.glucose import (
     CarbohydrateId,
     ConcentrationUnit,
     GlucoseFeature,
@@ -31,7 +31,7 @@ from gateway.gatt.glucose import (
     SampleLocation,
     SensorStatus,
 )
-from gateway.gatt.ieee11073 import SpecialValue
+from gatt.ieee11073 import SpecialValue
 
 pytestmark = pytest.mark.unit
 

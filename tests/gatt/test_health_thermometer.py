@@ -6,16 +6,16 @@ from datetime import datetime
 
 import pytest
 
-from gateway.gatt import decode_characteristic
-from gateway.gatt.errors import TrailingBytes, TruncatedPayload
-from gateway.gatt.health_thermometer import (
+from gatt import decode_characteristic
+from gatt.errors import TrailingBytes, TruncatedPayload
+from gatt.health_thermometer import (
     IntermediateTemperature,
     TemperatureMeasurement,
     TemperatureType,
     TemperatureTypeCharacteristic,
     TemperatureUnit,
 )
-from gateway.gatt.ieee11073 import SpecialValue
+from gatt.ieee11073 import SpecialValue
 
 pytestmark = pytest.mark.unit
 

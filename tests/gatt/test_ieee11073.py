@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.gatt.errors import EncodeError
-from gateway.gatt.ieee11073 import (
+from gatt.errors import EncodeError
+from gatt.ieee11073 import (
     DecodedNumber,
     SpecialValue,
     decode_float,

@@ -6,9 +6,9 @@ from datetime import datetime
 
 import pytest
 
-from gateway.gatt.errors import TrailingBytes, TruncatedPayload
-from gateway.gatt.ieee11073 import SpecialValue
-from gateway.gatt.pulse_oximeter import (
+from gatt.errors import TrailingBytes, TruncatedPayload
+from gatt.ieee11073 import SpecialValue
+from gatt.pulse_oximeter import (
     PlxContinuousMeasurement,
     PlxDeviceAndSensorStatus,
     PlxFeatures,

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.gatt import (
+from gatt import (
     GATT_VALUE_TYPES,
     BatteryLevel,
     BloodPressureFeature,
@@ -60,9 +60,9 @@ from gateway.gatt import (
     WeightUnit,
     decode_characteristic,
 )
-from gateway.gatt.current_time import AdjustReason
-from gateway.gatt.errors import TrailingBytes, TruncatedPayload
-from gateway.gatt.glucose import RacpFilterType, RacpOpcode
+from gatt.current_time import AdjustReason
+from gatt.errors import TrailingBytes, TruncatedPayload
+from gatt.glucose import RacpFilterType, RacpOpcode
 
 pytestmark = pytest.mark.unit
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gateway.gatt import (
+from gatt import (
     DECODERS,
     GATT_VALUE_TYPES,
     CharacteristicUUID,
@@ -15,9 +15,9 @@ from gateway.gatt import (
     normalize_uuid,
     uuid128,
 )
-from gateway.gatt.battery import BatteryLevel
-from gateway.gatt.current_time import AdjustReason, CurrentTime, DateTime, DayOfWeek
-from gateway.gatt.device_information import (
+from gatt.battery import BatteryLevel
+from gatt.current_time import AdjustReason, CurrentTime, DateTime, DayOfWeek
+from gatt.device_information import (
     FirmwareRevisionString,
     HardwareRevisionString,
     ManufacturerNameString,
@@ -25,14 +25,14 @@ from gateway.gatt.device_information import (
     SerialNumberString,
     SystemId,
 )
-from gateway.gatt.errors import (
+from gatt.errors import (
     EncodeError,
     InvalidValue,
     TrailingBytes,
     TruncatedPayload,
     UnknownCharacteristic,
 )
-from gateway.gatt.reader import ByteReader, ByteWriter
+from gatt.reader import ByteReader, ByteWriter
 
 pytestmark = pytest.mark.unit
 

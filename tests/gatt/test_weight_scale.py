@@ -6,8 +6,8 @@ from datetime import datetime
 
 import pytest
 
-from gateway.gatt.errors import EncodeError, TrailingBytes, TruncatedPayload
-from gateway.gatt.weight_scale import (
+from gatt.errors import EncodeError, TrailingBytes, TruncatedPayload
+from gatt.weight_scale import (
     WeightMeasurement,
     WeightScaleFeature,
     WeightScaleFeatureFlags,

@@ -21,9 +21,9 @@ import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
+from devstack.services.ports import free_port
 from homevitals.contract import readings_topic, status_topic
 from homevitals.contract.example import EXAMPLE_BATCH
-from homevitals.services.ports import free_port
 from ingest.settings import IngestSettings
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,7 +10,7 @@ from bleak import BleakScanner
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.device import BLEDevice
 
-from gateway.gatt.uuids import CharacteristicUUID, ServiceUUID, uuid128
+from gatt.uuids import CharacteristicUUID, ServiceUUID, uuid128
 from simulator.bleak_backend import BumbleScanner
 from simulator.devices import DeviceProfile, VirtualDevice
 from simulator.model import DeviceKind, Reading

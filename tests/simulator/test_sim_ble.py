@@ -28,10 +28,10 @@ from sim_helpers import (
     find,
 )
 
-from gateway.gatt.blood_pressure import BloodPressureMeasurement
-from gateway.gatt.current_time import CurrentTime
-from gateway.gatt.uuids import CharacteristicUUID, uuid128
-from gateway.gatt.weight_scale import WeightMeasurement
+from gatt.blood_pressure import BloodPressureMeasurement
+from gatt.current_time import CurrentTime
+from gatt.uuids import CharacteristicUUID, uuid128
+from gatt.weight_scale import WeightMeasurement
 from simulator.bleak_backend import BumbleClient, BumbleScanner, use_world
 from simulator.devices import ClockSettings, DeviceProfile
 from simulator.errors import NoWorldError

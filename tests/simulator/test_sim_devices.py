@@ -7,12 +7,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway.gatt.blood_pressure import BloodPressureMeasurement, PressureUnit
-from gateway.gatt.errors import DecodeError
-from gateway.gatt.glucose import GlucoseMeasurement
-from gateway.gatt.health_thermometer import TemperatureMeasurement, TemperatureUnit
-from gateway.gatt.pulse_oximeter import PlxSpotCheckMeasurement
-from gateway.gatt.weight_scale import WeightMeasurement, WeightUnit
+from gatt.blood_pressure import BloodPressureMeasurement, PressureUnit
+from gatt.errors import DecodeError
+from gatt.glucose import GlucoseMeasurement
+from gatt.health_thermometer import TemperatureMeasurement, TemperatureUnit
+from gatt.pulse_oximeter import PlxSpotCheckMeasurement
+from gatt.weight_scale import WeightMeasurement, WeightUnit
 from simulator.clock import DeviceClock, SimClock
 from simulator.devices import ClockSettings, DeviceProfile, create_device
 from simulator.devices.records import RecordStore

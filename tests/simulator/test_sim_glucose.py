@@ -16,7 +16,7 @@ from sim_helpers import (
     find,
 )
 
-from gateway.gatt.glucose import (
+from gatt.glucose import (
     ConcentrationUnit,
     GlucoseMeasurement,
     RacpOpcode,

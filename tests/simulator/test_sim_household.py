@@ -9,7 +9,7 @@ import pytest
 from bleak import BleakClient, BleakScanner
 from sim_helpers import BP_MEASUREMENT, BP_SERVICE, Collector, eventually
 
-from gateway.gatt.blood_pressure import BloodPressureMeasurement
+from gatt.blood_pressure import BloodPressureMeasurement
 from simulator.bleak_backend import BumbleClient, BumbleScanner
 from simulator.runner import HouseholdSimulation
 from simulator.scenario import parse_scenario

@@ -5,7 +5,7 @@ Revision ID: 0001
 Revises:
 """
 
-from homevitals.db.sqlfile import run_sql_file
+from database.sqlfile import run_sql_file
 
 revision = "0001"
 down_revision = None

@@ -23,7 +23,7 @@ def _dsn(dsn: str | None) -> str:
 @app.command()
 def migrate(dsn: str | None = DSN_OPTION) -> None:
     """Apply pending migrations. A second run does nothing."""
-    from homevitals.db.migrate import migrate as run_migrations  # noqa: PLC0415 - server extra
+    from database.migrate import migrate as run_migrations  # noqa: PLC0415 - server extra
 
     try:
         applied = run_migrations(_dsn(dsn), progress=lambda msg: typer.echo(msg, err=True))
@@ -44,6 +44,6 @@ def migrate(dsn: str | None = DSN_OPTION) -> None:
 @app.command()
 def revision(dsn: str | None = DSN_OPTION) -> None:
     """Print the database's current and the code's head revision."""
-    from homevitals.db.migrate import current_revision, head_revision  # noqa: PLC0415
+    from database.migrate import current_revision, head_revision  # noqa: PLC0415
 
     typer.echo(f"database: {current_revision(_dsn(dsn)) or 'empty'}  code: {head_revision()}")

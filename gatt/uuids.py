@@ -26,7 +26,7 @@ class ServiceUUID(IntEnum):
 
 
 class CharacteristicUUID(IntEnum):
-    """GATT characteristics decoded by :mod:`gateway.gatt`."""
+    """GATT characteristics decoded by :mod:`gatt`."""
 
     DATE_TIME = 0x2A08
     BATTERY_LEVEL = 0x2A19

@@ -24,10 +24,10 @@ from datetime import datetime
 from enum import Enum, IntEnum, IntFlag
 from typing import ClassVar, Self
 
-from gateway.gatt.current_time import DateTime, iso, settle_timestamp
-from gateway.gatt.ieee11073 import SpecialValue, settle_special_values
-from gateway.gatt.reader import ByteReader, ByteWriter, as_code, code_name, to_canonical
-from gateway.gatt.uuids import CharacteristicUUID
+from gatt.current_time import DateTime, iso, settle_timestamp
+from gatt.ieee11073 import SpecialValue, settle_special_values
+from gatt.reader import ByteReader, ByteWriter, as_code, code_name, to_canonical
+from gatt.uuids import CharacteristicUUID
 
 
 class TemperatureUnit(Enum):

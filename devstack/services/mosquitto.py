@@ -16,8 +16,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from homevitals.services.errors import ServiceStartError
-from homevitals.services.ports import free_port, wait_for_port
+from devstack.services.errors import ServiceStartError
+from devstack.services.ports import free_port, wait_for_port
 
 # Limits that keep a manual-ack subscriber's QoS 1 backlog intact (0 = unlimited).
 NO_DROP_LIMITS = """\

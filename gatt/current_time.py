@@ -21,8 +21,8 @@ from datetime import datetime
 from enum import KEEP, IntEnum, IntFlag
 from typing import ClassVar, Self
 
-from gateway.gatt.reader import ByteReader, ByteWriter, as_code, code_name, flag_names
-from gateway.gatt.uuids import CharacteristicUUID
+from gatt.reader import ByteReader, ByteWriter, as_code, code_name, flag_names
+from gatt.uuids import CharacteristicUUID
 
 FIRST_VALID_YEAR = 1582  # CTS: the Gregorian calendar's first year; 0 means unknown
 

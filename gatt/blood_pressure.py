@@ -17,7 +17,7 @@ field carries the current cuff pressure and diastolic/MAP are NaN (BLS 3.2).
 A failed measurement arrives with NaN (``0x07FF``) in every value: it decodes to ``None``
 and the field names in ``invalid_values``, never to 2047.
 
-Trailing bytes are refused (:class:`~gateway.gatt.errors.TrailingBytes`): BLS defines no
+Trailing bytes are refused (:class:`~gatt.errors.TrailingBytes`): BLS defines no
 extension by appended octets, so extra bytes mean the flags and the payload disagree.
 """
 
@@ -29,10 +29,10 @@ from datetime import datetime
 from enum import Enum, IntEnum, IntFlag
 from typing import ClassVar, Self
 
-from gateway.gatt.current_time import DateTime, iso, settle_timestamp
-from gateway.gatt.ieee11073 import DecodedNumber, SpecialValue, settle_special_values
-from gateway.gatt.reader import ByteReader, ByteWriter, flag_names, to_canonical
-from gateway.gatt.uuids import CharacteristicUUID
+from gatt.current_time import DateTime, iso, settle_timestamp
+from gatt.ieee11073 import DecodedNumber, SpecialValue, settle_special_values
+from gatt.reader import ByteReader, ByteWriter, flag_names, to_canonical
+from gatt.uuids import CharacteristicUUID
 
 MMHG_PER_KPA = "7.500615"
 UNKNOWN_USER = 0xFF  # User ID field: 255 means "unknown user"

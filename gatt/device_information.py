@@ -6,7 +6,7 @@ the field definitions of the GATT Specification Supplement.
 The strings (manufacturer name, model number, serial number, firmware and hardware
 revision) are ``utf8s``: the whole value is UTF-8 text, with no terminator. Some devices
 pad with NUL octets anyway; trailing NULs are dropped, so such a value re-encodes shorter.
-Bytes that are not UTF-8 raise :class:`~gateway.gatt.errors.InvalidValue` naming the
+Bytes that are not UTF-8 raise :class:`~gatt.errors.InvalidValue` naming the
 offset of the first bad byte.
 
 System ID: a uint40 manufacturer-defined identifier followed by a uint24
@@ -18,8 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Self
 
-from gateway.gatt.reader import ByteReader, ByteWriter
-from gateway.gatt.uuids import CharacteristicUUID
+from gatt.reader import ByteReader, ByteWriter
+from gatt.uuids import CharacteristicUUID
 
 
 @dataclass(frozen=True, slots=True)

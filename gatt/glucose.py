@@ -27,10 +27,10 @@ from datetime import datetime, timedelta
 from enum import KEEP, Enum, IntEnum, IntFlag
 from typing import ClassVar, Self
 
-from gateway.gatt.current_time import DateTime, iso, resolve_timestamp
-from gateway.gatt.errors import EncodeError
-from gateway.gatt.ieee11073 import DecodedNumber, SpecialValue, settle_special_values
-from gateway.gatt.reader import (
+from gatt.current_time import DateTime, iso, resolve_timestamp
+from gatt.errors import EncodeError
+from gatt.ieee11073 import DecodedNumber, SpecialValue, settle_special_values
+from gatt.reader import (
     ByteReader,
     ByteWriter,
     as_code,
@@ -38,7 +38,7 @@ from gateway.gatt.reader import (
     flag_names,
     to_canonical,
 )
-from gateway.gatt.uuids import CharacteristicUUID
+from gatt.uuids import CharacteristicUUID
 
 MG_PER_DL_PER_KG_PER_L = "100000"
 MG_PER_DL_PER_MMOL_PER_L = "18.0156"  # molar mass of glucose / 10

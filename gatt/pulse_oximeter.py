@@ -29,10 +29,10 @@ from datetime import datetime
 from enum import KEEP, IntFlag
 from typing import ClassVar, Self
 
-from gateway.gatt.current_time import DateTime, iso, settle_timestamp
-from gateway.gatt.ieee11073 import DecodedNumber, SpecialValue, settle_special_values
-from gateway.gatt.reader import ByteReader, ByteWriter, flag_names
-from gateway.gatt.uuids import CharacteristicUUID
+from gatt.current_time import DateTime, iso, settle_timestamp
+from gatt.ieee11073 import DecodedNumber, SpecialValue, settle_special_values
+from gatt.reader import ByteReader, ByteWriter, flag_names
+from gatt.uuids import CharacteristicUUID
 
 
 class PlxSpotCheckFlags(IntFlag):

@@ -4,7 +4,7 @@ Revision ID: 0004
 Revises: 0003
 """
 
-from homevitals.db.sqlfile import run_sql_file
+from database.sqlfile import run_sql_file
 
 revision = "0004"
 down_revision = "0003"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from homevitals.demo.orchestrator import Demo, DemoConfig
+from devstack.demo.orchestrator import Demo, DemoConfig
 from homevitals.errors import HomevitalsError
 
 app = typer.Typer(help="The native demo: hub and simulated homes on this machine.", no_args_is_help=True)

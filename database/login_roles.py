@@ -18,7 +18,7 @@ deploy/db/create_login_roles.py); the native demo calls ``ensure_login_role`` di
 The password goes to the server only as a SCRAM-SHA-256 verifier computed here, so it never
 appears in SQL text that a server log (``log_statement``) could record.
 
-Usage: ``python deploy/db/create_login_roles.py`` (or ``python -m homevitals.db.login_roles``)
+Usage: ``python deploy/db/create_login_roles.py`` (or ``python -m database.login_roles``)
 with the variables above set.
 """
 

@@ -7,7 +7,7 @@ from sqlalchemy import create_engine, pool
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url")
-if url is None:  # pragma: no cover - set by homevitals.db.migrate
+if url is None:  # pragma: no cover - set by database.migrate
     raise RuntimeError("sqlalchemy.url is not set; run migrations through `homevitals db migrate`")
 
 engine = create_engine(url, poolclass=pool.NullPool)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
-from homevitals.demo.homes import DemoHome
+from devstack.demo.homes import DemoHome
 
 
 def seed_homes(dsn: str, homes: list[DemoHome], *, history_days: int) -> dict[str, int]:

@@ -18,8 +18,8 @@ import re
 from collections.abc import Callable
 from typing import ClassVar, Protocol, Self
 
-from gateway.gatt.battery import BatteryLevel
-from gateway.gatt.blood_pressure import (
+from gatt.battery import BatteryLevel
+from gatt.blood_pressure import (
     BloodPressureFeature,
     BloodPressureFeatureFlags,
     BloodPressureFlags,
@@ -30,8 +30,8 @@ from gateway.gatt.blood_pressure import (
     PressureUnit,
     PulseRateRange,
 )
-from gateway.gatt.current_time import AdjustReason, CurrentTime, DateTime, DayOfWeek
-from gateway.gatt.device_information import (
+from gatt.current_time import AdjustReason, CurrentTime, DateTime, DayOfWeek
+from gatt.device_information import (
     FirmwareRevisionString,
     HardwareRevisionString,
     ManufacturerNameString,
@@ -39,7 +39,7 @@ from gateway.gatt.device_information import (
     SerialNumberString,
     SystemId,
 )
-from gateway.gatt.errors import (
+from gatt.errors import (
     DecodeError,
     EncodeError,
     InvalidValue,
@@ -47,7 +47,7 @@ from gateway.gatt.errors import (
     TruncatedPayload,
     UnknownCharacteristic,
 )
-from gateway.gatt.glucose import (
+from gatt.glucose import (
     CarbohydrateId,
     ConcentrationUnit,
     GlucoseContextFlags,
@@ -71,7 +71,7 @@ from gateway.gatt.glucose import (
     SampleLocation,
     SensorStatus,
 )
-from gateway.gatt.health_thermometer import (
+from gatt.health_thermometer import (
     IntermediateTemperature,
     TemperatureMeasurement,
     TemperatureMeasurementFlags,
@@ -79,7 +79,7 @@ from gateway.gatt.health_thermometer import (
     TemperatureTypeCharacteristic,
     TemperatureUnit,
 )
-from gateway.gatt.ieee11073 import (
+from gatt.ieee11073 import (
     DecodedNumber,
     SpecialValue,
     decode_float,
@@ -87,7 +87,7 @@ from gateway.gatt.ieee11073 import (
     encode_float,
     encode_sfloat,
 )
-from gateway.gatt.pulse_oximeter import (
+from gatt.pulse_oximeter import (
     PlxContinuousFlags,
     PlxContinuousMeasurement,
     PlxDeviceAndSensorStatus,
@@ -97,8 +97,8 @@ from gateway.gatt.pulse_oximeter import (
     PlxSpotCheckMeasurement,
     PlxSupportedFeatures,
 )
-from gateway.gatt.uuids import CharacteristicUUID, ServiceUUID, uuid128
-from gateway.gatt.weight_scale import (
+from gatt.uuids import CharacteristicUUID, ServiceUUID, uuid128
+from gatt.weight_scale import (
     WeightMeasurement,
     WeightMeasurementFlags,
     WeightScaleFeature,

@@ -24,10 +24,10 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from enum import Enum, IntFlag
 from typing import ClassVar, Self
 
-from gateway.gatt.current_time import DateTime, iso, settle_timestamp
-from gateway.gatt.errors import EncodeError
-from gateway.gatt.reader import ByteReader, ByteWriter, flag_names, to_canonical
-from gateway.gatt.uuids import CharacteristicUUID
+from gatt.current_time import DateTime, iso, settle_timestamp
+from gatt.errors import EncodeError
+from gatt.reader import ByteReader, ByteWriter, flag_names, to_canonical
+from gatt.uuids import CharacteristicUUID
 
 KG_PER_LB = "0.45359237"  # exact, by definition of the international pound
 M_PER_IN = "0.0254"

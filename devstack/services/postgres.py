@@ -15,8 +15,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from homevitals.services.errors import ServiceStartError
-from homevitals.services.ports import free_port, wait_for_port
+from devstack.services.errors import ServiceStartError
+from devstack.services.ports import free_port, wait_for_port
 
 SERVER_USER = "postgres"
 DATABASE = "homevitals"

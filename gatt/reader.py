@@ -12,8 +12,8 @@ from decimal import ROUND_HALF_UP, Context, Decimal
 from enum import IntEnum, IntFlag
 from typing import TypeVar
 
-from gateway.gatt.errors import EncodeError, InvalidValue, TrailingBytes, TruncatedPayload
-from gateway.gatt.ieee11073 import (
+from gatt.errors import EncodeError, InvalidValue, TrailingBytes, TruncatedPayload
+from gatt.ieee11073 import (
     DecodedNumber,
     SpecialValue,
     decode_float,

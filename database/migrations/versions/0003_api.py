@@ -4,7 +4,7 @@ Revision ID: 0003
 Revises: 0002
 """
 
-from homevitals.db.sqlfile import run_sql_file
+from database.sqlfile import run_sql_file
 
 revision = "0003"
 down_revision = "0002"

@@ -24,15 +24,15 @@ from types import FrameType
 import psycopg
 import yaml
 
-from homevitals.db.login_roles import LOGIN_ROLES, ensure_login_role
-from homevitals.db.migrate import migrate
-from homevitals.demo.homes import DemoHome, plan_homes
-from homevitals.demo.processes import ManagedProcess
-from homevitals.demo.seed import seed_homes
+from database.login_roles import LOGIN_ROLES, ensure_login_role
+from database.migrate import migrate
+from devstack.demo.homes import DemoHome, plan_homes
+from devstack.demo.processes import ManagedProcess
+from devstack.demo.seed import seed_homes
+from devstack.services.mosquitto import LocalMosquitto
+from devstack.services.ports import port_in_use
+from devstack.services.postgres import LocalPostgres
 from homevitals.errors import HomevitalsError
-from homevitals.services.mosquitto import LocalMosquitto
-from homevitals.services.ports import port_in_use
-from homevitals.services.postgres import LocalPostgres
 
 
 class DemoError(HomevitalsError):

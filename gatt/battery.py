@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Self
 
-from gateway.gatt.reader import ByteReader, ByteWriter
-from gateway.gatt.uuids import CharacteristicUUID
+from gatt.reader import ByteReader, ByteWriter
+from gatt.uuids import CharacteristicUUID
 
 MAX_PERCENT = 100
 

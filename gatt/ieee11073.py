@@ -35,7 +35,7 @@ from enum import Enum
 from types import MappingProxyType
 from typing import NamedTuple
 
-from gateway.gatt.errors import EncodeError
+from gatt.errors import EncodeError
 
 
 class SpecialValue(Enum):
