@@ -25,7 +25,7 @@ from dashboards.grafana_sql import TimeRange, Variable
 
 pytestmark = pytest.mark.integration
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "homevitals" / "db" / "migrations" / "sql"
+MIGRATIONS = Path(__file__).resolve().parents[2] / "database" / "migrations" / "sql"
 
 
 class Expect(NamedTuple):
