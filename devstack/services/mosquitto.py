@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -25,6 +26,10 @@ max_inflight_messages 0
 max_queued_messages 0
 max_queued_bytes 0
 """
+
+
+DYNSEC_PLUGIN = Path("/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so")
+DYNSEC_ADMIN = "hub_admin"
 
 
 def mosquitto_binary() -> str:
@@ -44,12 +49,18 @@ class LocalMosquitto:
         state_dir: Path | None = None,
         extra_config: str = "",
         allow_anonymous: bool = True,
+        dynsec: bool = False,
     ) -> None:
         self._owned_tmp = state_dir is None
         self.state_dir = state_dir or Path(tempfile.mkdtemp(prefix="homevitals-mqtt-"))
         self.port = port or free_port()
         self.extra_config = extra_config
-        self.allow_anonymous = allow_anonymous
+        # Dynamic security: accounts and ACLs live in the plugin's JSON file, managed at run
+        # time over $CONTROL/dynamic-security/v1; only the generated admin exists at start.
+        self.dynsec = dynsec
+        self.allow_anonymous = allow_anonymous and not dynsec
+        self.dynsec_path = self.state_dir / "dynamic-security.json"
+        self.admin_password = secrets.token_urlsafe(24) if dynsec else ""
         self.config_path = self.state_dir / "mosquitto.conf"
         self.log_path = self.state_dir / "mosquitto.log"
         self._process: subprocess.Popen[bytes] | None = None
@@ -75,9 +86,32 @@ class LocalMosquitto:
             "log_dest stderr\n"
             "log_type error\nlog_type warning\nlog_type notice\n"
             f"{NO_DROP_LIMITS}"
+            f"{self._dynsec_config()}"
             f"{self.extra_config}\n",
             encoding="utf-8",
         )
+
+    def _dynsec_config(self) -> str:
+        if not self.dynsec:
+            return ""
+        if not DYNSEC_PLUGIN.exists():
+            raise ServiceStartError("mosquitto", f"{DYNSEC_PLUGIN} not installed; run scripts/setup")
+        if not self.dynsec_path.exists():
+            ctrl = shutil.which("mosquitto_ctrl") or "/usr/bin/mosquitto_ctrl"
+            result = subprocess.run(  # noqa: S603
+                [ctrl, "dynsec", "init", str(self.dynsec_path), DYNSEC_ADMIN, self.admin_password],
+                capture_output=True, text=True, timeout=30, check=False,
+            )
+            if result.returncode != 0:
+                raise ServiceStartError("mosquitto", "mosquitto_ctrl dynsec init failed", result.stderr)
+            if os.geteuid() == 0:
+                # The plugin rewrites this file on every change, as the broker user.
+                try:
+                    entry = pwd.getpwnam("mosquitto")
+                    os.chown(self.dynsec_path, entry.pw_uid, entry.pw_gid)
+                except KeyError:
+                    pass
+        return f"plugin {DYNSEC_PLUGIN}\nplugin_opt_config_file {self.dynsec_path}\n"
 
     def start(self) -> Self:
         self.write_config()
