@@ -38,7 +38,7 @@ def broker() -> Iterator[LocalMosquitto]:
 def ctrl(broker: LocalMosquitto, *args: str) -> None:
     command = ["mosquitto_ctrl", "-h", "127.0.0.1", "-p", str(broker.port), "-u", DYNSEC_ADMIN,
                "-P", broker.admin_password, "dynsec", *args]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=20, check=False)  # noqa: S603
+    result = subprocess.run(command, capture_output=True, text=True, timeout=20, check=False)
     assert result.returncode == 0, result.stderr
 
 
