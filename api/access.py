@@ -17,7 +17,7 @@ from api import audit
 from api.context import Caller
 from api.db import Connection
 from api.errors import CitizenAccessDenied, Forbidden, NotFound
-from api.roles import Permission, Role, allowed_roles, in_scope
+from api.roles import Permission, Role, in_scope, role_refusal
 
 CITIZEN_COLUMNS = (
     "id, cpr, given_name, family_name, birth_date, care_team, timezone, active, created_at, updated_at"
@@ -47,8 +47,7 @@ async def authorize_citizen(
         await _deny(conn, caller, citizen_id, detail, action=action, resource=resource, indirect=indirect)
 
     if not principal.can(permission):
-        roles = ", ".join(allowed_roles(permission))
-        await deny(f"role '{principal.role}' may not do this ({permission}); allowed: {roles}")
+        await deny(role_refusal(principal, permission))
     if principal.role is Role.CITIZEN and principal.citizen_id != citizen_id:
         await deny("a citizen may only see their own data")
     cursor = await conn.execute(f"SELECT {CITIZEN_COLUMNS} FROM citizens WHERE id = %s", (citizen_id,))

@@ -32,7 +32,7 @@ from api.pagination import (
     encode_cursor,
 )
 from api.problems import CONFLICT, NOT_FOUND
-from api.roles import Permission, Role, require
+from api.roles import Permission, Role, require, role_refusal
 from homevitals.contract.models import ADDRESS_PATTERN, GATEWAY_ID_PATTERN, Kind
 
 router = APIRouter(tags=["devices and gateways"])
@@ -197,15 +197,22 @@ async def list_devices(
 async def get_device(
     device_id: IdPath, request: Request, caller: CallerDep, database: DatabaseDep
 ) -> DeviceOut:
-    require(caller.principal, Permission.DEVICES_READ)
+    if not caller.principal.can(Permission.DEVICES_READ):  # 403 alike whether it exists or not
+        await _refuse_device(
+            database, caller, device_id, role_refusal(caller.principal, Permission.DEVICES_READ)
+        )
     rows = await _devices(database, caller, [sql.SQL("d.id = %(id)s")], {"id": device_id, "limit": 1})
     if not rows:
-        await _refuse_device(database, caller, device_id)
+        team = caller.principal.team
+        detail = f"device {device_id} is not in use by a citizen of care team '{team}'"
+        await _refuse_device(database, caller, device_id, detail, missing_is_404=True)
     return _device_out(rows[0], _silent_after(request))
 
 
-async def _refuse_device(database: DatabaseDep, caller: Caller, device_id: int) -> NoReturn:
-    """404 when it does not exist; else 403, audited as denied for the citizens it serves now."""
+async def _refuse_device(
+    database: DatabaseDep, caller: Caller, device_id: int, detail: str, *, missing_is_404: bool = False
+) -> NoReturn:
+    """403, audited as denied for the citizens the device serves now (the id leads to them)."""
     async with database.transaction() as conn:
         row = await (
             await conn.execute(
@@ -215,15 +222,11 @@ async def _refuse_device(database: DatabaseDep, caller: Caller, device_id: int) 
                 (device_id,),
             )
         ).fetchone()
-        if row is None:
+        if row is None and missing_is_404:
             raise NotFound("device", device_id)
+        citizens = row["citizen_ids"] if row is not None else []
         await deny_indirectly(
-            conn,
-            caller,
-            row["citizen_ids"],
-            f"device {device_id} is not in use by a citizen of care team '{caller.principal.team}'",
-            action=Action.READ,
-            resource=f"devices/{device_id}",
+            conn, caller, citizens, detail, action=Action.READ, resource=f"devices/{device_id}"
         )
 
 

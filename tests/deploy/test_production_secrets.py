@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 from deploy_support import environment_of
 
-
 pytestmark = pytest.mark.integration
 
 VENV_BIN = Path(sys.executable).parent
