@@ -27,6 +27,10 @@ from api_support import (
     make_settings,
     token,
 )
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
 
 from api.app import create_app
 from api.settings import ApiSettings
@@ -164,6 +168,30 @@ async def test_hsts_over_tls_only(settings, seeded):
         async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as https:
             response = await https.get("/healthz")
     assert response.headers["strict-transport-security"] == "max-age=31536000"
+
+
+async def test_a_mounted_web_page_and_an_error_page_get_the_headers_too(settings, seeded):
+    """The web app will be mounted under /app: same-origin scripts and styles, nothing framed."""
+
+    async def page(_request: Request) -> HTMLResponse:
+        return HTMLResponse('<script src="/app/app.js"></script>')
+
+    async def broken(_request: Request) -> HTMLResponse:
+        raise RuntimeError("a bug")
+
+    app = create_app(settings)
+    app.mount("/app", Starlette(routes=[Route("/", page), Route("/broken", broken)]))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            html = await http.get("/app/")
+            error = await http.get("/app/broken")
+    assert html.status_code == 200 and error.status_code == 500
+    for response in (html, error):
+        assert_common_headers(response)
+        assert response.headers["cache-control"] == "no-store"
+    policy = html.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "style-src 'self'" in policy and "unsafe-inline" not in policy
 
 
 # ---- expiry leeway ----------------------------------------------------------------------------
