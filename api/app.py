@@ -7,13 +7,17 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
+from starlette.types import ASGIApp
 
 from api import __version__
 from api.auth import TokenVerifier
 from api.context import RequestIdMiddleware
 from api.db import Database, PoolConfig
 from api.fhir.router import router as fhir_router
+from api.headers import SecurityHeadersMiddleware, inline_script_policy
 from api.problems import PROBLEM_RESPONSES, install_problem_handlers, problems_as_problem_json
 from api.routers import (
     alerts,
@@ -40,6 +44,22 @@ See docs/api.md.
 """
 
 
+class HomevitalsApi(FastAPI):
+    """FastAPI with the security headers outside everything, so error pages carry them too
+    (Starlette's ServerErrorMiddleware is otherwise the outermost layer)."""
+
+    def __init__(self, *, settings: ApiSettings, **kwargs: Any) -> None:
+        self._header_settings = settings
+        super().__init__(**kwargs)
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeadersMiddleware(
+            super().build_middleware_stack(),
+            hsts_max_age_s=self._header_settings.hsts_max_age_s,
+            public_base_url=self._header_settings.public_base_url,
+        )
+
+
 def create_app(settings: ApiSettings, *, database: Database | None = None) -> FastAPI:
     """Build the app; ``database`` lets a caller share a pool (the app opens and closes it)."""
     verifier = TokenVerifier(settings.verifier_config())
@@ -60,11 +80,14 @@ def create_app(settings: ApiSettings, *, database: Database | None = None) -> Fa
         finally:
             await db.close()
 
-    app = FastAPI(
+    app = HomevitalsApi(
+        settings=settings,
         title="homevitals API",
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served below, with a content security policy for its inline script
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.database = db
@@ -86,4 +109,18 @@ def create_app(settings: ApiSettings, *, database: Database | None = None) -> Fa
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    _serve_docs_page(app)
     return app
+
+
+def _serve_docs_page(app: FastAPI) -> None:
+    page = get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title} - docs")
+    policy = inline_script_policy(
+        bytes(page.body).decode(),
+        script_origin="https://cdn.jsdelivr.net",
+        image_origin="https://fastapi.tiangolo.com",
+    )
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return HTMLResponse(bytes(page.body), headers={"Content-Security-Policy": policy})

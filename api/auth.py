@@ -2,7 +2,8 @@
 
 Production: RS256/ES256 tokens signed by the identity provider, verified against its JWKS
 URL or a configured public key, with issuer and audience checks. Development: HS256 with a
-shared secret, minted by ``homevitals api token``. The algorithm is taken from a fixed list
+shared secret (``API_JWT_SECRET``, never one written in code), minted by
+``homevitals api token``. The algorithm is taken from a fixed list
 per key type, never from the token alone, so an HS256 token cannot pass as RS256 and
 ``alg: none`` is never accepted.
 
@@ -12,6 +13,7 @@ care team), ``citizen`` (a citizen's own id), ``exp`` (required).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,8 +28,11 @@ from api.errors import NotAuthenticated, ServiceUnavailable
 from api.roles import Principal, Role
 from homevitals.errors import ConfigurationError
 
-# Published on purpose so a fresh checkout works; ApiSettings refuses it in production.
-DEV_HS256_SECRET = "homevitals-development-only-hs256-secret"  # noqa: S105
+# SHA-256 of HS256 secrets published in earlier versions of this file: anyone can sign with
+# them, so they are refused in every environment (the digest keeps them out of the code).
+PUBLISHED_HS256_SECRET_DIGESTS = frozenset(
+    {"2a8b08d2a3ddab492a6403711193403f6382988219febe02d61f85d8a16b8a53"}
+)
 # RFC 7518 section 3.2: an HS256 key must be at least as long as the hash output.
 MIN_HS256_SECRET_BYTES = 32
 ASYMMETRIC_ALGORITHMS = ("RS256", "ES256")
@@ -42,7 +47,7 @@ class VerifierConfig:
     issuer: str | None = None
     audience: str | None = None
     algorithms: tuple[str, ...] = ASYMMETRIC_ALGORITHMS
-    leeway_s: float = 30.0
+    leeway_s: float = 5.0
 
 
 class TokenVerifier:
@@ -113,6 +118,10 @@ class TokenVerifier:
                 raise NotAuthenticated(f"token algorithm {algorithm} does not match the configured key")
             return self._public_key
         raise NotAuthenticated(f"no key is configured for {algorithm} tokens")
+
+
+def is_published_secret(secret: str) -> bool:
+    return hashlib.sha256(secret.encode()).hexdigest() in PUBLISHED_HS256_SECRET_DIGESTS
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:

@@ -43,8 +43,10 @@ def run(
         "port": settings.port,
         "log_config": None,  # keep our structlog setup
         "access_log": False,  # the request middleware logs one line per request
-        "proxy_headers": True,
-        "forwarded_allow_ips": settings.forwarded_allow_ips,
+        "server_header": False,  # no `server: uvicorn`
+        # X-Forwarded-For/-Proto only from the configured proxies; by default from nobody.
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": settings.trusted_proxies,
     }
     if workers > 1:
         # Each worker builds its own app (and pool) from the environment.
@@ -80,7 +82,8 @@ def token(
     secret = settings.hs256_secret()
     if secret is None:
         typer.echo(
-            "HS256 is off in production without API_JWT_SECRET; tokens come from the identity provider",
+            "API_JWT_SECRET is not set, so this API accepts no HS256 tokens: set it (at least 32 "
+            "bytes, e.g. `openssl rand -hex 32`) for development, or get tokens from the identity provider",
             err=True,
         )
         raise typer.Exit(code=2)
@@ -108,10 +111,13 @@ def token(
 
 @app.command()
 def openapi() -> None:
-    """Print the OpenAPI description (JSON)."""
+    """Print the OpenAPI description (JSON); it does not depend on any key."""
+    import secrets  # noqa: PLC0415
+
     from api.app import create_app  # noqa: PLC0415
 
-    typer.echo(json.dumps(create_app(_settings()).openapi(), indent=2))
+    throwaway_key = secrets.token_hex(32)  # the description needs an app, not a usable key
+    typer.echo(json.dumps(create_app(_settings(jwt_secret=throwaway_key)).openapi(), indent=2))
 
 
 @app.command()

@@ -100,11 +100,16 @@ def allowed_roles(permission: Permission) -> list[Role]:
     return [role for role in Role if permission in ROLE_PERMISSIONS[role]]
 
 
+def role_refusal(principal: Principal, permission: Permission) -> str:
+    """Why the caller's role may not do this: the detail of every role refusal."""
+    roles = ", ".join(allowed_roles(permission))
+    return f"role '{principal.role}' may not do this ({permission}); allowed: {roles}"
+
+
 def require(principal: Principal, permission: Permission) -> None:
     """Raise 403 unless the caller's role carries the permission."""
     if not principal.can(permission):
-        roles = ", ".join(allowed_roles(permission))
-        raise Forbidden(f"role '{principal.role}' may not do this ({permission}); allowed: {roles}")
+        raise Forbidden(role_refusal(principal, permission))
 
 
 def in_scope(principal: Principal, citizen_id: int, care_team: str) -> bool:

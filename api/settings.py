@@ -6,12 +6,13 @@ below them takes plain values (:class:`api.auth.VerifierConfig`, a DSN, a pool s
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from api.auth import ASYMMETRIC_ALGORITHMS, DEV_HS256_SECRET, MIN_HS256_SECRET_BYTES, VerifierConfig
+from api.auth import ASYMMETRIC_ALGORITHMS, MIN_HS256_SECRET_BYTES, VerifierConfig, is_published_secret
 from homevitals.errors import ConfigurationError
 from homevitals.settings import ServiceSettings
 
@@ -30,8 +31,8 @@ class ApiSettings(ServiceSettings):
 
     jwt_secret: SecretStr | None = Field(
         default=None,
-        description="HS256 secret for development tokens. Unset in development: a published dev "
-        "secret is used. In production HS256 is accepted only with a unique secret.",
+        description="HS256 secret (at least 32 bytes) for `homevitals api token` tokens. There is "
+        "no built-in one: without it, API_JWKS_URL or API_PUBLIC_KEY_FILE the API does not start.",
     )
     jwks_url: str | None = Field(default=None, description="JWKS URL of the identity provider.")
     public_key_file: Path | None = Field(default=None, description="PEM public key (RS256/ES256).")
@@ -41,7 +42,9 @@ class ApiSettings(ServiceSettings):
         default_factory=lambda: list(ASYMMETRIC_ALGORITHMS),
         description="Asymmetric algorithms accepted from the JWKS or key file.",
     )
-    leeway_s: float = Field(default=30.0, ge=0, le=300, description="Clock skew allowed on exp/nbf.")
+    leeway_s: float = Field(
+        default=5.0, ge=0, le=30, description="Clock skew allowed on exp/nbf: a few seconds at most."
+    )
     dev_token_ttl_s: int = Field(default=12 * 3600, ge=60, description="Lifetime of dev tokens.")
 
     organisation: str = Field(default="homevitals", description="Organisation name (FHIR, reports).")
@@ -54,10 +57,47 @@ class ApiSettings(ServiceSettings):
     device_silent_after_h: float = Field(
         default=72.0, gt=0, description="A device not heard from for longer is 'silent'."
     )
-    forwarded_allow_ips: str = Field(
-        default="127.0.0.1",
-        description="Proxies trusted for X-Forwarded-For (client address in the audit log).",
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses or networks of the reverse proxies whose "
+        "X-Forwarded-For/-Proto are believed (the audited client address, HSTS). Default: none.",
     )
+    hsts_max_age_s: int = Field(
+        default=31_536_000, ge=0, description="Strict-Transport-Security max-age over TLS; 0: no HSTS."
+    )
+    forwarded_allow_ips: str | None = Field(
+        default=None, description="Renamed to API_TRUSTED_PROXIES; setting it is an error."
+    )
+
+    @field_validator(
+        "jwt_secret", "jwks_url", "public_key_file", "issuer", "audience", "public_base_url", mode="before"
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """``API_ISSUER=`` (an empty line in .env, a compose pass-through) means unset, everywhere."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or network (e.g. 10.0.0.5, 10.0.0.0/24)"
+                ) from None
+        return ",".join(entries)
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _renamed(cls, value: str | None) -> str | None:
+        if value is not None:
+            raise ValueError(
+                "API_FORWARDED_ALLOW_IPS was renamed: set API_TRUSTED_PROXIES (default: no proxy)"
+            )
+        return value
 
     @field_validator("algorithms")
     @classmethod
@@ -68,28 +108,29 @@ class ApiSettings(ServiceSettings):
         return value
 
     def hs256_secret(self) -> str | None:
-        """The HS256 secret in force, or None when HS256 is off (production without a secret)."""
-        if self.jwt_secret is not None:
-            return self.jwt_secret.get_secret_value()
-        return DEV_HS256_SECRET if self.environment == "development" else None
+        """The HS256 secret in force, or None when HS256 is off."""
+        return self.jwt_secret.get_secret_value() if self.jwt_secret is not None else None
 
     def verifier_config(self) -> VerifierConfig:
-        """Check the auth settings for this environment and turn them into plain values."""
+        """Check the auth settings and turn them into plain values; no key at all is an error."""
         secret = self.hs256_secret()
-        if secret is not None and len(secret.encode()) < MIN_HS256_SECRET_BYTES:
-            raise ConfigurationError(
-                "API_JWT_SECRET", f"must be at least {MIN_HS256_SECRET_BYTES} bytes (RFC 7518, 3.2)"
-            )
-        if self.environment == "production":
-            if secret is not None:
-                self.require_secret("API_JWT_SECRET", secret)
-                if secret == DEV_HS256_SECRET:
-                    raise ConfigurationError("API_JWT_SECRET", "is the published development secret")
-            if secret is None and self.jwks_url is None and self.public_key_file is None:
+        if secret is not None:
+            if len(secret.encode()) < MIN_HS256_SECRET_BYTES:
                 raise ConfigurationError(
-                    "API_JWKS_URL",
-                    "production needs API_JWKS_URL or API_PUBLIC_KEY_FILE (or a unique API_JWT_SECRET)",
+                    "API_JWT_SECRET", f"must be at least {MIN_HS256_SECRET_BYTES} bytes (RFC 7518, 3.2)"
                 )
+            if is_published_secret(secret):
+                raise ConfigurationError(
+                    "API_JWT_SECRET", "is a published development secret; make one: openssl rand -hex 32"
+                )
+            self.require_secret("API_JWT_SECRET", secret)
+        elif self.jwks_url is None and self.public_key_file is None:
+            raise ConfigurationError(
+                "API_JWT_SECRET",
+                "no token key is configured, so no token could be verified. Set API_JWKS_URL or "
+                "API_PUBLIC_KEY_FILE (the identity provider's keys), or API_JWT_SECRET (HS256, at "
+                "least 32 bytes, e.g. `openssl rand -hex 32`) for development tokens",
+            )
         if self.pool_min_size > self.pool_max_size:
             raise ConfigurationError("API_POOL_MIN_SIZE", "is larger than API_POOL_MAX_SIZE")
         public_key = None

@@ -158,12 +158,12 @@ async def read_observation(
     caller: CallerDep,
     database: DatabaseDep,
 ) -> FhirResponse:
-    require(caller.principal, Permission.FHIR_READ)
     prefix, _, reading_id = observation_id.partition("-")
     resource = f"fhir/Observation/{observation_id}"
     try:
         reading_uuid = UUID(reading_id)
     except ValueError:
+        require(caller.principal, Permission.FHIR_READ)
         raise NotFound("Observation", observation_id) from None
     async with database.transaction() as conn:
         row = await (
@@ -175,9 +175,17 @@ async def read_observation(
             )
         ).fetchone()
         if row is None or row["citizen_id"] is None:  # unassigned readings have no Patient yet
+            require(caller.principal, Permission.FHIR_READ)  # a refusal alike whether it exists or not
             raise NotFound("Observation", observation_id)
+        # The id leads to a citizen: a refusal is audited, and does not say whose reading it is.
         await authorize_citizen(
-            conn, caller, row["citizen_id"], Permission.FHIR_READ, action=Action.EXPORT, resource=resource
+            conn,
+            caller,
+            row["citizen_id"],
+            Permission.FHIR_READ,
+            action=Action.EXPORT,
+            resource=resource,
+            indirect=True,
         )
         found = observations_for_reading(row, [TYPES_BY_PREFIX[prefix].prefix])
         if not found:
@@ -214,20 +222,29 @@ async def read_patient(
     "/Device/{device_id}", response_class=FhirResponse, responses=_FHIR_DOC, summary="Read one Device"
 )
 async def read_device(device_id: IdPath, caller: CallerDep, database: DatabaseDep) -> FhirResponse:
-    require(caller.principal, Permission.FHIR_READ)
     resource = f"fhir/Device/{device_id}"
     async with database.transaction() as conn:
         device = await _device_with_patient(conn, device_id)
-        patient_id = device["patient_id"]
-        if patient_id is not None:
+        patient_id = None if device is None else device["patient_id"]
+        if patient_id is None:
+            require(caller.principal, Permission.FHIR_READ)  # a refusal alike whether it exists or not
+        else:  # the device leads to a citizen: a refusal is audited and does not say whose it is
             await authorize_citizen(
-                conn, caller, patient_id, Permission.FHIR_READ, action=Action.EXPORT, resource=resource
+                conn,
+                caller,
+                patient_id,
+                Permission.FHIR_READ,
+                action=Action.EXPORT,
+                resource=resource,
+                indirect=True,
             )
+        if device is None:
+            raise NotFound("Device", device_id)
         await audit.record(conn, caller, Action.EXPORT, resource, citizen_id=patient_id)
     return _fhir(device_resource(device, patient_id))
 
 
-async def _device_with_patient(conn: Connection, device_id: int) -> dict[str, Any]:
+async def _device_with_patient(conn: Connection, device_id: int) -> dict[str, Any] | None:
     """The device, and the citizen it is assigned to now (the lowest user slot, if several)."""
     row = await (
         await conn.execute(
@@ -237,6 +254,5 @@ async def _device_with_patient(conn: Connection, device_id: int) -> dict[str, An
             (device_id,),
         )
     ).fetchone()
-    if row is None:
-        raise NotFound("Device", device_id)
-    return row
+    device: dict[str, Any] | None = row
+    return device

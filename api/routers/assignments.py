@@ -117,7 +117,8 @@ async def list_assignments(
     limit: Limit = 100,
     cursor: CursorParam = None,
 ) -> AssignmentPage:
-    require(caller.principal, Permission.ASSIGNMENTS_READ)
+    if citizen_id is None:  # with a citizen named, authorize_citizen below checks (and audits)
+        require(caller.principal, Permission.ASSIGNMENTS_READ)
     scope, params = citizen_scope(caller)
     conditions: list[sql.Composable] = [scope]
     for name, value in (("citizen_id", citizen_id), ("device_id", device_id)):
@@ -136,6 +137,15 @@ async def list_assignments(
         "JOIN citizens c ON c.id = a.citizen_id WHERE {} ORDER BY a.id LIMIT %(limit)s"
     ).format(sql.SQL(_COLUMNS), sql.SQL(" AND ").join(conditions))
     async with database.transaction() as conn:
+        if citizen_id is not None:
+            await authorize_citizen(
+                conn,
+                caller,
+                citizen_id,
+                Permission.ASSIGNMENTS_READ,
+                action=Action.READ,
+                resource="assignments",
+            )
         rows = await (await conn.execute(query, params)).fetchall()
         page = rows[:limit]
         await audit.record(

@@ -8,7 +8,7 @@ last reported through, so they know whose monitor needs a battery.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NoReturn
 
 from fastapi import APIRouter, Path, Request, Response, status
 from psycopg import errors as pg
@@ -16,9 +16,10 @@ from psycopg import sql
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api import audit
-from api.access import citizen_scope
+from api.access import citizen_scope, deny_indirectly
 from api.audit import Action
 from api.context import Caller, CallerDep, DatabaseDep
+from api.db import Connection
 from api.errors import Conflict, Forbidden, NotFound
 from api.pagination import (
     CURSOR_ID,
@@ -31,7 +32,7 @@ from api.pagination import (
     encode_cursor,
 )
 from api.problems import CONFLICT, NOT_FOUND
-from api.roles import Permission, Role, require
+from api.roles import Permission, Role, require, role_refusal
 from homevitals.contract.models import ADDRESS_PATTERN, GATEWAY_ID_PATTERN, Kind
 
 router = APIRouter(tags=["devices and gateways"])
@@ -196,13 +197,37 @@ async def list_devices(
 async def get_device(
     device_id: IdPath, request: Request, caller: CallerDep, database: DatabaseDep
 ) -> DeviceOut:
-    require(caller.principal, Permission.DEVICES_READ)
+    if not caller.principal.can(Permission.DEVICES_READ):  # 403 alike whether it exists or not
+        await _refuse_device(
+            database, caller, device_id, role_refusal(caller.principal, Permission.DEVICES_READ)
+        )
     rows = await _devices(database, caller, [sql.SQL("d.id = %(id)s")], {"id": device_id, "limit": 1})
     if not rows:
-        await _raise_missing_or_forbidden(
-            database, caller, "device", "SELECT 1 FROM devices WHERE id = %s", device_id
-        )
+        team = caller.principal.team
+        detail = f"device {device_id} is not in use by a citizen of care team '{team}'"
+        await _refuse_device(database, caller, device_id, detail, missing_is_404=True)
     return _device_out(rows[0], _silent_after(request))
+
+
+async def _refuse_device(
+    database: DatabaseDep, caller: Caller, device_id: int, detail: str, *, missing_is_404: bool = False
+) -> NoReturn:
+    """403, audited as denied for the citizens the device serves now (the id leads to them)."""
+    async with database.transaction() as conn:
+        row = await (
+            await conn.execute(
+                "SELECT array_remove(array_agg(a.citizen_id), NULL) AS citizen_ids FROM devices d "
+                "LEFT JOIN device_assignments a ON a.device_id = d.id AND a.valid @> now() "
+                "WHERE d.id = %s GROUP BY d.id",
+                (device_id,),
+            )
+        ).fetchone()
+        if row is None and missing_is_404:
+            raise NotFound("device", device_id)
+        citizens = row["citizen_ids"] if row is not None else []
+        await deny_indirectly(
+            conn, caller, citizens, detail, action=Action.READ, resource=f"devices/{device_id}"
+        )
 
 
 @router.post(
@@ -275,7 +300,8 @@ async def list_gateways(
     )
     async with database.transaction() as conn:
         rows = await (await conn.execute(query, params)).fetchall()
-    page = rows[:limit]
+        page = rows[:limit]
+        await _audit_gateways(conn, caller, [r["gateway_id"] for r in page], "gateways")
     return GatewayPage(
         items=[GatewayOut(**r) for r in page],
         next_cursor=encode_cursor(page[-1]["gateway_id"]) if len(rows) > limit else None,
@@ -293,11 +319,9 @@ async def get_gateway(gateway_id: GatewayIdPath, caller: CallerDep, database: Da
     )
     async with database.transaction() as conn:
         row = await (await conn.execute(query, params)).fetchone()
-    if row is None:
-        await _raise_missing_or_forbidden(
-            database, caller, "gateway", "SELECT 1 FROM gateways WHERE gateway_id = %s", gateway_id
-        )
-    assert row is not None  # noqa: S101 - the line above raised otherwise
+        if row is None:
+            await _refuse_gateway(conn, caller, gateway_id)
+        await _audit_gateways(conn, caller, [gateway_id], f"gateways/{gateway_id}")
     return GatewayOut(**row)
 
 
@@ -327,12 +351,32 @@ async def create_gateway(
     return GatewayOut(**row)
 
 
-async def _raise_missing_or_forbidden(
-    database: DatabaseDep, caller: Caller, kind: str, exists_query: Any, key: object
-) -> None:
+async def _refuse_gateway(conn: Connection, caller: Caller, gateway_id: str) -> NoReturn:
     """404 when it does not exist at all; 403 when it exists outside a caregiver's team."""
-    async with database.transaction() as conn:
-        exists = await (await conn.execute(exists_query, (key,))).fetchone()
+    exists = await (
+        await conn.execute("SELECT 1 FROM gateways WHERE gateway_id = %s", (gateway_id,))
+    ).fetchone()
     if exists is None:
-        raise NotFound(kind, key)
-    raise Forbidden(f"{kind} {key} is not in use by a citizen of care team '{caller.principal.team}'")
+        raise NotFound("gateway", gateway_id)
+    raise Forbidden(f"gateway {gateway_id} is not in use by a citizen of care team '{caller.principal.team}'")
+
+
+_GATEWAY_CITIZENS = """
+SELECT DISTINCT a.citizen_id FROM devices d
+JOIN device_assignments a ON a.device_id = d.id AND a.valid @> now()
+JOIN citizens c ON c.id = a.citizen_id
+WHERE d.last_gateway_id = ANY(%(gateways)s) AND {scope}
+"""
+
+
+async def _audit_gateways(conn: Connection, caller: Caller, gateway_ids: list[str], resource: str) -> None:
+    """A caregiver's gateways are those of their citizens' devices: the answer is about them."""
+    if caller.principal.role is not Role.CAREGIVER:
+        return
+    scope, params = citizen_scope(caller)
+    rows = await (
+        await conn.execute(
+            sql.SQL(_GATEWAY_CITIZENS).format(scope=scope), {**params, "gateways": gateway_ids}
+        )
+    ).fetchall()
+    await audit.record(conn, caller, Action.READ, resource, citizen_ids=[r["citizen_id"] for r in rows])

@@ -3,7 +3,9 @@
 Raw readings come newest first with a cursor. ``bucket=1h|1d|1w`` aggregates instead
 (min, max, mean, count per metric) with TimescaleDB's ``time_bucket`` in the citizen's time
 zone, so a day bucket is a local calendar day, across daylight-saving changes too.
-Aggregates leave out readings flagged implausible; raw pages show them, flagged.
+Aggregates leave out readings flagged implausible or ``clock_in_future`` (their time is
+not to be trusted: a device clock set to 9999-12-31 would make a bucket past the last
+representable date); raw pages show them, flagged.
 """
 
 from __future__ import annotations
@@ -109,7 +111,7 @@ class MetricSummary(BaseModel):
 class BucketOut(BaseModel):
     bucket_start: datetime = Field(description="Start of the bucket in the citizen's local time.")
     kind: str
-    count: int = Field(description="Readings in the bucket (implausible ones excluded).")
+    count: int = Field(description="Readings in the bucket (implausible ones and clock_in_future excluded).")
     metrics: dict[str, MetricSummary]
 
 
@@ -257,7 +259,7 @@ async def _buckets(
     )
     query = sql.SQL(
         "SELECT time_bucket(%(width)s::interval, r.measured_at, %(tz)s) AS bucket_start, r.kind, "
-        "count(*) AS readings, {} FROM readings r WHERE {} AND NOT r.implausible "
+        "count(*) AS readings, {} FROM readings r WHERE {} AND NOT r.implausible AND NOT r.clock_in_future "
         "GROUP BY 1, 2 ORDER BY 1 DESC, 2"
     ).format(aggregates, sql.SQL(" AND ").join(conditions))
     cursor = await conn.execute(query, {**params, "width": BUCKET_WIDTH[bucket], "tz": timezone})

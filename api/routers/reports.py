@@ -30,6 +30,12 @@ EndParam = Annotated[
         description="Last day of the period, in the citizen's local time (default: today).",
     ),
 ]
+# The printable page is self-contained: one inline stylesheet and an inline SVG chart (whose
+# elements carry style attributes), no scripts, nothing fetched.
+REPORT_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'none'"
+)
 DaysParam = Annotated[int, Query(ge=2, le=31, description="Days in the period; ESH asks for 7 (at least 3).")]
 
 
@@ -143,7 +149,8 @@ async def home_bp_html(
         resource=f"citizens/{citizen_id}/reports/home-bp.html",
     )
     return HTMLResponse(
-        render_html(report, _subject(request, caller, citizen)), headers={"Cache-Control": "no-store"}
+        render_html(report, _subject(request, caller, citizen)),
+        headers={"Cache-Control": "no-store", "Content-Security-Policy": REPORT_POLICY},
     )
 
 

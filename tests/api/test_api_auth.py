@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from api.app import create_app
-from api.auth import DEV_HS256_SECRET, TokenVerifier, VerifierConfig, mint_dev_token
+from api.auth import TokenVerifier, VerifierConfig, mint_dev_token
 from api.errors import NotAuthenticated, ServiceUnavailable
 from api.roles import Role
 from api.settings import ApiSettings
@@ -167,12 +167,9 @@ def test_production_refuses_unsafe_auth_settings(tmp_path: Path):
         production().verifier_config()
     with pytest.raises(ConfigurationError, match="API_JWT_SECRET"):
         production(jwt_secret="changeme").verifier_config()
-    with pytest.raises(ConfigurationError, match="published development secret"):
-        production(jwt_secret=DEV_HS256_SECRET).verifier_config()
     with pytest.raises(ConfigurationError, match="at least 32 bytes"):
         ApiSettings.model_validate({"jwt_secret": "short"}).verifier_config()
     with pytest.raises(ConfigurationError, match="API_PUBLIC_KEY_FILE"):
         production(public_key_file=tmp_path / "missing.pem").verifier_config()
     only_idp = production(jwks_url="https://idp.test/jwks").verifier_config()
     assert only_idp.hs256_secret is None
-    assert ApiSettings.model_validate({}).verifier_config().hs256_secret == DEV_HS256_SECRET

@@ -141,12 +141,13 @@ ENDPOINTS = [
     Endpoint("PATCH", fixed("/api/v1/citizens/{s.anna}", {"active": True}), {ADMIN}, audits_denial=True),
     Endpoint("DELETE", fresh_citizen, {ADMIN}, ok=204, audits_denial=True),
     Endpoint("GET", fixed("/api/v1/devices"), {CAREGIVER, OTHER_TEAM, ADMIN}),
-    Endpoint("GET", fixed("/api/v1/devices/{s.device_anna}"), {CAREGIVER, ADMIN}),
+    Endpoint("GET", fixed("/api/v1/devices/{s.device_anna}"), {CAREGIVER, ADMIN}, audits_denial=True),
     Endpoint("POST", new_device, {ADMIN}, ok=201),
     Endpoint("GET", fixed("/api/v1/gateways"), {CAREGIVER, OTHER_TEAM, ADMIN}),
     Endpoint("GET", fixed("/api/v1/gateways/{s.gateway_nord}"), {CAREGIVER, ADMIN}),
     Endpoint("POST", new_gateway, {ADMIN}, ok=201),
     Endpoint("GET", fixed("/api/v1/assignments"), {CAREGIVER, OTHER_TEAM, ADMIN}),
+    Endpoint("GET", fixed("/api/v1/assignments?citizen_id={s.anna}"), {CAREGIVER, ADMIN}, audits_denial=True),
     Endpoint("GET", fixed("/api/v1/assignments/{s.assignment_anna}"), {CAREGIVER, ADMIN}, audits_denial=True),
     Endpoint("POST", new_assignment, {CAREGIVER, ADMIN}, ok=201, audits_denial=True),
     Endpoint("POST", assignment_to_end, {CAREGIVER, ADMIN}, audits_denial=True),
@@ -169,9 +170,9 @@ ENDPOINTS = [
     Endpoint("GET", fixed(REPORT + ".html?end=2026-03-04"), CARE_READERS, audits_denial=True),
     Endpoint("GET", fixed(REPORT + ".pdf?end=2026-03-04"), CARE_READERS, audits_denial=True),
     Endpoint("GET", fixed("/fhir/Observation?patient={s.anna}"), {CLINICIAN}, audits_denial=True),
-    Endpoint("GET", bp_observation, {CLINICIAN}),
+    Endpoint("GET", bp_observation, {CLINICIAN}, audits_denial=True),
     Endpoint("GET", fixed("/fhir/Patient/{s.anna}"), {CLINICIAN}, audits_denial=True),
-    Endpoint("GET", fixed("/fhir/Device/{s.device_anna}"), {CLINICIAN}),
+    Endpoint("GET", fixed("/fhir/Device/{s.device_anna}"), {CLINICIAN}, audits_denial=True),
 ]
 
 

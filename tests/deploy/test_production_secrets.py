@@ -18,8 +18,6 @@ from typing import Any
 import pytest
 from deploy_support import environment_of
 
-from api.auth import DEV_HS256_SECRET
-
 pytestmark = pytest.mark.integration
 
 VENV_BIN = Path(sys.executable).parent
@@ -58,7 +56,7 @@ def finish(process: subprocess.Popen[str], timeout: float) -> tuple[int | None, 
     ("service_name", "variable", "default"),
     [
         ("ingest-1", "INGEST_MQTT_PASSWORD", "changeme"),
-        ("api", "API_JWT_SECRET", DEV_HS256_SECRET),
+        ("api", "API_JWT_SECRET", "homevitals-development-only-hs256-secret"),  # once in api/auth.py
         ("api", "API_JWT_SECRET", "changeme"),
         ("sim-home-1", "GATEWAY_MQTT_PASSWORD", "secret"),
         ("sim-home-2", "GATEWAY_MQTT_PASSWORD", "homevitals"),
