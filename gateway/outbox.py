@@ -23,7 +23,6 @@ One connection, used from one thread (the service's event loop).
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,10 +31,11 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
 from gateway.errors import OutboxError
 from gateway.readings import BuiltReading, DeviceIdentity
+from homevitals.contract import ReadingsBatch, utc_text
 
 SCHEMA_VERSION = 1
 FIRST_BATCH_SEQ = 1
@@ -88,11 +88,6 @@ CREATE TABLE IF NOT EXISTS malformed (
 """
 
 
-def utc_text(value: datetime) -> str:
-    """Fixed-width UTC text, so string order is time order."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def _now() -> str:
     return utc_text(datetime.now(UTC))
 
@@ -108,22 +103,26 @@ class StoredBatch:
     """A batch as it goes on the wire (and again, identically, after a restart)."""
 
     batch_seq: int
-    sent_at: str
-    readings: tuple[dict[str, Any], ...]
-
-    @property
-    def reading_ids(self) -> tuple[str, ...]:
-        return tuple(str(reading["reading_id"]) for reading in self.readings)
+    sent_at: datetime
+    reading_ids: tuple[str, ...]
+    readings_json: tuple[str, ...]  # each reading's JSON as stored, in measurement order
 
     def to_json_bytes(self, gateway_id: str) -> bytes:
-        document = {
-            "schema": "homevitals.readings.v1",
-            "gateway_id": gateway_id,
-            "batch_seq": self.batch_seq,
-            "sent_at": self.sent_at,
-            "readings": list(self.readings),
-        }
-        return json.dumps(document, separators=(",", ":")).encode()
+        return ReadingsBatch.compose_json(
+            gateway_id=gateway_id, batch_seq=self.batch_seq, sent_at=self.sent_at,
+            readings_json=self.readings_json,
+        )
+
+
+def _stored_batch(batch_seq: int, sent_at: str, rows: list[tuple[str, str]]) -> StoredBatch:
+    # A payload is one reading's JSON, kept as text: the newer rows in the contract model's
+    # field order, rows of gateways before 0.2 with sorted keys. Both go on the wire as stored.
+    return StoredBatch(
+        batch_seq,
+        datetime.fromisoformat(sent_at),
+        tuple(str(reading_id) for reading_id, _ in rows),
+        tuple(str(payload) for _, payload in rows),
+    )
 
 
 class Outbox:
@@ -206,7 +205,7 @@ class Outbox:
                 cursor = db.execute(
                     "INSERT OR IGNORE INTO readings (reading_id, measured_at, payload, stored_at)"
                     " VALUES (?, ?, ?, ?)",
-                    (reading.reading_id, utc_text(reading.measured_at), reading.to_json(), _now()),
+                    (reading.reading_id, utc_text(reading.measured_at), reading.json, _now()),
                 )
                 if cursor.rowcount == 0:
                     return AddResult.DUPLICATE_PENDING
@@ -226,10 +225,11 @@ class Outbox:
         row = self._db.execute("SELECT sent_at FROM batches WHERE batch_seq = ?", (batch_seq,)).fetchone()
         if row is None:
             return None
-        payloads = self._db.execute(
-            "SELECT payload FROM readings WHERE batch_seq = ? ORDER BY measured_at, seq", (batch_seq,)
+        rows = self._db.execute(
+            "SELECT reading_id, payload FROM readings WHERE batch_seq = ? ORDER BY measured_at, seq",
+            (batch_seq,),
         ).fetchall()
-        return StoredBatch(batch_seq, str(row[0]), tuple(json.loads(p) for (p,) in payloads))
+        return _stored_batch(batch_seq, str(row[0]), rows)
 
     def open_batches(self) -> list[StoredBatch]:
         return [batch for seq in self.open_batch_seqs() if (batch := self.load_batch(seq)) is not None]
@@ -240,7 +240,7 @@ class Outbox:
         try:
             with self._transaction() as db:
                 rows = db.execute(
-                    "SELECT seq, payload FROM readings WHERE batch_seq IS NULL"
+                    "SELECT seq, reading_id, payload FROM readings WHERE batch_seq IS NULL"
                     " ORDER BY measured_at, seq LIMIT ?",
                     (max_readings,),
                 ).fetchall()
@@ -258,11 +258,12 @@ class Outbox:
                     (batch_seq, sent, _now()),
                 )
                 db.executemany(
-                    "UPDATE readings SET batch_seq = ? WHERE seq = ?", [(batch_seq, seq) for seq, _ in rows]
+                    "UPDATE readings SET batch_seq = ? WHERE seq = ?",
+                    [(batch_seq, seq) for seq, _, _ in rows],
                 )
         except sqlite3.Error as error:
             raise OutboxError(self.path, f"cannot form a batch ({error})") from error
-        return StoredBatch(batch_seq, sent, tuple(json.loads(payload) for _, payload in rows))
+        return _stored_batch(batch_seq, sent, [(reading_id, payload) for _, reading_id, payload in rows])
 
     def acknowledge(self, batch_seq: int) -> int:
         """The broker has the batch (PUBACK): delete its readings, remember their ids."""

@@ -1,20 +1,18 @@
 """Decoded GATT measurement + device + clocks -> one contract v1 reading (pure).
 
 The reading id comes from :func:`homevitals.contract.derive_reading_id` and nowhere else.
-The result is validated against the contract's pydantic model before it is returned, so
-whatever reaches the outbox is already a valid v1 reading.
+The result is the contract's own reading model, validated once as it is constructed, and
+its JSON, serialised once: that JSON is what the outbox stores and the batch carries.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import TypeAdapter
+from pydantic import BaseModel
 
 from gateway.clock import ClockHistory, ClockReading, MeasuredAt, resolve_measured_at
 from gateway.errors import UnsupportedReading
@@ -33,9 +31,33 @@ from gatt import (
 from gatt.glucose import SensorStatus
 from gatt.reader import code_name, flag_names
 from gatt.uuids import CharacteristicUUID
-from homevitals.contract import DeviceInfo, Kind, Reading, derive_reading_id
+from homevitals.contract import (
+    BloodPressureReading,
+    BloodPressureStatus,
+    BloodPressureValues,
+    DeviceInfo,
+    GlucoseReading,
+    Kind,
+    PulseOximetryReading,
+    PulseRateRange,
+    RawValue,
+    Reading,
+    TemperatureReading,
+    WeightReading,
+    derive_reading_id,
+)
+from homevitals.contract.models import (
+    GlucoseStatus,
+    GlucoseValues,
+    PulseOximetryValues,
+    TemperatureStatus,
+    TemperatureValues,
+    WeightValues,
+)
 
-_READING = TypeAdapter[Any](Reading)
+ReadingModel = type[
+    BloodPressureReading | WeightReading | GlucoseReading | TemperatureReading | PulseOximetryReading
+]
 DEVICE_STRING_LIMIT = 64  # contract: device strings are at most 64 characters
 
 # Characteristics whose values are measurements of contract v1 (the session subscribes to these).
@@ -79,11 +101,12 @@ def _clip(text: str | None) -> str | None:
 class _KindView:
     """The per-kind parts of a reading."""
 
+    model: ReadingModel
     kind: Kind
     unit: str
     original_unit: str | None
-    values: dict[str, Any]
-    status: dict[str, Any] | None
+    values: BaseModel
+    status: BaseModel | None
     device_time: datetime | None
     user_id: int | None
     invalid_values: tuple[str, ...]
@@ -92,17 +115,28 @@ class _KindView:
 
 def _blood_pressure(m: BloodPressureMeasurement) -> _KindView:
     canonical = m.canonical
+    status = None
+    if m.status is not None:
+        flags = m.status
+        status = BloodPressureStatus(
+            body_movement=flags.body_movement,
+            cuff_fit_loose=flags.cuff_fit_loose,
+            irregular_pulse=flags.irregular_pulse,
+            pulse_rate_range=PulseRateRange(flags.pulse_rate_range.name.lower()),
+            improper_position=flags.improper_position,
+        )
     return _KindView(
+        model=BloodPressureReading,
         kind=Kind.BLOOD_PRESSURE,
         unit="mmHg",
         original_unit=m.unit.value if m.unit is not PressureUnit.MMHG else None,
-        values={
-            "systolic": canonical.systolic,
-            "diastolic": canonical.diastolic,
-            "mean_arterial_pressure": canonical.mean_arterial_pressure,
-            "pulse_rate": m.pulse_rate,
-        },
-        status=m.status.to_json_dict() if m.status is not None else None,
+        values=BloodPressureValues(
+            systolic=canonical.systolic,
+            diastolic=canonical.diastolic,
+            mean_arterial_pressure=canonical.mean_arterial_pressure,
+            pulse_rate=m.pulse_rate,
+        ),
+        status=status,
         device_time=m.timestamp,
         user_id=m.user_id,
         invalid_values=m.invalid_values,
@@ -112,10 +146,11 @@ def _blood_pressure(m: BloodPressureMeasurement) -> _KindView:
 def _weight(m: WeightMeasurement) -> _KindView:
     canonical = m.canonical
     return _KindView(
+        model=WeightReading,
         kind=Kind.WEIGHT,
         unit="kg",
         original_unit=m.unit.value if m.unit is not WeightUnit.KILOGRAM else None,
-        values={"weight": canonical.weight_kg, "bmi": canonical.bmi, "height": canonical.height_m},
+        values=WeightValues(weight=canonical.weight_kg, bmi=canonical.bmi, height=canonical.height_m),
         status=None,
         device_time=m.timestamp,
         user_id=m.user_id,
@@ -130,17 +165,18 @@ _GLUCOSE_ORIGINAL_UNIT = {ConcentrationUnit.KG_PER_L: "mg/dL", ConcentrationUnit
 def _glucose(m: GlucoseMeasurement) -> _KindView:
     status = None
     if m.type is not None or m.sensor_status is not None:
-        status = {
-            "sample_type": code_name(m.type) if m.type is not None else None,
-            "sample_location": code_name(m.sample_location) if m.sample_location is not None else None,
-            "sensor_status": flag_names(int(m.sensor_status), SensorStatus, 16)
+        status = GlucoseStatus(
+            sample_type=code_name(m.type) if m.type is not None else None,
+            sample_location=code_name(m.sample_location) if m.sample_location is not None else None,
+            sensor_status=flag_names(int(m.sensor_status), SensorStatus, 16)
             if m.sensor_status is not None else [],
-        }
+        )
     return _KindView(
+        model=GlucoseReading,
         kind=Kind.GLUCOSE,
         unit="mmol/L",
         original_unit=_GLUCOSE_ORIGINAL_UNIT[m.concentration_unit] if m.type is not None else None,
-        values={"glucose": m.canonical, "sequence_number": m.sequence_number},
+        values=GlucoseValues(glucose=m.canonical, sequence_number=m.sequence_number),
         status=status,
         device_time=m.measured_at,
         user_id=None,
@@ -150,11 +186,12 @@ def _glucose(m: GlucoseMeasurement) -> _KindView:
 
 def _temperature(m: TemperatureMeasurement) -> _KindView:
     return _KindView(
+        model=TemperatureReading,
         kind=Kind.TEMPERATURE,
         unit="Cel",
         original_unit="Fahrenheit" if m.unit is TemperatureUnit.FAHRENHEIT else None,
-        values={"temperature": m.canonical},
-        status={"temperature_type": code_name(m.temperature_type)}
+        values=TemperatureValues(temperature=m.canonical),
+        status=TemperatureStatus(temperature_type=code_name(m.temperature_type))
         if m.temperature_type is not None else None,
         device_time=m.timestamp,
         user_id=None,
@@ -164,10 +201,11 @@ def _temperature(m: TemperatureMeasurement) -> _KindView:
 
 def _pulse_oximetry(m: PlxSpotCheckMeasurement) -> _KindView:
     return _KindView(
+        model=PulseOximetryReading,
         kind=Kind.PULSE_OXIMETRY,
         unit="%",
         original_unit=None,
-        values={"spo2": m.spo2, "pulse_rate": m.pulse_rate},
+        values=PulseOximetryValues(spo2=m.spo2, pulse_rate=m.pulse_rate),
         status=None,
         device_time=m.timestamp,
         user_id=None,
@@ -191,21 +229,21 @@ def _kind_view(measurement: GattValue) -> _KindView:
     raise UnsupportedReading(int(measurement.UUID), type(measurement).__name__)
 
 
-def _utc_text(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 @dataclass(frozen=True, slots=True)
 class BuiltReading:
-    """A validated contract v1 reading, as the JSON-ready dict the outbox stores."""
+    """A contract v1 reading (validated when constructed) and its JSON, serialised once."""
 
-    reading_id: str
-    measured_at: datetime
-    payload: Mapping[str, Any]
+    reading: Reading
+    json: str
     timing: MeasuredAt
 
-    def to_json(self) -> str:
-        return json.dumps(self.payload, separators=(",", ":"), sort_keys=True)
+    @property
+    def reading_id(self) -> str:
+        return str(self.reading.reading_id)
+
+    @property
+    def measured_at(self) -> datetime:
+        return self.reading.measured_at
 
 
 def build_reading(
@@ -238,27 +276,23 @@ def build_reading(
         characteristic_uuid=uuid,
         raw=raw,
     )
-    document: dict[str, Any] = {
-        "reading_id": str(reading_id),
-        "kind": view.kind.value,
-        "device": device.to_contract().model_dump(mode="json"),
+    # The kind's own model checks kind, unit, values and status (mypy sees only the union).
+    fields: dict[str, Any] = {
+        "reading_id": reading_id,
+        "kind": view.kind,
+        "device": device.to_contract(),
         "user_id": view.user_id,
-        "device_time": view.device_time.isoformat() if view.device_time is not None else None,
-        "gateway_time": _utc_text(gateway_time),
-        "measured_at": _utc_text(timing.measured_at),
-        "time_source": timing.time_source.value,
+        "device_time": view.device_time,
+        "gateway_time": gateway_time,
+        "measured_at": timing.measured_at,
+        "time_source": timing.time_source,
         "unit": view.unit,
         "original_unit": view.original_unit,
         "values": view.values,
         "status": view.status,
         "invalid_values": list(view.invalid_values),
         "battery_level": battery_level,
-        "raw": {"uuid": f"{uuid:04x}", "hex": raw.hex()},
+        "raw": RawValue(uuid=f"{uuid:04x}", hex=raw.hex()),
     }
-    model = _READING.validate_json(json.dumps(document))
-    return BuiltReading(
-        reading_id=str(reading_id),
-        measured_at=timing.measured_at,
-        payload=model.model_dump(mode="json"),
-        timing=timing,
-    )
+    reading: Reading = view.model(**fields)
+    return BuiltReading(reading=reading, json=reading.model_dump_json(), timing=timing)

@@ -55,6 +55,7 @@ from gatt import (
     normalize_uuid,
 )
 from gatt.uuids import CharacteristicUUID, uuid128
+from homevitals.contract import utc_text
 
 log = structlog.get_logger("gateway.session")
 
@@ -456,11 +457,11 @@ class DeviceSession:
         self._log.info(
             "reading_received",
             reading_id=reading.reading_id,
-            kind=reading.payload["kind"],
+            kind=reading.reading.kind.value,
             result=result.value,
-            measured_at=reading.payload["measured_at"],
-            time_source=reading.payload["time_source"],
-            invalid_values=reading.payload["invalid_values"],
+            measured_at=utc_text(reading.measured_at),
+            time_source=reading.reading.time_source.value,
+            invalid_values=reading.reading.invalid_values,
         )
 
     async def _disconnect(self) -> None:

@@ -23,6 +23,7 @@ from homevitals.contract.models import (
     readings_topic,
     status_topic,
 )
+from homevitals.contract.timestamps import utc_text
 
 __all__ = [
     "READING_ID_NAMESPACE",
@@ -48,4 +49,5 @@ __all__ = [
     "reading_id_name",
     "readings_topic",
     "status_topic",
+    "utc_text",
 ]

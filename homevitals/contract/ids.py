@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
+
+from homevitals.contract.timestamps import utc_text
 
 # uuid5(NAMESPACE_URL, "https://homevitals.dk/ns/reading-id/v1"), fixed forever for v1.
 READING_ID_NAMESPACE = uuid.UUID("c19d5c69-8d54-5a91-8ebf-eb645c90cff4")
@@ -50,7 +52,7 @@ def reading_id_name(
     else:
         if gateway_first_seen.tzinfo is None:
             raise ValueError("gateway_first_seen must be timezone-aware (UTC)")
-        clock = "g:" + gateway_first_seen.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        clock = "g:" + utc_text(gateway_first_seen)
     return f"v1|{normalized}|{user}|{clock}|{characteristic_uuid:04x}|{raw.hex()}"
 
 

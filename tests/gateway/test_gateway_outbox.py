@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -49,9 +50,9 @@ def test_batches_follow_measurement_order_and_batch_seq_rises(outbox: Outbox):
     assert first is not None and second is not None
     assert outbox.form_batch(3) is None
     assert second.batch_seq == first.batch_seq + 1
-    measured = [r["measured_at"] for r in (*first.readings, *second.readings)]
+    measured = [json.loads(r)["measured_at"] for r in (*first.readings_json, *second.readings_json)]
     assert measured == sorted(measured)
-    assert [r["values"]["systolic"] for r in first.readings] == [101, 103, 104]
+    assert [json.loads(r)["values"]["systolic"] for r in first.readings_json] == [101, 103, 104]
 
 
 def test_unacknowledged_batches_survive_reopen_identically(tmp_path: Path):
@@ -161,4 +162,43 @@ def test_kill_9_loses_nothing_that_was_promised(tmp_path: Path, repo_root: Path)
         # Every batch still open is complete and re-sendable.
         for batch_seq in open_batches:
             batch = box.load_batch(batch_seq)
-            assert batch is not None and batch.readings
+            assert batch is not None and batch.readings_json
+
+
+# A row as gateways before the typed reading stored it (json.dumps, sorted keys), written by
+# that version into a schema-1 outbox and still pending when the gateway was upgraded.
+OLD_FORMAT_ROW = (
+    '{"battery_level":null,"device":{"address":"A4:C1:38:00:11:22","firmware":null,'
+    '"manufacturer":"A&D Medical","model":"UA-651BLE","serial":null},"device_time":"2026-11-29T09:48:04",'
+    '"gateway_time":"2026-11-29T08:58:04.512000Z","invalid_values":[],"kind":"blood_pressure",'
+    '"measured_at":"2026-11-29T08:48:04Z","original_unit":null,'
+    '"raw":{"hex":"0e830050005d00ea070b1d0930043d0001","uuid":"2a35"},'
+    '"reading_id":"ee77cf0d-5120-568c-8c23-3cbbb4f80761","status":null,"time_source":"device",'
+    '"unit":"mmHg","user_id":1,"values":{"diastolic":80.0,"mean_arterial_pressure":93.0,'
+    '"pulse_rate":61.0,"systolic":131.0}}'
+)
+
+
+def test_a_row_stored_by_an_older_gateway_is_published_after_the_upgrade(tmp_path: Path):
+    from homevitals.contract import ReadingsBatch
+
+    path = tmp_path / "o.sqlite3"
+    with Outbox.open(path):
+        pass
+    db = sqlite3.connect(path)
+    db.execute("INSERT INTO readings (reading_id, measured_at, payload, stored_at) VALUES (?, ?, ?, ?)",
+               ("ee77cf0d-5120-568c-8c23-3cbbb4f80761", "2026-11-29T08:48:04.000000Z", OLD_FORMAT_ROW,
+                "2026-11-29T08:58:04.600000Z"))
+    db.commit()
+    db.close()
+    with Outbox.open(path) as box:
+        assert box.add(bp_reading(120)) is AddResult.STORED  # a new-format row beside it
+        batch = box.form_batch(10)
+        assert batch is not None
+        body = batch.to_json_bytes("gw-upgraded")
+    parsed = ReadingsBatch.model_validate_json(body)
+    old = parsed.readings[0]
+    assert str(old.reading_id) == "ee77cf0d-5120-568c-8c23-3cbbb4f80761"
+    assert old.values.systolic == 131.0  # type: ignore[union-attr]
+    assert [json.loads(r) for r in batch.readings_json][0] == json.loads(OLD_FORMAT_ROW)
+    assert len(parsed.readings) == 2

@@ -118,7 +118,7 @@ async def test_a_stored_reading_that_no_longer_validates_is_sent_not_stuck(mosqu
     collector.expected_invalid = 1
     with Outbox.open(tmp_path / "o.sqlite3") as outbox:
         good = bp_reading(120)
-        broken = dict(good.payload, reading_id="00000000-0000-5000-8000-000000000001", unit="cmHg")
+        broken = dict(json.loads(good.json), reading_id="00000000-0000-5000-8000-000000000001", unit="cmHg")
         outbox._db.execute(
             "INSERT INTO readings (reading_id, measured_at, payload, stored_at) VALUES (?, ?, ?, ?)",
             (broken["reading_id"], "2000-01-01T00:00:00.000000Z", json.dumps(broken), "now"),
