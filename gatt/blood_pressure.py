@@ -139,6 +139,9 @@ class _BloodPressureBase:
     UUID: ClassVar[CharacteristicUUID]
     KIND: ClassVar[str]
     SYSTOLIC_NAME: ClassVar[str]
+    #: Fields the characteristic carries but does not use: NaN there is the rule, not a
+    #: failed value, so they are never named in ``invalid_values``.
+    UNUSED_FIELDS: ClassVar[frozenset[str]] = frozenset()
 
     systolic: float | None
     diastolic: float | None
@@ -157,6 +160,7 @@ class _BloodPressureBase:
         if self.reserved_flags & ~0xFF or self.reserved_flags & _FLAGS_KNOWN:
             raise ValueError("reserved_flags must only use the reserved flag bits 5-7 (0xE0)")
         specials = settle_special_values(self, _NUMERIC_FIELDS, _COMPOUND_FIELDS)
+        specials = tuple(name for name in specials if name not in self.UNUSED_FIELDS)
         object.__setattr__(self, "invalid_values", specials + settle_timestamp(self))
 
     @classmethod
@@ -281,6 +285,8 @@ class IntermediateCuffPressure(_BloodPressureBase):
     UUID: ClassVar[CharacteristicUUID] = CharacteristicUUID.INTERMEDIATE_CUFF_PRESSURE
     KIND: ClassVar[str] = "intermediate_cuff_pressure"
     SYSTOLIC_NAME: ClassVar[str] = "the current cuff pressure"
+    # BLS 3.2: "the Diastolic and MAP fields are unused ... and shall be set to NaN".
+    UNUSED_FIELDS: ClassVar[frozenset[str]] = frozenset({"diastolic", "mean_arterial_pressure"})
 
     @classmethod
     def for_cuff_pressure(cls, pressure: float, unit: PressureUnit = PressureUnit.MMHG) -> Self:

@@ -111,8 +111,10 @@ def _present(model: object, name: str) -> bool:
 class GlucoseMeasurement:
     """Glucose Measurement (0x2A18).
 
-    ``type``, ``sample_location`` and ``concentration`` travel together: the concentration
-    field is present exactly when ``type`` is set (``concentration=None`` then means NaN).
+    ``type``, ``sample_location``, ``concentration`` and ``concentration_unit`` travel
+    together: the concentration field is present exactly when ``type`` is set
+    (``concentration=None`` then means NaN). GLS 3.1: the units flag (bit 2) qualifies the
+    concentration field only, so a measurement without one has no unit (``None``), not kg/L.
     ``time_offset`` is in minutes from ``base_time``.
     """
 
@@ -122,7 +124,7 @@ class GlucoseMeasurement:
     base_time: datetime | None = None
     time_offset: int | None = None
     concentration: float | None = None
-    concentration_unit: ConcentrationUnit = ConcentrationUnit.KG_PER_L
+    concentration_unit: ConcentrationUnit | None = None
     type: GlucoseType | int | None = None
     sample_location: SampleLocation | int | None = None
     sensor_status: SensorStatus | None = None
@@ -140,6 +142,11 @@ class GlucoseMeasurement:
             raise ValueError("type and sample_location are sent together: give both or neither")
         if not has_concentration and _present(self, "concentration"):
             raise ValueError("a concentration needs its type and sample_location")
+        if not has_concentration and self.concentration_unit is not None:
+            raise ValueError("a concentration unit needs a concentration: give neither or both")
+        if has_concentration and self.concentration_unit is None:
+            # GLS 3.1: units flag 0 means kg/L.
+            object.__setattr__(self, "concentration_unit", ConcentrationUnit.KG_PER_L)
         specials = settle_special_values(
             self, ("concentration",), ("concentration",) if has_concentration else ())
         base_time, raw = resolve_timestamp(self.base_time, self.base_time_raw, "base_time")
@@ -159,9 +166,11 @@ class GlucoseMeasurement:
         if flags & GlucoseMeasurementFlags.TIME_OFFSET_PRESENT:
             time_offset = reader.s16("the time offset")
         concentration = DecodedNumber(None, None)
-        glucose_type = location = None
+        glucose_type = location = unit = None
         if flags & GlucoseMeasurementFlags.CONCENTRATION_TYPE_AND_LOCATION_PRESENT:
             concentration = reader.sfloat("the glucose concentration")
+            unit = (ConcentrationUnit.MOL_PER_L if flags & GlucoseMeasurementFlags.CONCENTRATION_MOL_PER_L
+                    else ConcentrationUnit.KG_PER_L)
             type_and_location = reader.u8("the type-sample location")
             glucose_type = as_code(GlucoseType, type_and_location & 0x0F)
             location = as_code(SampleLocation, type_and_location >> 4)
@@ -173,9 +182,7 @@ class GlucoseMeasurement:
             sequence_number=sequence_number,
             time_offset=time_offset,
             concentration=concentration.value,
-            concentration_unit=ConcentrationUnit.MOL_PER_L
-            if flags & GlucoseMeasurementFlags.CONCENTRATION_MOL_PER_L
-            else ConcentrationUnit.KG_PER_L,
+            concentration_unit=unit,
             type=glucose_type,
             sample_location=location,
             sensor_status=sensor_status,
@@ -241,7 +248,8 @@ class GlucoseMeasurement:
             "base_time": iso(self.base_time),
             "time_offset": self.time_offset,
             "concentration": self.concentration,
-            "concentration_unit": self.concentration_unit.value,
+            "concentration_unit": self.concentration_unit.value
+            if self.concentration_unit is not None else None,
             "type": code_name(self.type) if self.type is not None else None,
             "sample_location": code_name(self.sample_location)
             if self.sample_location is not None else None,

@@ -171,10 +171,21 @@ def test_intermediate_cuff_pressure() -> None:
     assert decoded == icp
     assert decoded.current_cuff_pressure == 87.0
     assert decoded.to_json_dict()["kind"] == "intermediate_cuff_pressure"
-    assert decoded.invalid_values == ("diastolic", "mean_arterial_pressure")
+    # BLS 3.2: diastolic and MAP are unused in 0x2A36; NaN there is the rule, not a failure.
+    assert decoded.invalid_values == ()
+    assert decoded.diastolic is None and decoded.mean_arterial_pressure is None
     assert decoded != BloodPressureMeasurement.from_bytes(payload)
     with pytest.raises(DecodeError, match=r"0x2A36: offset 1: .*current cuff pressure"):
         IntermediateCuffPressure.from_bytes(b"\x00")
+
+
+def test_intermediate_cuff_pressure_without_a_pressure_names_only_that_field() -> None:
+    # Cuff pressure NaN (0x07FF): the one field 0x2A36 uses failed.
+    decoded = IntermediateCuffPressure.from_bytes(bytes.fromhex("00ff07ff07ff07"))
+    assert decoded.invalid_values == ("systolic",)
+    # The same bytes as a finished measurement: all three pressures should hold values.
+    assert BloodPressureMeasurement.from_bytes(bytes.fromhex("00ff07ff07ff07")).invalid_values == (
+        "systolic", "diastolic", "mean_arterial_pressure")
 
 
 def test_special_values_round_trip_exactly() -> None:

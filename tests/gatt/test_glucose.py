@@ -247,3 +247,16 @@ def test_racp_response_errors() -> None:
         RacpResponse(RacpOpcode.REPORT_STORED_RECORDS)
     with pytest.raises(ValueError, match="a response is"):
         RacpResponse(RacpOpcode.RESPONSE_CODE, number_of_records=1)
+
+
+def test_a_measurement_without_concentration_reports_no_unit() -> None:
+    # Flags 0x00: no concentration field (GLS 3.1), so the units flag qualifies nothing.
+    m = GlucoseMeasurement.from_bytes(bytes.fromhex("00 0700 e8070506070809"))
+    assert m.concentration is None
+    assert m.concentration_unit is None
+    assert m.invalid_values == ()
+    assert m.to_json_dict()["concentration_unit"] is None
+    assert m.canonical is None
+    assert bytes(m) == bytes.fromhex("00 0700 e8070506070809")
+    with pytest.raises(ValueError, match="concentration unit needs a concentration"):
+        GlucoseMeasurement(sequence_number=1, concentration_unit=ConcentrationUnit.MOL_PER_L)

@@ -159,7 +159,7 @@ def glucose_measurements(draw: st.DrawFn) -> GlucoseMeasurement:
         base_time_raw=base.get("timestamp_raw"),
         time_offset=draw(st.none() | st.integers(-0x8000, 0x7FFF)),
         concentration=values["concentration"] if with_concentration else None,
-        concentration_unit=draw(st.sampled_from(ConcentrationUnit)),
+        concentration_unit=draw(st.sampled_from(ConcentrationUnit)) if with_concentration else None,
         type=draw(st.integers(0, 15)) if with_concentration else None,
         sample_location=draw(st.integers(0, 15)) if with_concentration else None,
         sensor_status=draw(st.none() | u16.map(SensorStatus)),
