@@ -175,7 +175,7 @@ def _glucose(m: GlucoseMeasurement) -> _KindView:
         model=GlucoseReading,
         kind=Kind.GLUCOSE,
         unit="mmol/L",
-        original_unit=_GLUCOSE_ORIGINAL_UNIT[m.concentration_unit] if m.concentration_unit is not None else None,
+        original_unit=None if m.concentration_unit is None else _GLUCOSE_ORIGINAL_UNIT[m.concentration_unit],
         values=GlucoseValues(glucose=m.canonical, sequence_number=m.sequence_number),
         status=status,
         device_time=m.measured_at,
