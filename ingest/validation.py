@@ -7,6 +7,8 @@ is doubtful is flagged on the row and stored.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -100,7 +102,9 @@ MAIN_VALUE_FIELD: dict[str, str] = {
     Kind.PULSE_OXIMETRY: "spo2",
 }
 
-_NUL_ESCAPE = b"\\u0000"
+# A JSON escape for U+0000: "\u0000" after an even number of backslashes (an odd run
+# would make it the literal text "\u0000", which is legal and storable).
+_NUL_ESCAPE = re.compile(rb"(?:^|[^\\])(?:\\\\)*\\u0000")
 _MAX_DETAIL = 2000
 
 
@@ -125,9 +129,59 @@ def _classify_error(error: ValidationError, gateway_id: str) -> Rejection:
     return Rejection(RejectReason.SCHEMA_VIOLATION, _describe(error), gateway_id)
 
 
+class _DuplicateKeyError(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _refuse_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKeyError(key)
+            seen.add(key)
+    return result
+
+
+def _duplicate_key(payload: bytes) -> str | None:
+    """The first key that appears twice in one JSON object, or ``None``.
+
+    pydantic's JSON parser keeps the last value of a repeated key; a second parse with a
+    pair hook is the only way to see it. Run only on messages that already validated.
+    """
+    try:
+        json.loads(payload, object_pairs_hook=_refuse_duplicates)
+    except _DuplicateKeyError as error:
+        return error.key
+    return None
+
+
 def _real(value: float | None) -> float | None:
     # A ``real`` column can't hold more; the full value stays in ``values``.
     return value if value is None or -REAL_MAX < value < REAL_MAX else None
+
+
+def _refuse_parsed(payload: bytes, claimed_gateway: str, gateway_id: str) -> Rejection | None:
+    """The refusals that need the parsed batch: ambiguous JSON, a gateway speaking for another."""
+    duplicate = _duplicate_key(payload)
+    if duplicate is not None:
+        return Rejection(
+            RejectReason.INVALID_JSON,
+            f"duplicate key {duplicate!r} in one object: RFC 8259 leaves its meaning open, "
+            "so the message is refused rather than letting the last value win",
+            gateway_id,
+        )
+    if claimed_gateway != gateway_id:
+        return Rejection(
+            RejectReason.GATEWAY_MISMATCH,
+            f"topic names gateway {gateway_id!r} but the payload says {claimed_gateway!r}: "
+            "a gateway may only publish its own readings",
+            gateway_id,
+        )
+    return None
 
 
 def validate_readings(
@@ -143,7 +197,7 @@ def validate_readings(
             f"{len(payload)} bytes, more than the {max_payload_bytes} allowed",
             gateway_id,
         )
-    if _NUL_ESCAPE in payload:
+    if _NUL_ESCAPE.search(payload):
         return Rejection(
             RejectReason.SCHEMA_VIOLATION, "contains \\u0000, which PostgreSQL text cannot store", gateway_id
         )
@@ -151,13 +205,9 @@ def validate_readings(
         batch = ReadingsBatch.model_validate_json(payload)
     except ValidationError as error:
         return _classify_error(error, gateway_id)
-    if batch.gateway_id != gateway_id:
-        return Rejection(
-            RejectReason.GATEWAY_MISMATCH,
-            f"topic names gateway {gateway_id!r} but the payload says {batch.gateway_id!r}: "
-            "a gateway may only publish its own readings",
-            gateway_id,
-        )
+    refusal = _refuse_parsed(payload, batch.gateway_id, gateway_id)
+    if refusal is not None:
+        return refusal
     future_limit = now + future_tolerance
     rows = []
     for reading in batch.readings:
@@ -214,7 +264,7 @@ def validate_status(topic: str, payload: bytes, *, max_payload_bytes: int) -> St
             f"{len(payload)} bytes, more than the {max_payload_bytes} allowed",
             gateway_id,
         )
-    if _NUL_ESCAPE in payload:
+    if _NUL_ESCAPE.search(payload):
         return Rejection(
             RejectReason.INVALID_STATUS, "contains \\u0000, which PostgreSQL cannot store", gateway_id
         )

@@ -7,7 +7,7 @@ The JSON Schema in docs/contract/readings.v1.schema.json is generated from these
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Final, Literal
@@ -17,6 +17,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     NaiveDatetime,
@@ -32,6 +33,27 @@ MAX_READINGS_PER_BATCH = 1000
 _GATEWAY_ID = re.compile(GATEWAY_ID_PATTERN)
 
 
+def _text_matching(pattern: str, what: str) -> Callable[[object], object]:
+    """A before-validator holding JSON text to the published schema's ``pattern``.
+
+    pydantic's datetime parser is more lenient than the schema (a space for ``T``, ``z``,
+    ``-00:00``), and the contract is the schema: what it refuses, ingest refuses.
+    Python ``datetime`` values (a gateway building a reading) pass through. The field is
+    then parsed in lax mode (strict mode would refuse the checked text after a
+    before-validator), which is safe because only matching text and datetimes reach it.
+    """
+    compiled = re.compile(pattern)
+
+    def check(value: object) -> object:
+        if isinstance(value, datetime):
+            return value
+        if not isinstance(value, str) or compiled.fullmatch(value) is None:
+            raise ValueError(f"{what} must be text matching {pattern}")
+        return value
+
+    return check
+
+
 def _must_be_utc(value: datetime) -> datetime:
     if value.utcoffset() != timedelta(0):
         raise ValueError("must be in UTC (suffix Z or +00:00)")
@@ -40,10 +62,15 @@ def _must_be_utc(value: datetime) -> datetime:
 
 UtcDatetime = Annotated[
     AwareDatetime,
+    BeforeValidator(_text_matching(UTC_TIMESTAMP_PATTERN, "a UTC timestamp")),
     AfterValidator(_must_be_utc),
-    Field(json_schema_extra={"pattern": UTC_TIMESTAMP_PATTERN}),
+    Field(strict=False, json_schema_extra={"pattern": UTC_TIMESTAMP_PATTERN}),
 ]
-DeviceDatetime = Annotated[NaiveDatetime, Field(json_schema_extra={"pattern": NAIVE_TIMESTAMP_PATTERN})]
+DeviceDatetime = Annotated[
+    NaiveDatetime,
+    BeforeValidator(_text_matching(NAIVE_TIMESTAMP_PATTERN, "a device timestamp")),
+    Field(strict=False, json_schema_extra={"pattern": NAIVE_TIMESTAMP_PATTERN}),
+]
 GatewayId = Annotated[str, Field(pattern=GATEWAY_ID_PATTERN)]
 Measurement = Annotated[float, Field(allow_inf_nan=False)]
 

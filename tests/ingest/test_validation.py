@@ -191,3 +191,50 @@ def test_every_kind_has_limits_and_the_bp_limits_are_the_documented_ones():
     assert (bp["systolic"].low, bp["systolic"].high) == (40, 300)
     assert (bp["diastolic"].low, bp["diastolic"].high) == (20, 200)
     assert (bp["pulse_rate"].low, bp["pulse_rate"].high) == (20, 250)
+
+
+# Issue 18: ingest holds the published JSON Schema's line exactly.
+@pytest.mark.parametrize(
+    ("field", "text"),
+    [
+        ("measured_at", "2026-11-29 08:58:00Z"),  # space instead of T
+        ("measured_at", "2026-11-29T08:58:00z"),  # lower-case z
+        ("measured_at", "2026-11-29T08:58:00-00:00"),  # RFC 3339 "unknown offset"
+        ("gateway_time", "2026-11-29T08:58:00.1234567Z"),  # more than 6 fraction digits
+        ("device_time", "2026-11-29 09:58:00"),
+    ],
+)
+def test_timestamps_the_schema_refuses_are_refused(field, text):
+    message = batch("gw-0042", [reading()])
+    message["readings"][0][field] = text
+    outcome = check(encode(message))
+    assert rejected(outcome) is RejectReason.SCHEMA_VIOLATION
+    assert field in outcome.detail
+
+
+def test_timestamps_the_schema_allows_are_accepted():
+    message = batch("gw-0042", [reading()])
+    message["readings"][0]["measured_at"] = "2026-11-29T08:58:00+00:00"
+    message["readings"][0]["gateway_time"] = "2026-11-29T08:58:04.512345Z"
+    assert isinstance(check(encode(message)), ValidBatch)
+
+
+def test_a_duplicate_json_key_is_refused_not_last_wins():
+    payload = encode(batch("gw-0042", [reading(systolic=120)]))
+    assert payload.count(b'"systolic": 120') == 1 or payload.count(b'"systolic":120') == 1
+    doubled = payload.replace(b'"systolic": 120', b'"systolic": 120, "systolic": 300').replace(
+        b'"systolic":120', b'"systolic":120,"systolic":300')
+    assert doubled != payload
+    outcome = check(doubled)
+    assert rejected(outcome) is RejectReason.INVALID_JSON
+    assert "duplicate key 'systolic'" in outcome.detail
+
+
+def test_an_escaped_backslash_before_u0000_is_legal_text():
+    message = batch("gw-0042", [reading()])
+    message["readings"][0]["device"]["serial"] = "a\\u0000b"  # backslash, then the letters u0000
+    payload = encode(message)
+    assert b"a\\\\u0000b" in payload
+    outcome = check(payload)
+    assert isinstance(outcome, ValidBatch), outcome
+    assert outcome.readings[0].serial == "a\\u0000b"
