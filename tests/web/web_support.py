@@ -47,7 +47,7 @@ def seed_day(dsn: str) -> WebSeed:
             "'0.1.0', 12)"
         )
         device_anna = insert_device(conn, "A4:C1:38:00:00:01", "gw-0001", battery=15)
-        device_bo = insert_device(conn, "A4:C1:38:00:00:02", "gw-0001")
+        device_bo = insert_device(conn, "A4:C1:38:00:00:02", "gw-0002")
         device_carl = insert_device(conn, "A4:C1:38:00:00:03", "gw-0002")
         spare = insert_device(conn, "A4:C1:38:00:00:09", "gw-0001", battery=90)
         start = now - timedelta(days=30)

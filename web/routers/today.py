@@ -25,6 +25,8 @@ async def home(page: PageDep) -> Response:
 
 
 @router.get("/i-dag", response_class=HTMLResponse)
-async def today(page: PageDep) -> HTMLResponse:
+async def today(page: PageDep) -> Response:
+    if page.caller.principal.role is Role.CITIZEN:  # a citizen's own view is /mig
+        return RedirectResponse(f"{page.request.scope.get('root_path', '')}/mig", status_code=303)
     rows = await care_overview(page.database, page.caller)
     return render(page.request, "today.html", page=page, rows=rows)
