@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -31,6 +31,9 @@ from api.routers import (
     thresholds,
 )
 from api.settings import ApiSettings
+
+if TYPE_CHECKING:
+    from web.settings import WebSettings
 
 API_PREFIX = "/api/v1"
 DESCRIPTION = """
@@ -60,8 +63,13 @@ class HomevitalsApi(FastAPI):
         )
 
 
-def create_app(settings: ApiSettings, *, database: Database | None = None) -> FastAPI:
-    """Build the app; ``database`` lets a caller share a pool (the app opens and closes it)."""
+def create_app(
+    settings: ApiSettings, *, database: Database | None = None, web: WebSettings | None = None
+) -> FastAPI:
+    """Build the app; ``database`` lets a caller share a pool (the app opens and closes it).
+
+    With ``web`` (enabled), the web app (web/) is mounted under /app in the same process.
+    """
     verifier = TokenVerifier(settings.verifier_config())
     db = database or Database(
         PoolConfig(
@@ -99,6 +107,10 @@ def create_app(settings: ApiSettings, *, database: Database | None = None) -> Fa
         app.include_router(module.router, prefix=API_PREFIX, responses=PROBLEM_RESPONSES)
     app.include_router(fhir_router, responses=PROBLEM_RESPONSES)
     app.include_router(health.router)
+    if web is not None and web.web_enabled:
+        from web.app import mount_web  # noqa: PLC0415 - the API runs without the web app too
+
+        mount_web(app, settings, web)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

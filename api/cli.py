@@ -19,6 +19,12 @@ def _settings(**overrides: Any) -> Any:
     return ApiSettings(**{k: v for k, v in overrides.items() if v is not None})
 
 
+def _web_settings() -> Any:
+    from web.settings import WebSettings  # noqa: PLC0415
+
+    return WebSettings()
+
+
 @app.command()
 def run(
     host: str | None = typer.Option(None, help="Default: $API_HOST (127.0.0.1)."),
@@ -35,6 +41,8 @@ def run(
     configure_logging(settings.log_level, settings.log_format)
     try:
         settings.verifier_config()
+        web = _web_settings()
+        web.check()
     except ConfigurationError as error:
         typer.echo(f"configuration error: {error}", err=True)
         raise typer.Exit(code=2) from error
@@ -52,7 +60,7 @@ def run(
         # Each worker builds its own app (and pool) from the environment.
         uvicorn.run("api.cli:app_from_environment", factory=True, workers=workers, **common)
     else:
-        uvicorn.run(create_app(settings), **common)
+        uvicorn.run(create_app(settings, web=web), **common)
 
 
 def app_from_environment() -> Any:
@@ -62,7 +70,7 @@ def app_from_environment() -> Any:
 
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format)
-    return create_app(settings)
+    return create_app(settings, web=_web_settings())
 
 
 @app.command()

@@ -127,6 +127,8 @@ async def put_thresholds(
         if unknown:
             raise InvalidRequest(f"unknown metric(s) {unknown}; known: {sorted(known)}")
         metrics = [t.metric for t in body.thresholds]
+        # threshold_history (migration 0005) records who changed what, from this setting.
+        await conn.execute("SELECT set_config('homevitals.actor', %s, true)", (caller.principal.sub,))
         await conn.execute(
             "DELETE FROM thresholds WHERE citizen_id = %s AND NOT (metric = ANY(%s))", (citizen_id, metrics)
         )

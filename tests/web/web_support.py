@@ -1,0 +1,88 @@
+"""A care team's day for the web tests: a red citizen, a calm one, one who never measured,
+another team's citizen, and a spare device with readings nobody was assigned."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "api"))
+
+from api_support import (  # noqa: E402
+    NORD,
+    SYD,
+    insert_assignment,
+    insert_citizen,
+    insert_device,
+    insert_reading,
+)
+
+
+@dataclass
+class WebSeed:
+    anna: int  # red: last readings far above her thresholds, an open alert
+    bo: int  # calm
+    dora: int  # never measured
+    carl: int  # team-syd
+    alert_anna: int
+    spare_device: int
+    unassigned: int
+
+
+def seed_day(dsn: str) -> WebSeed:
+    now = datetime.now(UTC).replace(microsecond=0)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        anna = insert_citizen(conn, "Anna", "Andersen", NORD, cpr="0101501234")
+        bo = insert_citizen(conn, "Bo", "Berg", NORD)
+        dora = insert_citizen(conn, "Dora", "Dahl", NORD)
+        carl = insert_citizen(conn, "Carl", "Christensen", SYD)
+        conn.execute(
+            "INSERT INTO gateways (gateway_id, state, last_seen, version, outbox_depth) VALUES "
+            "('gw-0001', 'online', now(), '0.1.0', 0), ('gw-0002', 'offline', now() - interval '2 days', "
+            "'0.1.0', 12)"
+        )
+        device_anna = insert_device(conn, "A4:C1:38:00:00:01", "gw-0001", battery=15)
+        device_bo = insert_device(conn, "A4:C1:38:00:00:02", "gw-0002")
+        device_carl = insert_device(conn, "A4:C1:38:00:00:03", "gw-0002")
+        spare = insert_device(conn, "A4:C1:38:00:00:09", "gw-0001", battery=90)
+        start = now - timedelta(days=30)
+        a_anna = insert_assignment(conn, device_anna, anna, start=start)
+        a_bo = insert_assignment(conn, device_bo, bo, start=start)
+        a_carl = insert_assignment(conn, device_carl, carl, start=start)
+        for day in range(6, 0, -1):
+            at = now - timedelta(days=day)
+            insert_reading(conn, device_id=device_bo, citizen_id=bo, assignment_id=a_bo, measured_at=at,
+                           systolic=124, diastolic=78)
+            insert_reading(conn, device_id=device_anna, citizen_id=anna, assignment_id=a_anna,
+                           measured_at=at, systolic=150 + day, diastolic=92, pulse=71)
+            insert_reading(conn, device_id=device_carl, citizen_id=carl, assignment_id=a_carl,
+                           measured_at=at, systolic=130, diastolic=80)
+        insert_reading(conn, device_id=device_anna, citizen_id=anna, assignment_id=a_anna,
+                       measured_at=now - timedelta(hours=2), systolic=172, diastolic=104, pulse=88)
+        unassigned = 3
+        for hour in range(unassigned):
+            insert_reading(conn, device_id=spare, measured_at=now - timedelta(days=1, hours=hour),
+                           systolic=118, diastolic=76)
+        row = conn.execute(
+            "INSERT INTO alerts (citizen_id, metric, level, state, value, message, measured_at) "
+            "VALUES (%s, 'systolic', 'alert', 'open', 172, 'systolisk 172 over 160', now()) RETURNING id",
+            (anna,),
+        ).fetchone()
+        assert row
+    return WebSeed(anna, bo, dora, carl, int(row[0]), spare, unassigned)
+
+
+def dev_users(seeded: WebSeed) -> str:
+    return json.dumps(
+        [
+            {"sub": "nurse.nord", "role": "caregiver", "team": NORD, "name": "Sygeplejerske Nord"},
+            {"sub": "nurse.syd", "role": "caregiver", "team": SYD, "name": "Sygeplejerske Syd"},
+            {"sub": "anna.andersen", "role": "citizen", "citizen": seeded.anna, "name": "Anna Andersen"},
+            {"sub": "admin.it", "role": "admin", "name": "IT-administrator"},
+        ]
+    )

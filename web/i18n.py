@@ -1,0 +1,293 @@
+"""Every word the web app shows, in Danish (the default) and English.
+
+The wording follows the dashboards' (dashboards/i18n.py), whose ``Text``, ``Lang`` and
+limits are reused, so Grafana and the web app call things by the same names. A missing key
+is an error, never an English word on a Danish page.
+"""
+
+from __future__ import annotations
+
+from dashboards.errors import MissingTranslationError
+from dashboards.i18n import DEFAULT_LANG, LANGUAGES, Lang, Text
+
+LANG_COOKIE = "hv_lang"
+
+
+def pick_lang(value: str | None) -> Lang:
+    for lang in LANGUAGES:
+        if value == lang:
+            return lang
+    return DEFAULT_LANG
+
+
+def translate(lang: Lang, key: str, **values: object) -> str:
+    try:
+        text = TEXTS[key]
+    except KeyError as error:
+        raise MissingTranslationError(key) from error
+    chosen = text.da if lang == "da" else text.en
+    return chosen.format(**values) if values else chosen
+
+
+TEXTS: dict[str, Text] = {
+    # Frame ----------------------------------------------------------------------------
+    "app.name": Text("homevitals", "homevitals"),
+    "nav.label": Text("Hovedmenu", "Main menu"),
+    "nav.today": Text("I dag", "Today"),
+    "nav.alerts": Text("Alarmer", "Alerts"),
+    "nav.unassigned": Text("Ikke tildelte målinger", "Unassigned readings"),
+    "nav.devices": Text("Gateways og enheder", "Gateways and devices"),
+    "nav.me": Text("Mine målinger", "My readings"),
+    "nav.skip": Text("Spring til indhold", "Skip to content"),
+    "lang.switch": Text("English", "Dansk"),
+    "lang.other": Text("en", "da"),
+    "logout": Text("Log ud", "Log out"),
+    "signed_in_as": Text("Logget ind som {sub} ({role})", "Signed in as {sub} ({role})"),
+    "role.citizen": Text("borger", "citizen"),
+    "role.caregiver": Text("plejepersonale", "caregiver"),
+    "role.clinician": Text("kliniker", "clinician"),
+    "role.admin": Text("administrator", "admin"),
+    # Login ------------------------------------------------------------------------------
+    "login.title": Text("Log ind", "Log in"),
+    "login.oidc": Text("Log ind med kommunens login", "Log in with the municipality's login"),
+    "login.dev": Text("Udviklingslogin (kun til demo og test)", "Development login (demo and tests only)"),
+    "login.dev_hint": Text(
+        "Intet kodeord: slået til med API_WEB_DEV_LOGIN. Aldrig i drift.",
+        "No password: enabled by API_WEB_DEV_LOGIN. Never in production.",
+    ),
+    "login.as": Text("Log ind som {name}", "Log in as {name}"),
+    "login.none": Text(
+        "Der er ikke sat noget login op. Sæt API_OIDC_DISCOVERY_URL (se docs/web.md).",
+        "No login is configured. Set API_OIDC_DISCOVERY_URL (see docs/web.md).",
+    ),
+    "login.failed": Text("Login mislykkedes: {reason}", "Login failed: {reason}"),
+    "logged_out": Text("Du er logget ud.", "You are logged out."),
+    # Errors -----------------------------------------------------------------------------
+    "error.title": Text("Det gik ikke", "That did not work"),
+    "error.403": Text("Du har ikke adgang til dette.", "You do not have access to this."),
+    "error.404": Text("Siden eller data findes ikke.", "The page or data does not exist."),
+    "error.409": Text("Det kunne ikke lade sig gøre:", "This could not be done:"),
+    "error.422": Text("Oplysningerne kan ikke bruges:", "The input cannot be used:"),
+    "error.csrf": Text(
+        "Formularen er udløbet eller kom ikke fra denne side. Gå tilbage, genindlæs og prøv igen.",
+        "The form has expired or did not come from this page. Go back, reload and try again.",
+    ),
+    "error.back": Text("Til forsiden", "To the start page"),
+    # Today ------------------------------------------------------------------------------
+    "today.title": Text("I dag", "Today"),
+    "today.intro": Text(
+        "Borgerne i din plejegruppe, dem der kræver opmærksomhed først.",
+        "The citizens of your care team, those who need attention first.",
+    ),
+    "today.none": Text("Ingen borgere i din plejegruppe.", "No citizens in your care team."),
+    "col.citizen": Text("Borger", "Citizen"),
+    "col.attention": Text("Opmærksomhed", "Attention"),
+    "col.last": Text("Seneste blodtryk", "Latest blood pressure"),
+    "col.mean7": Text("7-dages gennemsnit", "7-day mean"),
+    "col.alerts": Text("Åbne alarmer", "Open alerts"),
+    "col.days_since": Text("Dage siden måling", "Days since reading"),
+    "col.gateway": Text("Gateway", "Gateway"),
+    "col.battery": Text("Batteri", "Battery"),
+    "reason.alert": Text("Rød måling", "Red reading"),
+    "reason.warning": Text("Gul måling", "Yellow reading"),
+    "reason.open_alerts": Text("{n} åbne alarmer", "{n} open alerts"),
+    "reason.missing": Text("Ingen måling i {n} dage", "No reading for {n} days"),
+    "reason.never": Text("Har aldrig målt", "Has never measured"),
+    "reason.gateway_offline": Text("Gateway offline", "Gateway offline"),
+    "reason.low_battery": Text("Lavt batteri ({n} %)", "Low battery ({n} %)"),
+    "reason.ok": Text("Alt i orden", "All well"),
+    "level.alert": Text("Rød", "Red"),
+    "level.warning": Text("Gul", "Yellow"),
+    "level.normal": Text("Normal", "Normal"),
+    "level.none": Text("Ingen data", "No data"),
+    # Citizen ----------------------------------------------------------------------------
+    "citizen.chart": Text("Blodtryk og puls, 30 dage", "Blood pressure and pulse, 30 days"),
+    "citizen.chart_label": Text(
+        "Graf over systolisk, diastolisk blodtryk og puls med grænseværdier",
+        "Chart of systolic and diastolic blood pressure and pulse with thresholds",
+    ),
+    "citizen.readings": Text("Målinger", "Readings"),
+    "citizen.no_readings": Text("Ingen målinger i perioden.", "No readings in the period."),
+    "citizen.alerts": Text("Alarmer", "Alerts"),
+    "citizen.no_alerts": Text("Ingen alarmer.", "No alerts."),
+    "citizen.devices": Text("Enheder", "Devices"),
+    "citizen.no_devices": Text("Ingen enheder tildelt.", "No devices assigned."),
+    "citizen.report": Text("Hjemmeblodtryksrapport (7 dage)", "Home blood-pressure report (7 days)"),
+    "citizen.report_html": Text("Vis rapport", "Show report"),
+    "citizen.report_pdf": Text("Hent som PDF", "Download PDF"),
+    "citizen.thresholds": Text("Grænseværdier", "Thresholds"),
+    "citizen.edit_thresholds": Text("Ret grænseværdier", "Edit thresholds"),
+    "col.time": Text("Tidspunkt", "Time"),
+    "col.systolic": Text("Systolisk", "Systolic"),
+    "col.diastolic": Text("Diastolisk", "Diastolic"),
+    "col.pulse": Text("Puls", "Pulse"),
+    "col.level": Text("Niveau", "Level"),
+    "col.flags": Text("Markeringer", "Flags"),
+    "flag.implausible": Text("Usandsynlig", "Implausible"),
+    "flag.clock_corrected": Text("Ur korrigeret", "Clock corrected"),
+    "flag.gateway_time": Text("Gatewayens tid", "Gateway time"),
+    "flag.clock_in_future": Text("Tid i fremtiden", "Time in the future"),
+    "flag.body_movement": Text("Bevægelse", "Movement"),
+    "flag.cuff_fit_loose": Text("Løs manchet", "Loose cuff"),
+    "flag.irregular_pulse": Text("Uregelmæssig puls", "Irregular pulse"),
+    "flag.improper_position": Text("Forkert stilling", "Improper position"),
+    "flag.unassigned": Text("Ikke tildelt", "Unassigned"),
+    "legend.systolic": Text("Systolisk", "Systolic"),
+    "legend.diastolic": Text("Diastolisk", "Diastolic"),
+    "legend.pulse": Text("Puls", "Pulse"),
+    "legend.warn": Text("Gul grænse", "Yellow limit"),
+    "legend.alert": Text("Rød grænse", "Red limit"),
+    # Alerts -----------------------------------------------------------------------------
+    "alerts.title": Text("Alarmer", "Alerts"),
+    "alerts.intro": Text(
+        "Åbne og kvitterede alarmer for din plejegruppe. Kvittér, når du har set den; "
+        "afslut med en note, når der er handlet.",
+        "Open and acknowledged alerts of your care team. Acknowledge when you have seen "
+        "one; resolve it with a note when it has been dealt with.",
+    ),
+    "alerts.none": Text("Ingen åbne alarmer.", "No open alerts."),
+    "alerts.resolved_recent": Text("Senest afsluttede", "Recently resolved"),
+    "col.opened": Text("Oprettet", "Opened"),
+    "col.message": Text("Besked", "Message"),
+    "col.state": Text("Status", "State"),
+    "col.who": Text("Hvem og hvornår", "Who and when"),
+    "col.note": Text("Note", "Note"),
+    "col.action": Text("Handling", "Action"),
+    "state.open": Text("Åben", "Open"),
+    "state.acknowledged": Text("Kvitteret", "Acknowledged"),
+    "state.resolved": Text("Afsluttet", "Resolved"),
+    "alerts.acknowledge": Text("Kvittér", "Acknowledge"),
+    "alerts.resolve": Text("Afslut", "Resolve"),
+    "alerts.note_label": Text("Note til alarm {id}", "Note for alert {id}"),
+    "alerts.acknowledged_by": Text("Kvitteret af {who} {at}", "Acknowledged by {who} {at}"),
+    "alerts.resolved_by": Text("Afsluttet af {who} {at}", "Resolved by {who} {at}"),
+    "alerts.done_ack": Text("Alarm {id} er kvitteret.", "Alert {id} is acknowledged."),
+    "alerts.done_resolve": Text("Alarm {id} er afsluttet.", "Alert {id} is resolved."),
+    # Unassigned -------------------------------------------------------------------------
+    "unassigned.title": Text("Ikke tildelte målinger", "Unassigned readings"),
+    "unassigned.intro": Text(
+        "Målinger fra en måler, som ingen borger havde fået tildelt på målingstidspunktet. "
+        "Tildel måleren (og brugerpladsen) til en borger fra en dato: målingerne fra den "
+        "dato følger med.",
+        "Readings from a device no citizen had been assigned at the time. Assign the "
+        "device (and user slot) to a citizen from a date: the readings from that date on "
+        "go with it.",
+    ),
+    "unassigned.none": Text("Ingen ikke tildelte målinger.", "No unassigned readings."),
+    "unassigned.device": Text("Måler {address}, brugerplads {slot}", "Device {address}, user slot {slot}"),
+    "unassigned.count": Text("{n} målinger, første {first}", "{n} readings, first {first}"),
+    "unassigned.citizen": Text("Borger", "Citizen"),
+    "unassigned.from": Text("Fra dato", "From date"),
+    "unassigned.assign": Text("Tildel", "Assign"),
+    "unassigned.done": Text(
+        "Måleren er tildelt {name}; {n} målinger fulgte med.",
+        "The device is assigned to {name}; {n} readings went with it.",
+    ),
+    # Thresholds -------------------------------------------------------------------------
+    "thresholds.title": Text("Grænseværdier for {name}", "Thresholds of {name}"),
+    "thresholds.intro": Text(
+        "Rød under 'rød lav' eller fra 'rød høj'; gul under 'gul lav' eller fra 'gul høj'. "
+        "Værdierne skal stige: rød lav < gul lav < gul høj < rød høj. Står værdierne som "
+        "plejeplanens standard, bruges standarden.",
+        "Red below 'red low' or from 'red high'; yellow below 'yellow low' or from 'yellow "
+        "high'. The values must rise: red low < yellow low < yellow high < red high. Values "
+        "equal to the care-plan default use the default.",
+    ),
+    "col.metric": Text("Måling", "Metric"),
+    "col.alert_low": Text("Rød lav", "Red low"),
+    "col.warn_low": Text("Gul lav", "Yellow low"),
+    "col.warn_high": Text("Gul høj", "Yellow high"),
+    "col.alert_high": Text("Rød høj", "Red high"),
+    "col.default": Text("Standard (plejeplan)", "Default (care plan)"),
+    "col.source": Text("Gælder", "In force"),
+    "thresholds.personal": Text("Personlig", "Personal"),
+    "thresholds.standard": Text("Standard", "Default"),
+    "thresholds.save": Text("Gem grænseværdier", "Save thresholds"),
+    "thresholds.saved": Text("Grænseværdierne er gemt.", "The thresholds are saved."),
+    "thresholds.order": Text(
+        "{metric}: værdierne skal stige (rød lav < gul lav < gul høj < rød høj).",
+        "{metric}: the values must rise (red low < yellow low < yellow high < red high).",
+    ),
+    "thresholds.number": Text(
+        "{metric}: skriv tal i alle fire felter.", "{metric}: enter numbers in all four fields."
+    ),
+    "thresholds.history": Text("Historik", "History"),
+    "thresholds.no_history": Text("Ingen ændringer endnu.", "No changes yet."),
+    "change.set": Text("Sat", "Set"),
+    "change.changed": Text("Ændret", "Changed"),
+    "change.removed": Text("Tilbage til standard", "Back to default"),
+    "col.changed_by": Text("Af", "By"),
+    "metric.systolic": Text("Systolisk (mmHg)", "Systolic (mmHg)"),
+    "metric.diastolic": Text("Diastolisk (mmHg)", "Diastolic (mmHg)"),
+    "metric.pulse_rate": Text("Puls (/min)", "Pulse (/min)"),
+    "metric.weight": Text("Vægt (kg)", "Weight (kg)"),
+    "metric.glucose": Text("Blodsukker (mmol/L)", "Glucose (mmol/L)"),
+    "metric.temperature": Text("Temperatur (°C)", "Temperature (°C)"),
+    "metric.spo2": Text("Iltmætning (%)", "Oxygen saturation (%)"),
+    # Devices ----------------------------------------------------------------------------
+    "devices.title": Text("Gateways og enheder", "Gateways and devices"),
+    "devices.gateways": Text("Gateways", "Gateways"),
+    "devices.devices": Text("Målere", "Devices"),
+    "devices.none": Text("Ingen.", "None."),
+    "col.state_gw": Text("Forbindelse", "Connection"),
+    "col.last_seen": Text("Seneste kontakt", "Last contact"),
+    "col.outbox": Text("Udbakke", "Outbox"),
+    "col.version": Text("Version", "Version"),
+    "col.device": Text("Måler", "Device"),
+    "col.pairing": Text("Parring", "Pairing"),
+    "col.assigned_to": Text("Tildelt", "Assigned to"),
+    "gw.online": Text("Online", "Online"),
+    "gw.offline": Text("Offline", "Offline"),
+    "gw.unknown": Text("Ukendt", "Unknown"),
+    "device.active": Text("Parret, aktiv", "Paired, active"),
+    "device.silent": Text("Parret, tavs", "Paired, silent"),
+    "device.unassigned": Text("Ikke tildelt", "Not assigned"),
+    # Citizen's own view -----------------------------------------------------------------
+    "me.title": Text("Dine målinger", "Your readings"),
+    "me.hello": Text("Hej {name}", "Hello {name}"),
+    "me.today": Text("I dag", "Today"),
+    "me.morning": Text("Morgenmåling (kl. 4-12)", "Morning reading (4 am to noon)"),
+    "me.evening": Text("Aftenmåling (kl. 16-24)", "Evening reading (4 pm to midnight)"),
+    "me.done": Text("Klaret", "Done"),
+    "me.not_done": Text("Mangler endnu", "Not yet"),
+    "me.week": Text("Dit gennemsnit de seneste 7 dage", "Your average over the last 7 days"),
+    "me.week_none": Text(
+        "Der er endnu ikke nok målinger til et gennemsnit.",
+        "There are not enough readings for an average yet.",
+    ),
+    "me.explain": Text(
+        "Når du måler derhjemme, er grænsen 135/85. Det øverste tal (135) er trykket, når "
+        "hjertet slår; det nederste (85) er trykket mellem slagene. Ligger dit gennemsnit "
+        "under 135/85, er dit blodtryk ikke forhøjet. Ligger det på eller over, så tal med "
+        "din sygeplejerske eller læge. Én høj måling alene betyder ikke noget farligt.",
+        "When you measure at home, the limit is 135/85. The upper number (135) is the "
+        "pressure while the heart beats; the lower (85) is the pressure between beats. "
+        "If your average is below 135/85 your blood pressure is not raised. If it is at "
+        "or above, talk to your nurse or doctor. One high reading alone is nothing dangerous.",
+    ),
+    "me.elevated": Text("Dit gennemsnit er på eller over 135/85.", "Your average is at or above 135/85."),
+    "me.not_elevated": Text("Dit gennemsnit er under 135/85.", "Your average is below 135/85."),
+    "me.last": Text("Dine seneste målinger", "Your latest readings"),
+    "me.minlog": Text("Hvem har set mine data", "Who has looked at my data"),
+    "me.minlog_intro": Text(
+        "Hver gang nogen ser eller ændrer dine data, bliver det skrevet her.",
+        "Every time someone looks at or changes your data, it is written here.",
+    ),
+    "col.who_person": Text("Hvem", "Who"),
+    "col.what": Text("Hvad", "What"),
+    "col.outcome": Text("Udfald", "Outcome"),
+    "outcome.ok": Text("Set", "Seen"),
+    "outcome.denied": Text("Afvist", "Refused"),
+    "action.read": Text("Så", "Viewed"),
+    "action.create": Text("Oprettede", "Created"),
+    "action.update": Text("Ændrede", "Changed"),
+    "action.delete": Text("Slettede", "Deleted"),
+    "action.export": Text("Hentede rapport", "Exported"),
+    "action.acknowledge": Text("Kvitterede alarm", "Acknowledged alert"),
+    "action.resolve": Text("Afsluttede alarm", "Resolved alert"),
+    "action.assign": Text("Tildelte målinger", "Assigned readings"),
+    "action.end": Text("Afsluttede tildeling", "Ended assignment"),
+    "unit.mmhg": Text("mmHg", "mmHg"),
+    "unit.per_min": Text("slag/min", "beats/min"),
+    "none": Text("\u2013", "\u2013"),
+}

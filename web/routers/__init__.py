@@ -1,0 +1,1 @@
+"""One module per page (or group of forms), each with its own template."""
