@@ -36,6 +36,7 @@ from typing import Self
 from gateway.errors import OutboxError
 from gateway.readings import BuiltReading, DeviceIdentity
 from homevitals.contract import ReadingsBatch, utc_text
+from homevitals.contract.models import MAX_MESSAGE_BYTES
 
 SCHEMA_VERSION = 1
 FIRST_BATCH_SEQ = 1
@@ -112,6 +113,21 @@ class StoredBatch:
             gateway_id=gateway_id, batch_seq=self.batch_seq, sent_at=self.sent_at,
             readings_json=self.readings_json,
         )
+
+
+# Room for the envelope around the readings: schema, a 64-character gateway id, batch_seq,
+# sent_at, brackets and the commas between readings are well under this.
+_ENVELOPE_RESERVE = 512
+
+
+def _within_bytes(rows: list[tuple[int, str, str]], max_bytes: int) -> list[tuple[int, str, str]]:
+    """The longest prefix of ``rows`` whose message fits ``max_bytes`` (at least one row)."""
+    total = _ENVELOPE_RESERVE
+    for count, (_, _, payload) in enumerate(rows):
+        total += len(payload.encode()) + 1
+        if total > max_bytes and count > 0:
+            return rows[:count]
+    return rows
 
 
 def _stored_batch(batch_seq: int, sent_at: str, rows: list[tuple[str, str]]) -> StoredBatch:
@@ -234,8 +250,14 @@ class Outbox:
     def open_batches(self) -> list[StoredBatch]:
         return [batch for seq in self.open_batch_seqs() if (batch := self.load_batch(seq)) is not None]
 
-    def form_batch(self, max_readings: int, sent_at: datetime | None = None) -> StoredBatch | None:
-        """Put the oldest pending readings (by measured_at) into a new batch, or return None."""
+    def form_batch(
+        self, max_readings: int, sent_at: datetime | None = None, max_bytes: int = MAX_MESSAGE_BYTES
+    ) -> StoredBatch | None:
+        """Put the oldest pending readings (by measured_at) into a new batch, or return None.
+
+        The batch stops before its message would pass ``max_bytes`` (the contract's limit), so
+        long fields mean more, smaller batches, never a message the hub must refuse.
+        """
         sent = utc_text(sent_at or datetime.now(UTC))
         try:
             with self._transaction() as db:
@@ -246,6 +268,7 @@ class Outbox:
                 ).fetchall()
                 if not rows:
                     return None
+                rows = _within_bytes(rows, max_bytes)
                 row = db.execute("SELECT value FROM counters WHERE name = 'next_batch_seq'").fetchone()
                 batch_seq = int(row[0]) if row else FIRST_BATCH_SEQ
                 db.execute(

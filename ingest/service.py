@@ -74,7 +74,7 @@ class IngestService:
                         database_url=settings.database_url,
                         metrics=self.metrics,
                         backoff_max_s=settings.db_backoff_max_s,
-                        max_dead_letter_bytes=settings.max_payload_bytes,
+                        max_dead_letter_bytes=settings.max_dead_letter_bytes,
                         give_up=self._deadline_passed,
                         name=f"writer-{i}",
                     ),

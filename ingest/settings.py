@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from homevitals.contract.models import MAX_MESSAGE_BYTES
 from homevitals.settings import ServiceSettings
 
 
@@ -70,7 +71,13 @@ class IngestSettings(ServiceSettings):
         default=64 * 1024 * 1024, ge=1024, description="…or beyond this many payload bytes."
     )
     max_payload_bytes: int = Field(
-        default=1024 * 1024, ge=1024, description="Larger messages are dead-lettered (first bytes kept)."
+        default=MAX_MESSAGE_BYTES, ge=1024,
+        description="Larger messages are dead-lettered; the contract's limit (docs/contract.md).",
+    )
+    max_dead_letter_bytes: int = Field(
+        default=16 * 1024 * 1024, ge=1024,
+        description="A dead letter keeps its payload whole up to this size; beyond it the first bytes, "
+        "with payload_truncated and payload_bytes saying so.",
     )
     future_tolerance_s: int = Field(
         default=300, ge=0, description="measured_at further ahead than this is flagged clock_in_future."

@@ -263,8 +263,30 @@ RETURNING level
 """
 
 _INSERT_DEAD_LETTER = """
-INSERT INTO dead_letters (topic, gateway_id, reason, detail, payload) VALUES (%s, %s, %s, %s, %s)
+INSERT INTO dead_letters (topic, gateway_id, reason, detail, payload, payload_bytes, payload_truncated)
+VALUES (%s, %s, %s, %s, %s, %s, %s)
 """
+
+# A duplicate id whose content differs from the stored row is a conflict (docs/contract.md
+# "Conflicting re-sends"): the first stored version stays, the newcomer is kept here. Runs
+# only when a batch held duplicates; the ledger's measured_at reaches the hypertable by its
+# unique index.
+_RECORD_CONFLICTS = sql.SQL("""
+INSERT INTO reading_conflicts (reading_id, gateway_id, batch_seq, stored, arrived)
+SELECT s.reading_id, s.gateway_id, s.batch_seq,
+       jsonb_build_object('measured_at', r.measured_at, 'values', r."values", 'status', r.status,
+                          'raw', encode(r.raw, 'hex'), 'raw_uuid', r.raw_uuid),
+       jsonb_build_object('measured_at', s.measured_at, 'values', s.values_json::jsonb,
+                          'status', s.status_json::jsonb, 'raw', encode(s.raw, 'hex'),
+                          'raw_uuid', s.raw_uuid)
+FROM {staging} s
+JOIN reading_ids l ON l.reading_id = s.reading_id
+JOIN readings r ON r.measured_at = l.measured_at AND r.reading_id = l.reading_id
+WHERE s.reading_id = ANY(%s)
+  AND (r."values" IS DISTINCT FROM s.values_json::jsonb
+       OR r.status IS DISTINCT FROM s.status_json::jsonb
+       OR r.raw IS DISTINCT FROM s.raw OR r.measured_at IS DISTINCT FROM s.measured_at)
+""").format(staging=sql.Identifier(STAGING_TABLE))
 
 
 @dataclass(slots=True)
@@ -291,6 +313,7 @@ class WriteResult:
     unassigned: int = 0
     statuses: int = 0
     dead_letters: Counter[str] = field(default_factory=Counter)
+    conflicts: int = 0
     alerts_opened: Counter[str] = field(default_factory=Counter)
     gaps: list[GapReport] = field(default_factory=list)
     late_filled: int = 0
@@ -382,6 +405,7 @@ class BatchWriter:
             rows = self._dedupe(batches, result)
             self.conn.execute(_INSERT_NEW_GATEWAYS, (_packed(sorted({b.gateway_id for b in batches})),))
             stored = self._insert_rows(rows)
+            self._record_conflicts(rows, stored, result)
             self._touch_devices(rows)
             self._track_gateways(batches, result)
             self._account(stored, result)
@@ -484,6 +508,16 @@ class BatchWriter:
             cur.execute(_INSERT_NEW_DEVICES)
             return cur.execute(_INSERT_READINGS).fetchall()
 
+    def _record_conflicts(
+        self, rows: list[PreparedReading], stored: list[tuple[Any, ...]], result: WriteResult
+    ) -> None:
+        if len(stored) == len(rows):
+            return  # every id was new: nothing to compare (the hot path)
+        fresh = {row[0] for row in stored}
+        repeated = [row.reading_id for row in rows if row.reading_id not in fresh]
+        cur = self.conn.execute(_RECORD_CONFLICTS, (repeated,))
+        result.conflicts += cur.rowcount
+
     def _touch_devices(self, rows: list[PreparedReading]) -> None:  # noqa: ARG002 - rows are in staging
         """Last seen, battery, model, serial, firmware of the batch's devices."""
         self.conn.execute(_UPSERT_READING_DEVICES)
@@ -550,6 +584,8 @@ class BatchWriter:
                         str(rejection.reason),
                         rejection.detail,
                         envelope.payload[: self.max_dead_letter_bytes],
+                        len(envelope.payload),
+                        len(envelope.payload) > self.max_dead_letter_bytes,
                     )
                     for envelope, rejection in rejected
                 ],

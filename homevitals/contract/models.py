@@ -29,6 +29,9 @@ ADDRESS_PATTERN = r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$"
 UTC_TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|\+00:00)$"
 NAIVE_TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?$"
 MAX_READINGS_PER_BATCH = 1000
+#: The largest readings or status message, in bytes (docs/contract.md "Limits"). A gateway
+#: splits its batches below it; the hub dead-letters a larger message whole.
+MAX_MESSAGE_BYTES: Final = 1024 * 1024
 
 _GATEWAY_ID = re.compile(GATEWAY_ID_PATTERN)
 

@@ -202,3 +202,20 @@ def test_a_row_stored_by_an_older_gateway_is_published_after_the_upgrade(tmp_pat
     assert old.values.systolic == 131.0  # type: ignore[union-attr]
     assert batch.readings_json[0] == OLD_FORMAT_ROW  # sent as stored
     assert len(parsed.readings) == 2
+
+
+def test_a_batch_stops_below_the_contract_message_size(outbox: Outbox):
+    # Issue 18: 1,000 readings with long fields made a 1.9 MB message the hub refused.
+    now = datetime.now(UTC)
+    for i in range(40):
+        outbox.add(bp_reading(100 + i, minutes_ago=40 - i, now=now))
+    limit = 4096
+    sizes, total = [], 0
+    while (batch := outbox.form_batch(1000, max_bytes=limit)) is not None:
+        message = batch.to_json_bytes("gw-0042")
+        assert len(message) <= limit
+        sizes.append(len(batch.reading_ids))
+        total += len(batch.reading_ids)
+        outbox.acknowledge(batch.batch_seq)
+    assert total == 40 and len(sizes) > 1  # split, nothing left behind
+    assert max(sizes) < 40

@@ -75,6 +75,7 @@ def test_a_duplicate_message_yields_one_row(db_dsn, mosquitto, publisher, start_
     assert count(db_dsn, "SELECT count(*) FROM readings WHERE reading_id = %s", r["reading_id"]) == 1
     assert count(db_dsn, "SELECT count(*) FROM reading_ids") == 1
     assert sample(service, "ingest_readings_stored_total") == 1
+    assert count(db_dsn, "SELECT count(*) FROM reading_conflicts") == 0  # identical: no conflict
 
 
 def test_the_same_reading_id_with_another_measured_at_yields_one_row(
@@ -92,6 +93,48 @@ def test_the_same_reading_id_with_another_measured_at_yields_one_row(
             "SELECT measured_at FROM readings WHERE reading_id = %s", (first["reading_id"],)
         ).fetchall()
     assert rows == [(NOW - timedelta(hours=2),)]  # the first one stays
+
+
+def test_a_reading_id_with_other_content_keeps_the_first_and_records_the_conflict(
+    db_dsn, mosquitto, publisher, start_service
+):
+    start_service(settings_for(db_dsn, mosquitto.port))
+    gateway = unique_gateway()
+    first = reading(systolic=121)
+    second = dict(first, values=dict(first["values"], systolic=181))  # same id, other value
+    publisher.readings(batch(gateway, [first], batch_seq=1))
+    publisher.wait_acked(1)
+    wait_for_count(db_dsn, "SELECT count(*) FROM readings", 1)
+    publisher.readings(batch(gateway, [second], batch_seq=2))
+    wait_for_count(db_dsn, "SELECT count(*) FROM reading_conflicts", 1)
+    with psycopg.connect(db_dsn) as conn:
+        assert conn.execute("SELECT systolic FROM readings").fetchall() == [(121,)]
+        stored, arrived, seq = conn.execute(
+            "SELECT stored, arrived, batch_seq FROM reading_conflicts WHERE reading_id = %s",
+            (first["reading_id"],),
+        ).fetchone()
+    assert stored["values"]["systolic"] == 121 and arrived["values"]["systolic"] == 181
+    assert seq == 2
+
+
+def test_a_large_dead_letter_is_kept_whole_up_to_the_cap_and_says_when_cut(
+    db_dsn, mosquitto, publisher, start_service
+):
+    start_service(settings_for(db_dsn, mosquitto.port, max_payload_bytes=4096, max_dead_letter_bytes=8192))
+    gateway = unique_gateway()
+    over_limit = b'{"x": "' + b"a" * 6000 + b'"}'  # refused as too large, kept whole
+    far_over = b'{"x": "' + b"b" * 20000 + b'"}'  # beyond the dead-letter cap: cut, and says so
+    publisher.publish(readings_topic(gateway), over_limit)
+    publisher.publish(readings_topic(gateway), far_over)
+    wait_for_count(db_dsn, "SELECT count(*) FROM dead_letters", 2)
+    with psycopg.connect(db_dsn) as conn:
+        rows = conn.execute(
+            "SELECT reason, payload, payload_bytes, payload_truncated FROM dead_letters ORDER BY id"
+        ).fetchall()
+    assert rows[0][0] == "payload_too_large" and bytes(rows[0][1]) == over_limit
+    assert (rows[0][2], rows[0][3]) == (len(over_limit), False)
+    assert bytes(rows[1][1]) == far_over[:8192]
+    assert (rows[1][2], rows[1][3]) == (len(far_over), True)
 
 
 def test_bad_messages_are_dead_lettered_and_do_not_stop_the_ones_behind(
