@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal
 from uuid import UUID
 
 from pydantic import (
@@ -69,10 +69,17 @@ UtcDatetime = Annotated[
     AfterValidator(_must_be_utc),
     Field(strict=False, json_schema_extra={"pattern": UTC_TIMESTAMP_PATTERN}),
 ]
+def _naive_timestamp_schema(schema: dict[str, Any]) -> None:
+    # RFC 3339's date-time (JSON Schema "format") requires an offset; the device clock has
+    # none, so the pattern alone says what is allowed.
+    schema.pop("format", None)
+    schema["pattern"] = NAIVE_TIMESTAMP_PATTERN
+
+
 DeviceDatetime = Annotated[
     NaiveDatetime,
     BeforeValidator(_text_matching(NAIVE_TIMESTAMP_PATTERN, "a device timestamp")),
-    Field(strict=False, json_schema_extra={"pattern": NAIVE_TIMESTAMP_PATTERN}),
+    Field(strict=False, json_schema_extra=_naive_timestamp_schema),
 ]
 GatewayId = Annotated[str, Field(pattern=GATEWAY_ID_PATTERN)]
 Measurement = Annotated[float, Field(allow_inf_nan=False)]
