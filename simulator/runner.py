@@ -231,5 +231,6 @@ async def run_household(
                 reason="duration reached",
                 made=len(simulation.made),
                 planned=len(simulation.plan),
+                due=simulation.due(),  # reached by the simulated clock: made == due keeps time
             )
     return simulation

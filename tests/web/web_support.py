@@ -13,7 +13,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "api"))
 
-from api_support import (  # noqa: E402
+from api_support import (
     NORD,
     SYD,
     insert_assignment,
