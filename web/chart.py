@@ -123,7 +123,8 @@ def bp_chart(
             if point_value is None:
                 continue
             fill = "none" if p.implausible else colour
-            title = f"{p.at.astimezone(zone):%d.%m %H:%M} {series_names.get(metric, metric)} {point_value:.0f}"
+            label = series_names.get(metric, metric)
+            title = f"{p.at.astimezone(zone):%d.%m %H:%M} {label} {point_value:.0f}"
             parts.append(
                 f'<circle class="point {metric}" cx="{x(p.at):.1f}" cy="{y(point_value):.1f}" r="3.5" '
                 f'fill="{fill}" '

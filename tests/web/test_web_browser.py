@@ -23,7 +23,7 @@ def test_a_nurse_works_the_day(browser, web_server, web_db, artefacts):
     log_in(browser, base, "nurse.nord")
     assert browser.current_url.endswith("/app/i-dag")
     rows = browser.find_elements(By.CSS_SELECTOR, "table.overview tbody tr")
-    assert [r.get_attribute("data-citizen") for r in rows][0] == str(seeded.anna)
+    assert rows[0].get_attribute("data-citizen") == str(seeded.anna)
     assert "attention-red" in rows[0].get_attribute("class")
     assert str(seeded.carl) not in [r.get_attribute("data-citizen") for r in rows]  # another team
     assert "Har aldrig målt" in browser.page_source  # Dora
