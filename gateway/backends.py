@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
 from bleak import BleakClient, BleakScanner
@@ -30,7 +31,7 @@ from bleak.exc import BleakError
 from gateway.errors import BackendError
 
 if TYPE_CHECKING:
-    from simulator.world import VirtualWorld
+    from gateway.allowlist import AllowedDevice
 
 log = structlog.get_logger("gateway.backends")
 
@@ -147,19 +148,25 @@ def bleak_backend(adapter: str | None = None, clock_sync_marker: Path | None = T
     )
 
 
-def simulator_backend(world: VirtualWorld) -> BleBackend:
-    """The simulator's bleak backend classes, bound to ``world`` (see docs/simulator.md)."""
-    from simulator.bleak_backend import BumbleClient, BumbleScanner  # noqa: PLC0415 - not on the Pi
+BACKEND_ENTRY_POINTS = "homevitals.ble_backends"
 
-    return BleBackend(
-        name="simulator",
-        scanner_class=BumbleScanner,
-        client_class=BumbleClient,
-        # The same retry path as on BlueZ: bleak-retry-connector skips its BlueZ-only parts.
-        use_retry_connector=True,
-        extra_kwargs={"world": world},
-        now=world.clock.now,
-    )
+
+class BackendPlugin(Protocol):
+    """A BLE backend other than bleak's own, registered in ``homevitals.ble_backends``."""
+
+    def open(self, *, scenario: Path | None, speed: float) -> AbstractAsyncContextManager[BleBackend]: ...
+
+    def known_devices(self, scenario: Path | None) -> list[AllowedDevice]: ...
+
+
+def backend_plugin(name: str) -> BackendPlugin:
+    """The plugin registered under ``name``; the gateway never imports one by module name."""
+    found = entry_points(group=BACKEND_ENTRY_POINTS, name=name)
+    if not found:
+        available = sorted({"bleak", *(ep.name for ep in entry_points(group=BACKEND_ENTRY_POINTS))})
+        raise BackendError(name, f"unknown backend; available: {', '.join(available)}")
+    plugin: BackendPlugin = next(iter(found)).load()
+    return plugin
 
 
 @asynccontextmanager
@@ -171,17 +178,10 @@ async def open_backend(
     speed: float = 1.0,
     clock_sync_marker: Path | None = TIMESYNC_MARKER,
 ) -> AsyncIterator[BleBackend]:
-    """The configured backend for the life of the service (the simulator runs inside it)."""
+    """The configured backend for the life of the service (a plugin such as the simulator
+    runs inside it)."""
     if name == "bleak":
         yield bleak_backend(adapter, clock_sync_marker)
         return
-    if name == "simulator":
-        if scenario is None:
-            raise BackendError(name, "needs --scenario FILE (or GATEWAY_SCENARIO)")
-        from simulator.runner import HouseholdSimulation  # noqa: PLC0415 - not on the Pi
-        from simulator.scenario import load_scenario  # noqa: PLC0415
-
-        async with HouseholdSimulation(load_scenario(scenario), speed=speed) as simulation:
-            yield simulator_backend(simulation.world)
-        return
-    raise BackendError(name, "unknown backend; use 'bleak' or 'simulator'")
+    async with backend_plugin(name).open(scenario=scenario, speed=speed) as backend:
+        yield backend

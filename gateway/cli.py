@@ -19,7 +19,7 @@ from typing import Any
 import typer
 
 from gateway.allowlist import AllowedDevice, AllowList, normalize_address
-from gateway.backends import BleBackend, open_backend
+from gateway.backends import BleBackend, backend_plugin, open_backend
 from gateway.outbox import Outbox
 from gateway.settings import GatewaySettings, load_settings
 from homevitals.errors import ConfigurationError, HomevitalsError
@@ -86,17 +86,11 @@ def _allow_scenario_devices(settings: GatewaySettings, allowlist: AllowList) -> 
     """Simulator demo: the scenario's devices are the household's (logged, and persisted)."""
     import structlog  # noqa: PLC0415
 
-    from simulator.scenario import load_scenario  # noqa: PLC0415 - simulator only
-
-    if settings.scenario is None:
-        return
-    for spec in load_scenario(settings.scenario).devices:
-        if spec.address not in allowlist:
-            profile = spec.profile()
-            allowlist.add(AllowedDevice(address=spec.address, name=profile.name, model=profile.model,
-                                        manufacturer=profile.manufacturer, serial=profile.serial))
-            structlog.get_logger("gateway.cli").info("allow_list_seeded_from_scenario", address=spec.address,
-                                                     device=spec.id)
+    for device in backend_plugin(settings.ble_backend).known_devices(settings.scenario):
+        if device.address not in allowlist:
+            allowlist.add(device)
+            structlog.get_logger("gateway.cli").info(
+                "allow_list_seeded_from_scenario", address=device.address, device=device.name)
 
 
 @app.command()

@@ -20,7 +20,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from gateway.allowlist import AllowedDevice, AllowList
-from gateway.backends import BleBackend, simulator_backend
+from gateway.backends import BleBackend
 from gateway.clock import ClockReading
 from gateway.outbox import Outbox
 from gateway.publisher import MqttConfig
@@ -29,6 +29,7 @@ from gateway.service import GatewayService, ServiceConfig
 from gateway.session import SessionConfig
 from gatt import BloodPressureMeasurement
 from homevitals.contract import ReadingsBatch
+from simulator.gateway_plugin import simulator_backend
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 ADDRESS = "A4:C1:38:00:11:22"

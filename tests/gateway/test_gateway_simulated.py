@@ -242,8 +242,8 @@ async def test_malformed_bytes_are_kept_with_their_hex(mosquitto, tmp_path: Path
 
 
 async def test_a_silent_scanner_is_restarted_and_still_hears_devices(tmp_path: Path):
-    from gateway.backends import simulator_backend
     from gateway.scanner import ScanSupervisor
+    from simulator.gateway_plugin import simulator_backend
     from simulator.runner import HouseholdSimulation
     from simulator.scenario import parse_scenario
 
