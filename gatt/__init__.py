@@ -62,12 +62,6 @@ from gatt.glucose import (
     Meal,
     MedicationId,
     MedicationUnit,
-    RacpFilterType,
-    RacpOpcode,
-    RacpOperator,
-    RacpRequest,
-    RacpResponse,
-    RacpResponseCode,
     SampleLocation,
     SensorStatus,
 )
@@ -96,6 +90,14 @@ from gatt.pulse_oximeter import (
     PlxSpotCheckFlags,
     PlxSpotCheckMeasurement,
     PlxSupportedFeatures,
+)
+from gatt.racp import (
+    RacpFilterType,
+    RacpOpcode,
+    RacpOperator,
+    RacpRequest,
+    RacpResponse,
+    RacpResponseCode,
 )
 from gatt.uuids import CharacteristicUUID, ServiceUUID, uuid128
 from gatt.weight_scale import (

@@ -21,12 +21,9 @@ from gatt.glucose import (
     GlucoseFeatureFlags,
     GlucoseMeasurement,
     GlucoseType,
-    RacpOpcode,
-    RacpOperator,
-    RacpRequest,
-    RacpResponseCode,
     SampleLocation,
 )
+from gatt.racp import RacpOpcode, RacpOperator, RacpRequest, RacpResponseCode
 from simulator import gatt_ids
 from simulator.devices import racp
 from simulator.devices.base import VirtualDevice

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gatt.errors import DecodeError
-from gatt.glucose import (
+from gatt.racp import (
     RacpFilterType,
     RacpOpcode,
     RacpOperator,

@@ -62,7 +62,7 @@ from gatt import (
 )
 from gatt.current_time import AdjustReason
 from gatt.errors import TrailingBytes, TruncatedPayload
-from gatt.glucose import RacpFilterType, RacpOpcode
+from gatt.racp import RacpFilterType, RacpOpcode
 
 pytestmark = pytest.mark.unit
 

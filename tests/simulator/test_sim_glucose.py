@@ -16,14 +16,8 @@ from sim_helpers import (
     find,
 )
 
-from gatt.glucose import (
-    ConcentrationUnit,
-    GlucoseMeasurement,
-    RacpOpcode,
-    RacpRequest,
-    RacpResponse,
-    RacpResponseCode,
-)
+from gatt.glucose import ConcentrationUnit, GlucoseMeasurement
+from gatt.racp import RacpOpcode, RacpRequest, RacpResponse, RacpResponseCode
 from simulator.bleak_backend import BumbleClient
 from simulator.devices import DeviceProfile, VirtualDevice
 from simulator.model import DeviceKind, Reading
