@@ -60,9 +60,12 @@ def _print_summary(info: dict[str, object], data_dir: Path) -> None:
     database = info["database"]
     if not isinstance(database, dict):  # pragma: no cover - built by Demo.start
         raise TypeError("demo info lacks the database section")
+    web_logins = info["web_logins"]
+    logins = "; ".join(str(x) for x in web_logins) if isinstance(web_logins, list) else ""
     typer.echo(f"""
 homevitals demo is running.
 
+  Web app         {info["web_url"]}   (log in as: {logins})
   API             {info["api_url"]}   (OpenAPI: {info["openapi"]})
   Clinician token {info["clinician_token"]}
   Try:            curl -H "Authorization: Bearer $TOKEN" {info["api_url"]}/api/v1/citizens

@@ -139,7 +139,7 @@ class Demo:
         self.children.append(process)
         return process
 
-    def start_ingest_and_api(self) -> str:
+    def start_ingest_and_api(self, dev_users: list[dict[str, object]] | None = None) -> str:
         cli = _homevitals()
         pg = self.postgres
         if pg is None:  # pragma: no cover - start_database runs first
@@ -170,6 +170,10 @@ class Demo:
                 "API_HOST": "127.0.0.1",
                 "API_PORT": str(self.config.api_port),
                 "API_JWT_SECRET": self._secret("api-jwt-secret"),
+                # The web app's development login: no password, only for the people listed.
+                "API_WEB_DEV_LOGIN": "true" if dev_users else "false",
+                "API_WEB_DEV_USERS": json.dumps(dev_users or []),
+                "API_WEB_COOKIE_SECRET": self._secret("web-cookie-secret"),
             },
         )
         url = f"http://127.0.0.1:{self.config.api_port}"
@@ -242,13 +246,16 @@ class Demo:
         dsn = self.start_database()
         self.start_broker()
         homes, citizen_ids = self.seed(dsn)
-        api_url = self.start_ingest_and_api()
+        dev_users = demo_logins(homes, citizen_ids)
+        api_url = self.start_ingest_and_api(dev_users)
         self.start_gateways(homes)
         token = self._token("clinician", "demo-clinician")
         info: dict[str, object] = {
             "api_url": api_url,
             "openapi": api_url + "/docs",
             "clinician_token": token,
+            "web_url": api_url + "/app/",
+            "web_logins": [f"{u['name']} ({u['role']})" for u in dev_users],
             "database": {
                 "host": "127.0.0.1",
                 "port": self.config.postgres_port,
@@ -299,3 +306,15 @@ class Demo:
             self.say("stopping PostgreSQL")
             self.postgres.stop()
         self.say("stopped; data kept in " + str(self.dir))
+
+
+def demo_logins(homes: list[DemoHome], citizen_ids: dict[str, int]) -> list[dict[str, object]]:
+    """The web app's development logins: a nurse of the first home's care team, and the
+    first citizen of that home (who sees only their own numbers)."""
+    first = homes[0].citizens[0]
+    return [
+        {"sub": "demo-nurse", "role": "caregiver", "name": f"Sygeplejerske ({first.care_team})",
+         "team": first.care_team},
+        {"sub": f"demo-citizen-{first.key}", "role": "citizen",
+         "name": f"{first.given_name} {first.family_name}", "citizen": citizen_ids[first.key]},
+    ]
