@@ -151,12 +151,7 @@ class Committer:
             return True
         gateway_id = getattr(envelope.outcome, "gateway_id", None)
         log.warning("ingest.poison_message", topic=envelope.topic, error=str(error))
-        dead = Envelope(
-            topic=envelope.topic,
-            payload=envelope.payload,
-            outcome=Rejection(RejectReason.DATABASE_REJECTED, str(error)[:2000], gateway_id),
-            mid=envelope.mid,
-            generation=envelope.generation,
-            received_monotonic=envelope.received_monotonic,
-        )
-        return self.commit([dead])
+        # In place: the caller acks the envelopes it handed in, and the hub ack must say what
+        # was stored, dead-lettered here (docs/contract.md "Hub acknowledgements").
+        envelope.outcome = Rejection(RejectReason.DATABASE_REJECTED, str(error)[:2000], gateway_id)
+        return self.commit([envelope])

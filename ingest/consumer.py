@@ -1,12 +1,15 @@
-"""The MQTT side: a persistent session with manual acks, and the one thread that talks to it.
+"""The MQTT side: manual acks, hub commit acks, and the one thread that talks to the broker.
 
 - One shared subscription ``$share/<group>/homevitals/v1/gateways/+/readings`` (QoS 1) so
   workers split the load, plus ``homevitals/v1/gateways/+/status`` (retained gateway status).
-- A persistent session (MQTT 3.1.1 ``clean_session=False``, or MQTT 5 ``clean_start=False``
-  with a session expiry): while a worker is away the broker keeps its session and queues its
-  messages; on return it re-sends what was never acknowledged.
+- A clean session by default: the gateways keep every reading until the hub ack after the
+  commit and re-send what is not acknowledged, so a worker needs no broker-side session, and
+  a dead worker's share is not stranded in a session nobody reads (docs/ingest.md "Sessions").
+  ``persistent_session=True`` restores the old behaviour (MQTT 3.1.1 ``clean_session=False``,
+  or MQTT 5 ``clean_start=False`` with a session expiry) for publishers that ignore hub acks.
 - ``manual_ack=True``: writers hand committed messages to :meth:`MqttConsumer.ack`, and the
-  network thread sends the PUBACKs.
+  network thread sends the PUBACKs and publishes the hub acks (QoS 1) to each gateway's
+  ``.../acks`` topic.
 - Only the network thread touches the paho client. It runs its own select() loop over paho's
   ``loop_read``/``loop_write``/``loop_misc`` (paho's "external event loop" API), so that it
   can stop *reading* while the buffer is full and still write acks and keepalives: Mosquitto
@@ -35,10 +38,12 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from homevitals.contract.acks import AckOutcome
 from homevitals.contract.models import READINGS_SUBSCRIPTION, STATUS_SUBSCRIPTION
 from homevitals.mqtt_tls import apply_credentials_and_tls
 from ingest.buffer import InflightBuffer
 from ingest.envelope import Envelope
+from ingest.hub_acks import OutgoingAck, acks_for
 from ingest.metrics import IngestMetrics
 from ingest.validation import Outcome, Rejection, RejectReason, ValidBatch, validate_message
 
@@ -82,7 +87,9 @@ class BrokerConfig:
     # 3.1.1 by default: paho parses MQTT v5 properties of every PUBLISH in pure Python, about
     # a quarter of its per-message cost (docs/benchmarks.md); the session persists either way.
     protocol: MqttProtocol = "3.1.1"
-    session_expiry_s: int = SESSION_NEVER_EXPIRES  # MQTT v5 only
+    session_expiry_s: int = SESSION_NEVER_EXPIRES  # MQTT v5 only, with persistent_session
+    # False: clean session (3.1.1) / clean start with expiry 0 (5); see the module docstring.
+    persistent_session: bool = False
     keepalive_s: int = 30
     username: str | None = None
     password: str | None = None
@@ -162,6 +169,7 @@ class MqttConsumer:
         future_tolerance: timedelta = timedelta(minutes=5),
         max_payload_bytes: int = 1024 * 1024,
         retire: bool = False,
+        hub_acks: bool = True,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.broker = broker
@@ -170,6 +178,7 @@ class MqttConsumer:
         self.future_tolerance = future_tolerance
         self.max_payload_bytes = max_payload_bytes
         self.retire = retire
+        self.hub_acks = hub_acks
         self.clock = clock
         self.topics = [shared_subscription(broker.share_group), STATUS_SUBSCRIPTION]
         self.last_message_monotonic = time.monotonic()
@@ -181,6 +190,7 @@ class MqttConsumer:
         self._closing = threading.Event()
         # Writers queue committed batches here and wake the network thread through the pipe.
         self._acks: deque[Sequence[Envelope]] = deque()
+        self._hub_acks: deque[OutgoingAck] = deque()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.settimeout(0)  # non-blocking
         self._wake_w.settimeout(0)
@@ -188,7 +198,7 @@ class MqttConsumer:
         self._gauges_at = 0.0
         self.failure: BaseException | None = None
 
-        client = _new_client(broker, clean=False)
+        client = _new_client(broker, clean=not broker.persistent_session)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
@@ -199,8 +209,10 @@ class MqttConsumer:
                 broker.host,
                 broker.port,
                 keepalive=broker.keepalive_s,
-                clean_start=False,
-                properties=_session_properties(PacketTypes.CONNECT, broker.session_expiry_s),
+                clean_start=not broker.persistent_session,
+                properties=_session_properties(
+                    PacketTypes.CONNECT, broker.session_expiry_s if broker.persistent_session else 0
+                ),
             )
         else:
             client.connect_async(broker.host, broker.port, keepalive=broker.keepalive_s)
@@ -234,7 +246,11 @@ class MqttConsumer:
         """Send the remaining acks, then DISCONNECT (the session stays on the broker)."""
         self.stop_reading()
         deadline = time.monotonic() + flush_timeout
-        while (self._acks or self._client.want_write()) and time.monotonic() < deadline and self.alive:
+        while (
+            (self._acks or self._hub_acks or self._client.want_write())
+            and time.monotonic() < deadline
+            and self.alive
+        ):
             time.sleep(0.01)
         self._closing.set()
         self._wakeup()
@@ -251,9 +267,31 @@ class MqttConsumer:
 
     # -- acks --------------------------------------------------------------------------------
     def ack(self, envelopes: Sequence[Envelope]) -> None:
-        """Acknowledge a committed batch (called by a writer thread; sent by the network thread)."""
+        """Acknowledge a committed batch (called by a writer thread; sent by the network thread).
+
+        Besides the PUBACKs, each readings message's gateway gets its hub ack. Those are composed
+        here, on the writer's thread, and published by the network thread, whatever the
+        connection the message came over: a hub ack names a batch, not a packet id.
+        """
+        if self.hub_acks:
+            self._hub_acks.extend(acks_for(envelopes, acked_at=self.clock()))
         self._acks.append(envelopes)
         self._wakeup()
+
+    def _publish_hub_acks(self) -> None:
+        """Network thread: publish the queued hub acks (QoS 1). Without a connection paho keeps
+        them and sends them after the reconnect; one lost anyway costs a re-send, no reading."""
+        published: dict[AckOutcome, int] = {}
+        while self._hub_acks:
+            ack = self._hub_acks.popleft()
+            info = self._client.publish(ack.topic, ack.payload, qos=1, retain=False)
+            if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+                log.warning("ingest.hub_ack_not_queued", gateway_id=ack.gateway_id, batch_seq=ack.batch_seq,
+                            rc=mqtt.error_string(info.rc))
+                continue
+            published[ack.outcome] = published.get(ack.outcome, 0) + 1
+        for outcome, n in published.items():
+            self.metrics.hub_acks.labels(outcome=str(outcome)).inc(n)
 
     def _send_acks(self) -> None:
         """Network thread: PUBACK what was committed, if it came over the current connection.
@@ -261,6 +299,7 @@ class MqttConsumer:
         Messages from an earlier connection are skipped: their packet ids mean nothing now,
         and the broker re-sends them anyway (they are stored, so the copy is a duplicate).
         """
+        self._publish_hub_acks()
         current = self._generation if self._connected else -1
         skipped = 0
         while self._acks:

@@ -105,6 +105,12 @@ class IngestMetrics:
             "Committed messages not acknowledged because their connection was gone (redelivered).",
             registry=r,
         )
+        self.hub_acks = Counter(
+            "ingest_hub_acks",
+            "Hub commit acknowledgements published to gateways' acks topics (docs/contract.md).",
+            ["outcome"],
+            registry=r,
+        )
 
     def serve(self, host: str, port: int) -> int:
         """Start the /metrics endpoint in a daemon thread; returns the bound port."""

@@ -44,6 +44,7 @@ class IngestService:
             share_group=settings.mqtt_share_group,
             protocol=settings.mqtt_protocol,
             session_expiry_s=settings.mqtt_session_expiry_s,
+            persistent_session=settings.mqtt_persistent_session or retire,
             keepalive_s=settings.mqtt_keepalive_s,
             username=settings.mqtt_username,
             password=settings.mqtt_password,
@@ -60,6 +61,7 @@ class IngestService:
             future_tolerance=timedelta(seconds=settings.future_tolerance_s),
             max_payload_bytes=settings.max_payload_bytes,
             retire=retire,
+            hub_acks=settings.hub_acks,
         )
         self.retire = retire
         self.stopping = threading.Event()

@@ -51,11 +51,20 @@ class IngestSettings(ServiceSettings):
         default="3.1.1", description="MQTT version; the session persists with either (docs/ingest.md)."
     )
     mqtt_keepalive_s: int = Field(default=30, ge=5, le=3600, description="MQTT keepalive.")
+    mqtt_persistent_session: bool = Field(
+        default=False,
+        description="Keep a broker-side session (queues for an absent worker). Off: a clean session, so "
+        "a dead worker strands nothing; gateways re-send what the hub did not ack (docs/ingest.md).",
+    )
+    hub_acks: bool = Field(
+        default=True, description="Publish a commit acknowledgement per batch to the gateway's acks topic."
+    )
     mqtt_session_expiry_s: int = Field(
         default=0xFFFFFFFF,
         ge=0,
         le=0xFFFFFFFF,
-        description="MQTT 5: how long the broker keeps the session while the worker is away (default never).",
+        description="MQTT 5 with a persistent session: how long the broker keeps it while the worker is away "
+        "(default never).",
     )
     metrics_host: str = Field(default="0.0.0.0", description="Address of the metrics endpoint.")  # noqa: S104
     metrics_port: int = Field(default=9108, ge=0, le=65535, description="Prometheus port; 0: none.")

@@ -28,6 +28,9 @@ from tests.ingest.helpers import (
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 READINGS = "SELECT count(*) FROM readings"
+# These publishers ignore hub acks (a third-party gateway): their zero loss across a worker's or
+# the broker's restart rests on the worker's persistent broker session, so they ask for one.
+PERSISTENT = {"INGEST_MQTT_PERSISTENT_SESSION": "true"}
 
 
 def _ids() -> tuple[str, str]:
@@ -46,14 +49,14 @@ def assert_exact(dsn: str, expected: int) -> None:
 
 def test_kill_9_mid_stream_then_restart_gives_the_exact_count(db_dsn, mosquitto, worker_process):
     client_id, group = _ids()
-    worker = worker_process(db_dsn, mosquitto.port, client_id=client_id, group=group).start()
+    worker = worker_process(db_dsn, mosquitto.port, client_id=client_id, group=group, **PERSISTENT).start()
     publisher = Publisher(mosquitto.port)
     stream = Stream(publisher, 3000, rate=800).start()
     wait_for_count(db_dsn, READINGS, 700)
     worker.kill9()  # committed but unacked batches come back: the ledger absorbs them
     killed_at = count(db_dsn, READINGS)
     time.sleep(0.5)  # the stream goes on; the broker queues for the dead worker's session
-    worker_process(db_dsn, mosquitto.port, client_id=client_id, group=group).start()
+    worker_process(db_dsn, mosquitto.port, client_id=client_id, group=group, **PERSISTENT).start()
     stream.join()
     assert killed_at < 3000
     assert_exact(db_dsn, 3000)
@@ -100,7 +103,7 @@ def test_sigterm_drains_commits_and_exits_cleanly(db_dsn, mosquitto, worker_proc
     assert (
         '"unacknowledged": 0, "event": "ingest.stopped"' in worker.log_tail()
     )  # all it read: committed, acked
-    worker_process(db_dsn, mosquitto.port, client_id=client_id, group=group).start()
+    worker_process(db_dsn, mosquitto.port, client_id=client_id, group=group, **PERSISTENT).start()
     stream.join()
     assert_exact(db_dsn, 2000)
     publisher.close()
@@ -159,7 +162,9 @@ def test_the_broker_keeps_a_burst_for_a_subscriber_that_holds_its_acks(mosquitto
 
 def test_the_worker_reconnects_after_a_broker_restart(db_dsn, private_mosquitto, worker_process):
     client_id, group = _ids()
-    worker = worker_process(db_dsn, private_mosquitto.port, client_id=client_id, group=group).start()
+    worker = worker_process(
+        db_dsn, private_mosquitto.port, client_id=client_id, group=group, **PERSISTENT
+    ).start()
     publisher = Publisher(private_mosquitto.port)
     stream = Stream(publisher, 2000, rate=800).start()
     wait_for_count(db_dsn, READINGS, 500)
@@ -176,8 +181,8 @@ def test_retiring_a_stopped_worker_recovers_its_share_and_ends_its_membership(
     db_dsn, mosquitto, worker_process
 ):
     _, group = _ids()
-    staying = worker_process(db_dsn, mosquitto.port, client_id=f"a-{group}", group=group).start()
-    leaving = worker_process(db_dsn, mosquitto.port, client_id=f"b-{group}", group=group).start()
+    staying = worker_process(db_dsn, mosquitto.port, client_id=f"a-{group}", group=group, **PERSISTENT).start()
+    leaving = worker_process(db_dsn, mosquitto.port, client_id=f"b-{group}", group=group, **PERSISTENT).start()
     assert leaving.terminate() == 0
     publisher = Publisher(mosquitto.port)
     Stream(publisher, 400, rate=2000).start().join()
