@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from gateway.ack_tracker import HubAckPolicy
 from gateway.outbox import Outbox
 from gateway.publisher import MqttConfig, Publisher
 from gateway.readings import BuiltReading, DeviceIdentity, build_reading
@@ -40,7 +41,8 @@ def synthetic_reading(index: int, now: datetime) -> BuiltReading:
 async def deliver(outbox: Outbox, port: int, batch_size: int, window: int) -> float:
     config = MqttConfig(host="127.0.0.1", port=port, client_id="homevitals-gateway-bench")
     publisher = Publisher(config, "gw-bench", outbox, batch_size=batch_size, inflight_window=window,
-                          status_payload=lambda: {"state": "online"})
+                          status_payload=lambda: {"state": "online"},
+                          hub_acks=HubAckPolicy(enabled=False))  # the broker alone: no hub to ack
     stop = asyncio.Event()
     publisher.start()
     started = time.perf_counter()

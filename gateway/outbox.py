@@ -1,4 +1,4 @@
-"""The on-disk outbox: every reading is written here first, and leaves only after PUBACK.
+"""The on-disk outbox: every reading is written here first, and leaves only after the hub's ack.
 
 SQLite in WAL mode with ``synchronous=FULL``: a reading is on disk when :meth:`Outbox.add`
 returns, so a kill -9 or a power cut loses nothing that was acknowledged to the session.
@@ -7,7 +7,10 @@ Life of a reading::
 
     add()  -> pending (batch_seq NULL), ordered by measured_at
     form_batch() -> in a batch: the batch gets the next batch_seq (persisted, rising by one)
-    acknowledge(batch_seq) on PUBACK -> deleted; its reading_id goes to the delivered ledger
+    acknowledge(batch_seq) on the hub's commit ack (or on PUBACK, with a hub without acks)
+        -> deleted; its reading_id goes to the delivered ledger
+    reject_batch(batch_seq) on the hub's dead-letter ack -> moved to ``hub_rejected`` (kept
+        for inspection, with the hub's reason), its reading_id to the delivered ledger
 
 A batch that was formed but not acknowledged before a restart is sent again with the same
 ``batch_seq`` and body, so the hub's gap detection stays exact and its dedupe absorbs the
@@ -38,7 +41,7 @@ from gateway.readings import BuiltReading, DeviceIdentity
 from homevitals.contract import ReadingsBatch, utc_text
 from homevitals.contract.models import MAX_MESSAGE_BYTES
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: hub_rejected (created on open; a version 1 outbox upgrades in place)
 FIRST_BATCH_SEQ = 1
 
 _SCHEMA = """
@@ -78,6 +81,14 @@ CREATE TABLE IF NOT EXISTS device_info (
     firmware     TEXT,
     updated_at   TEXT NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS hub_rejected (
+    reading_id  TEXT NOT NULL,
+    batch_seq   INTEGER NOT NULL,
+    payload     TEXT NOT NULL,   -- the reading as it was sent
+    reason      TEXT NOT NULL,   -- the hub's dead-letter reason code
+    detail      TEXT,
+    rejected_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS malformed (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     received_at TEXT NOT NULL,
@@ -288,8 +299,43 @@ class Outbox:
             raise OutboxError(self.path, f"cannot form a batch ({error})") from error
         return _stored_batch(batch_seq, sent, [(reading_id, payload) for _, reading_id, payload in rows])
 
+    def has_batch(self, batch_seq: int) -> bool:
+        row = self._db.execute("SELECT 1 FROM batches WHERE batch_seq = ?", (batch_seq,)).fetchone()
+        return row is not None
+
+    def reject_batch(self, batch_seq: int, reason: str, detail: str | None) -> int:
+        """The hub dead-lettered the batch: keep its readings aside with the reason, out of the queue."""
+        now = _now()
+        try:
+            with self._transaction() as db:
+                db.execute(
+                    "INSERT INTO hub_rejected (reading_id, batch_seq, payload, reason, detail, rejected_at)"
+                    " SELECT reading_id, batch_seq, payload, ?, ?, ? FROM readings WHERE batch_seq = ?",
+                    (reason, detail, now, batch_seq),
+                )
+                db.execute(
+                    "INSERT OR IGNORE INTO delivered (reading_id, delivered_at)"
+                    " SELECT reading_id, ? FROM readings WHERE batch_seq = ?",
+                    (now, batch_seq),
+                )
+                deleted = db.execute("DELETE FROM readings WHERE batch_seq = ?", (batch_seq,)).rowcount
+                db.execute("DELETE FROM batches WHERE batch_seq = ?", (batch_seq,))
+        except sqlite3.Error as error:
+            raise OutboxError(self.path, f"cannot set aside rejected batch {batch_seq} ({error})") from error
+        self._depth -= deleted
+        return int(deleted)
+
+    def hub_rejected(self, limit: int = 100) -> list[dict[str, str | None]]:
+        rows = self._db.execute(
+            "SELECT reading_id, batch_seq, reason, detail, rejected_at, payload FROM hub_rejected"
+            " ORDER BY rowid DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        keys = ("reading_id", "batch_seq", "reason", "detail", "rejected_at", "payload")
+        return [dict(zip(keys, (None if v is None else str(v) for v in row), strict=True)) for row in rows]
+
     def acknowledge(self, batch_seq: int) -> int:
-        """The broker has the batch (PUBACK): delete its readings, remember their ids."""
+        """The hub (without hub acks: the broker) has the batch: delete its readings, remember the ids."""
         now = _now()
         try:
             with self._transaction() as db:

@@ -1,4 +1,11 @@
-"""MQTT publisher: outbox batches out with QoS 1, deleted only on PUBACK; retained status.
+"""MQTT publisher: outbox batches out with QoS 1, deleted only on the hub's ack; retained status.
+
+PUBACK means "the broker has it", not "the citizen's record has it": a broker crash before
+its next autosave loses what it acknowledged. So the gateway subscribes to its own
+``homevitals/v1/gateways/{gateway_id}/acks`` topic and keeps each batch in the outbox until
+ingest's commit acknowledgement arrives there; a batch not acknowledged in time is sent again
+with back-off (:mod:`gateway.ack_tracker`, docs/contract.md "Hub acknowledgements"). With
+``HubAckPolicy(enabled=False)`` (a hub without acks) a batch leaves the outbox on PUBACK.
 
 paho-mqtt's version-2 callback API, MQTT 5, a persistent session (``clean_start=False``
 with a session expiry interval). paho runs its network thread (``loop_start``) and
@@ -31,10 +38,13 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
+from pydantic import ValidationError
 
+from gateway.ack_tracker import AckTracker, HubAckPolicy
 from gateway.backends import utc_now
 from gateway.outbox import Outbox, StoredBatch
 from homevitals.contract import readings_topic, status_topic
+from homevitals.contract.acks import AckOutcome, HubAck, acks_topic
 from homevitals.mqtt_tls import apply_credentials_and_tls
 
 log = structlog.get_logger("gateway.publisher")
@@ -73,6 +83,9 @@ class PublisherStats:
     batches_acked: int = 0
     readings_acked: int = 0
     batches_refused: int = 0
+    batches_resent: int = 0  # sent again: no hub ack in time
+    batches_dead_lettered: int = 0  # the hub refused them; kept in the outbox's hub_rejected
+    acks_ignored: int = 0  # malformed, or not matching a batch the outbox holds
     connects: int = 0
     last_error: str | None = None
     refused: dict[int, _Retry] = field(default_factory=dict)
@@ -91,6 +104,7 @@ class Publisher:
         inflight_window: int,
         status_payload: Callable[[], dict[str, Any]],
         batch_linger_s: float = 0.0,
+        hub_acks: HubAckPolicy | None = None,
         now: Callable[[], datetime] = utc_now,
     ) -> None:
         self.config = config
@@ -104,6 +118,9 @@ class Publisher:
         self._status_payload = status_payload
         self._readings_topic = readings_topic(gateway_id)
         self._status_topic = status_topic(gateway_id)
+        self._acks_topic = acks_topic(gateway_id)
+        self.hub_acks = hub_acks or HubAckPolicy()
+        self.tracker = AckTracker(self.hub_acks)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeup = asyncio.Event()
         self._connected = asyncio.Event()
@@ -137,6 +154,8 @@ class Publisher:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
         return client
 
     def _post(self, callback: Callable[..., None], *args: object) -> None:
@@ -145,9 +164,24 @@ class Publisher:
             loop.call_soon_threadsafe(callback, *args)
 
     def _on_connect(
-        self, _client: mqtt.Client, _userdata: object, _flags: object, reason: ReasonCode, _properties: object
+        self,
+        _client: mqtt.Client,
+        _userdata: object,
+        flags: mqtt.ConnectFlags,
+        reason: ReasonCode,
+        _properties: object,
     ) -> None:
-        self._post(self._handle_connect, reason.value, str(reason))
+        self._post(self._handle_connect, reason.value, str(reason), bool(flags.session_present))
+
+    def _on_subscribe(
+        self, _client: mqtt.Client, _userdata: object, _mid: int, reasons: list[ReasonCode], _props: object
+    ) -> None:
+        refused = [str(reason) for reason in reasons if reason.is_failure]
+        if refused:
+            self._post(self._handle_acks_refused, ", ".join(refused))
+
+    def _on_message(self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
+        self._post(self._handle_hub_ack, bytes(message.payload))
 
     def _on_disconnect(
         self, _client: mqtt.Client, _userdata: object, _flags: object, reason: ReasonCode, _properties: object
@@ -161,14 +195,21 @@ class Publisher:
 
     # --- event handlers (the asyncio loop) ---------------------------------------------
 
-    def _handle_connect(self, code: int, reason: str) -> None:
+    def _handle_connect(self, code: int, reason: str, session_present: bool) -> None:
         if code >= 0x80:
             self.stats.last_error = f"broker refused the connection: {reason}"
             log.error("mqtt_connect_refused", reason=reason, host=self.config.host, port=self.config.port)
             return
         self.stats.connects += 1
-        log.info("mqtt_connected", host=self.config.host, port=self.config.port, inflight=len(self._inflight))
+        log.info("mqtt_connected", host=self.config.host, port=self.config.port, inflight=len(self._inflight),
+                 session_present=session_present, awaiting_hub_ack=self.tracker.waiting)
         self._connected.set()
+        if self.hub_acks.enabled:
+            self._client.subscribe(self._acks_topic, qos=1)
+            if not session_present:
+                # A new session: whatever the broker had queued (batches for ingest, acks for
+                # us) may be gone with the old one, so waiting out the timeouts gains nothing.
+                self.tracker.expire_all(time.monotonic())
         self.publish_status()
         self._wakeup.set()
 
@@ -197,6 +238,13 @@ class Publisher:
             self.stats.last_error = f"broker refused batch {batch_seq}: {reason}"
             log.error("batch_refused_by_broker", batch_seq=batch_seq, reason=reason, retry_in_s=delay,
                       hint="check the broker ACL: the gateway must be allowed to publish its readings topic")
+        elif self.hub_acks.enabled:
+            self.stats.refused.pop(batch_seq, None)
+            if self.outbox.has_batch(batch_seq):  # not when its hub ack overtook this PUBACK
+                deadline = self.tracker.sent(batch_seq, time.monotonic())
+                log.debug("batch_awaiting_hub_ack", batch_seq=batch_seq,
+                          attempt=self.tracker.attempts(batch_seq),
+                          timeout_s=round(deadline - time.monotonic(), 2))
         else:
             deleted = self.outbox.acknowledge(batch_seq)
             self.stats.refused.pop(batch_seq, None)
@@ -204,9 +252,52 @@ class Publisher:
             self.stats.readings_acked += deleted
             log.info("batch_acknowledged", batch_seq=batch_seq, readings=deleted,
                      outbox_depth=self.outbox.depth)
-        if not self._inflight:
-            self._idle.set()
+        self._check_idle()
         self._wakeup.set()
+
+    def _handle_acks_refused(self, reasons: str) -> None:
+        self.stats.last_error = f"broker refused the subscription to {self._acks_topic}: {reasons}"
+        log.error("hub_acks_subscription_refused", topic=self._acks_topic, reasons=reasons,
+                  hint="the broker ACL must let the gateway read its own acks topic; batches stay in the "
+                  "outbox and are re-sent until acknowledged (or set GATEWAY_HUB_ACKS=false for a hub "
+                  "without acks)")
+
+    def _handle_hub_ack(self, payload: bytes) -> None:
+        """The hub committed (or dead-lettered) a batch: only now does it leave the outbox."""
+        try:
+            ack = HubAck.model_validate_json(payload)
+        except ValidationError as error:
+            self.stats.acks_ignored += 1
+            log.warning("hub_ack_malformed", error=str(error)[:500], payload_hex=payload[:4096].hex())
+            return
+        batch = self.outbox.load_batch(ack.batch_seq) if ack.gateway_id == self.gateway_id else None
+        if batch is None or not ack.covers(batch.reading_ids):
+            # A repeat for a batch already gone (a re-send was acked twice), or not one of ours.
+            self.stats.acks_ignored += 1
+            log.info("hub_ack_without_batch", batch_seq=ack.batch_seq, gateway_id=ack.gateway_id,
+                     outcome=str(ack.outcome), known=batch is not None)
+            return
+        attempts = self.tracker.acknowledged(ack.batch_seq)
+        self.stats.refused.pop(ack.batch_seq, None)
+        if ack.outcome is AckOutcome.COMMITTED:
+            deleted = self.outbox.acknowledge(ack.batch_seq)
+            self.stats.batches_acked += 1
+            self.stats.readings_acked += deleted
+            log.info("batch_acknowledged", batch_seq=ack.batch_seq, readings=deleted, sends=attempts,
+                     outbox_depth=self.outbox.depth)
+        else:
+            kept = self.outbox.reject_batch(ack.batch_seq, ack.reason or "unknown", ack.detail)
+            self.stats.batches_dead_lettered += 1
+            self.stats.last_error = f"hub dead-lettered batch {ack.batch_seq}: {ack.reason}"
+            log.error("batch_dead_lettered_by_hub", batch_seq=ack.batch_seq, readings=kept, reason=ack.reason,
+                      detail=ack.detail, reading_ids=[str(r) for r in ack.reading_ids],
+                      hint="kept in the outbox's hub_rejected table; the hub keeps it in dead_letters")
+        self._check_idle()
+        self._wakeup.set()
+
+    def _check_idle(self) -> None:
+        if not self._inflight and self.tracker.waiting == 0:
+            self._idle.set()
 
     # --- public API -----------------------------------------------------------------------
 
@@ -265,6 +356,9 @@ class Publisher:
     def _next_retry_in(self) -> float | None:
         """When to look again without a wake-up: a refused batch's retry, or the linger's end."""
         moments = [retry.not_before for retry in self.stats.refused.values()]
+        deadline = self.tracker.next_deadline()
+        if deadline is not None:
+            moments.append(deadline)
         if self._lingering():
             moments.append(self._last_reading_at + self.batch_linger_s)
         if not moments:
@@ -278,22 +372,43 @@ class Publisher:
     def _fill_window(self) -> None:
         busy = set(self._inflight.values())
         now = time.monotonic()
-        # First, batches formed earlier and not acknowledged: after a restart, or refused.
-        for batch_seq in self.outbox.open_batch_seqs():
+        # First, batches formed earlier and not acknowledged: after a restart, refused, or
+        # whose hub ack is overdue.
+        open_seqs = self.outbox.open_batch_seqs()
+        self.tracker.forget_unknown(set(open_seqs))
+        for batch_seq in open_seqs:
             if len(self._inflight) >= self.inflight_window:
                 return
             retry = self.stats.refused.get(batch_seq)
             if batch_seq in busy or (retry is not None and retry.not_before > now):
                 continue
+            if self.tracker.holds_back(batch_seq, now):
+                continue
             batch = self.outbox.load_batch(batch_seq)
-            if batch is not None and not self._send(batch):
+            if batch is None:
+                continue
+            resend = self.tracker.attempts(batch_seq) > 0
+            if not self._send(batch):
                 return
+            if resend:
+                self.stats.batches_resent += 1
+                log.warning("batch_resent_no_hub_ack", batch_seq=batch_seq,
+                            after_sends=self.tracker.attempts(batch_seq))
         if self._lingering() and self.outbox.pending_count() < self.batch_size:
             return
-        while len(self._inflight) < self.inflight_window and not self.stats.refused:
+        while self._has_room() and not self.stats.refused:
             batch = self.outbox.form_batch(self.batch_size, sent_at=self._now())
             if batch is None or not self._send(batch):
                 return
+
+    def _has_room(self) -> bool:
+        """Room for a new batch: in the PUBACK window, and (with hub acks) in the unacked window."""
+        if len(self._inflight) >= self.inflight_window:
+            return False
+        if not self.hub_acks.enabled:
+            return True
+        unacked = len(set(self._inflight.values()) | set(self.outbox.open_batch_seqs()))
+        return unacked < self.hub_acks.window
 
     def _send(self, batch: StoredBatch) -> bool:
         # Every reading was validated once, when built; the hub validates again on receipt and
@@ -312,10 +427,10 @@ class Publisher:
         return True
 
     async def drain(self, grace_s: float) -> bool:
-        """Wait up to ``grace_s`` for the batches in flight to be acknowledged."""
+        """Wait up to ``grace_s`` for the batches in flight to be acknowledged (by the hub, with acks)."""
         try:
             async with asyncio.timeout(grace_s):
-                while self._inflight:
+                while self._inflight or self.tracker.waiting:
                     self._idle.clear()
                     await self._idle.wait()
         except TimeoutError:

@@ -31,6 +31,7 @@ from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
 
 from gateway import systemd
+from gateway.ack_tracker import HubAckPolicy
 from gateway.allowlist import AllowList
 from gateway.backends import BleBackend
 from gateway.errors import AllowListError
@@ -63,6 +64,7 @@ class ServiceConfig:
     batch_linger_s: float = 0.5
     dedupe_days: int = 400
     shutdown_grace_s: float = 5.0
+    hub_acks: HubAckPolicy = field(default_factory=HubAckPolicy)
     session: SessionConfig = field(default_factory=lambda: SessionConfig(zone=ZoneInfo("UTC")))
 
     @classmethod
@@ -78,6 +80,12 @@ class ServiceConfig:
             inflight_window=settings.inflight_window,
             batch_linger_s=settings.batch_linger_s,
             dedupe_days=settings.dedupe_days,
+            hub_acks=HubAckPolicy(
+                enabled=settings.hub_acks,
+                timeout_s=settings.hub_ack_timeout_s,
+                timeout_max_s=settings.hub_ack_timeout_max_s,
+                window=settings.hub_ack_window,
+            ),
             session=SessionConfig(
                 zone=settings.zone,
                 clock_tolerance=timedelta(seconds=settings.clock_tolerance_s),
@@ -135,6 +143,7 @@ class GatewayService:
             inflight_window=config.inflight_window,
             status_payload=self.status_payload,
             batch_linger_s=config.batch_linger_s,
+            hub_acks=config.hub_acks,
             now=backend.now,
         )
         self.scanner = ScanSupervisor(backend, self._on_advertisement, stall_after_s=config.scan_stall_s)

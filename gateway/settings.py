@@ -84,6 +84,21 @@ class GatewaySettings(ServiceSettings):
     batch_linger_s: float = Field(
         default=0.5, ge=0, le=60, description="Wait this long after a reading for more to batch with it."
     )
+    hub_acks: bool = Field(
+        default=True,
+        description="Keep each batch until the hub's commit ack (docs/contract.md); false only for a hub "
+        "that sends none: then a batch leaves the outbox on PUBACK.",
+    )
+    hub_ack_timeout_s: float = Field(
+        default=10.0, gt=0, le=3600, description="Send a batch again if its hub ack is this late…"
+    )
+    hub_ack_timeout_max_s: float = Field(
+        default=300.0, gt=0, le=86400,
+        description="…doubling per attempt up to this (less up to 20 % at random)."
+    )
+    hub_ack_window: int = Field(
+        default=32, ge=1, le=10_000, description="Batches sent and not yet acknowledged by the hub, at most."
+    )
     dedupe_days: int = Field(default=400, ge=1, description="How long delivered reading ids are remembered.")
 
     ble_backend: BleBackendName = Field(default="bleak", description="'bleak' (BlueZ) or 'simulator'.")

@@ -32,6 +32,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from homevitals.contract import ReadingsBatch, readings_topic, status_topic
+from homevitals.contract.acks import acks_topic
 from homevitals.contract.example import EXAMPLE_BATCH
 from homevitals.settings import KNOWN_DEFAULT_SECRETS
 
@@ -280,6 +281,20 @@ def test_ingest_publishes_nothing(broker: Broker, clients: list[Client]) -> None
     reason = impostor.publish(readings_topic(GATEWAY_A), batch_from(GATEWAY_A))
     assert reason is not None and reason.value == NOT_AUTHORIZED
     assert listener.received(timeout=1.5) == []
+
+
+def test_ingest_acks_reach_only_the_gateway_they_name(broker: Broker, clients: list[Client]) -> None:
+    gateway_a = connected(clients, broker, GATEWAY_A)
+    granted = gateway_a.subscribe(acks_topic(GATEWAY_A), "homevitals/v1/gateways/+/acks")
+    assert len(granted) == 2
+    ingest = connected(clients, broker, "hub_ingest")
+    for gateway in (GATEWAY_A, GATEWAY_B):
+        reason = ingest.publish(acks_topic(gateway), f'{{"for":"{gateway}"}}'.encode())
+        assert reason is not None and not reason.is_failure, reason
+    received = gateway_a.received(timeout=3, expect=1)
+    # Through both of its subscriptions, but only its own ack: gateway B's is not delivered to it.
+    assert {m.topic for m in received} == {acks_topic(GATEWAY_A)}
+    assert {m.payload for m in received} == {f'{{"for":"{GATEWAY_A}"}}'.encode()}
 
 
 def test_the_compose_healthcheck_command_works_and_its_account_reads_nothing_else(

@@ -19,6 +19,7 @@ import jsonschema
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from gateway.ack_tracker import HubAckPolicy
 from gateway.allowlist import AllowedDevice, AllowList
 from gateway.backends import BleBackend
 from gateway.clock import ClockReading
@@ -171,7 +172,8 @@ FAST_SESSION = SessionConfig(zone=COPENHAGEN, clock_tolerance=timedelta(seconds=
                              backlog_idle_s=1.0, session_timeout_s=60)
 FAST_SERVICE = ServiceConfig(gateway_id="gw-test", zone=COPENHAGEN, max_connections=2, reconnect_cooldown_s=2.0,
                              scan_stall_s=30, status_interval_s=1.0, batch_size=10, inflight_window=2,
-                             batch_linger_s=0.2, shutdown_grace_s=2.0, session=FAST_SESSION)
+                             batch_linger_s=0.2, shutdown_grace_s=2.0, session=FAST_SESSION,
+                             hub_acks=HubAckPolicy(enabled=False))  # no ingest in these tests
 
 
 @asynccontextmanager

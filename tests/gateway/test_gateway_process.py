@@ -37,6 +37,7 @@ def gateway_env(data_dir: Path, port: int, gateway_id: str, **extra: str) -> dic
         "GATEWAY_LOG_FORMAT": "json",
         "GATEWAY_BACKLOG_IDLE_S": "1",
         "GATEWAY_STATUS_INTERVAL_S": "2",
+        "GATEWAY_HUB_ACKS": "false",  # no ingest here; tests/chaos runs gateways against a real hub
         **extra,
     })
     return env

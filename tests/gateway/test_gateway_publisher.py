@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.ack_tracker import HubAckPolicy
 from gateway.outbox import Outbox
 from gateway.publisher import MqttConfig, Publisher
 from tests.gateway.helpers import bp_reading, eventually
@@ -20,8 +21,10 @@ def publisher_for(port: int, outbox: Outbox, *, gateway_id: str = GATEWAY, batch
                   window: int = 2) -> Publisher:
     config = MqttConfig(host="127.0.0.1", port=port, client_id=f"homevitals-gateway-{gateway_id}",
                         reconnect_min_s=1, reconnect_max_s=1)
+    # No ingest here, so no hub acks: the PUBACK mode (a hub without acks); tests/chaos has the rest.
     return Publisher(config, gateway_id, outbox, batch_size=batch_size, inflight_window=window,
-                     status_payload=lambda: {"state": "online", "outbox_depth": outbox.depth})
+                     status_payload=lambda: {"state": "online", "outbox_depth": outbox.depth},
+                     hub_acks=HubAckPolicy(enabled=False))
 
 
 async def test_batches_are_deleted_only_after_puback(mosquitto, tmp_path: Path, collector_factory):

@@ -1,0 +1,60 @@
+"""The sans-I/O ack tracker: when a batch still waiting for its hub ack is sent again."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.ack_tracker import AckTracker, HubAckPolicy
+
+pytestmark = pytest.mark.unit
+
+
+def tracker(rng: float = 0.0, **policy: float) -> AckTracker:
+    return AckTracker(HubAckPolicy(timeout_s=10, timeout_max_s=60, **policy), rng=lambda: rng)  # type: ignore[arg-type]
+
+
+def test_each_attempt_waits_twice_as_long_up_to_the_maximum():
+    t = tracker()
+    deadlines = [t.sent(7, now=0.0) for _ in range(5)]
+    assert deadlines == [10.0, 20.0, 40.0, 60.0, 60.0]
+    assert t.attempts(7) == 5
+
+
+def test_jitter_shortens_a_wait_by_at_most_its_fraction():
+    assert tracker(rng=1.0, jitter=0.2).timeout_for(1) == pytest.approx(8.0)
+    assert tracker(rng=0.5, jitter=0.2).timeout_for(2) == pytest.approx(18.0)
+
+
+def test_a_batch_is_held_back_until_its_deadline_then_released():
+    t = tracker()
+    t.sent(1, now=100.0)
+    assert t.holds_back(1, now=109.9)
+    assert not t.holds_back(1, now=110.0)
+    assert not t.holds_back(2, now=100.0)  # never sent: nothing to wait for
+
+
+def test_the_ack_ends_the_wait_and_reports_the_sends():
+    t = tracker()
+    t.sent(3, now=0.0)
+    t.sent(3, now=10.0)
+    assert t.acknowledged(3) == 2
+    assert t.acknowledged(3) is None  # a second ack for the same batch
+    assert t.waiting == 0 and t.next_deadline() is None
+
+
+def test_a_lost_session_releases_every_waiting_batch_now():
+    t = tracker()
+    t.sent(1, now=0.0)
+    t.sent(2, now=5.0)
+    assert t.next_deadline() == 10.0
+    t.expire_all(now=6.0)
+    assert not t.holds_back(1, now=6.0) and not t.holds_back(2, now=6.0)
+    assert t.next_deadline() == 6.0
+
+
+def test_batches_gone_from_the_outbox_are_forgotten():
+    t = tracker()
+    for seq in (1, 2, 3):
+        t.sent(seq, now=0.0)
+    t.forget_unknown({2})
+    assert t.waiting == 1 and t.holds_back(2, now=1.0)
