@@ -143,6 +143,17 @@ class LocalMosquitto:
                 self._process.wait(timeout=10)
             self._process = None
 
+    def kill9(self) -> None:
+        """Crash the broker (SIGKILL): what it had not autosaved is gone (chaos tests)."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait(timeout=10)
+            self._process = None
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
     def close(self) -> None:
         self.stop()
         if self._owned_tmp:
