@@ -95,7 +95,7 @@ def test_two_workers_on_the_shared_subscription_give_the_exact_count(db_dsn, mos
 
 def test_sigterm_drains_commits_and_exits_cleanly(db_dsn, mosquitto, worker_process):
     client_id, group = _ids()
-    worker = worker_process(db_dsn, mosquitto.port, client_id=client_id, group=group).start()
+    worker = worker_process(db_dsn, mosquitto.port, client_id=client_id, group=group, **PERSISTENT).start()
     publisher = Publisher(mosquitto.port)
     stream = Stream(publisher, 2000, rate=800).start()
     wait_for_count(db_dsn, READINGS, 500)
