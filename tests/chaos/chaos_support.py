@@ -195,16 +195,37 @@ TABLE_HEAD = ("| case | sent | stored | lost | duplicated | s to recover | note 
               "|---|---:|---:|---:|---:|---:|---|")
 
 
-def settle_and_check(dsn: str, sent_ids: set[str], gateways: list[GatewayProcess], *, timeout: float = 40
-                     ) -> tuple[int, int]:
-    """Wait until every outbox is empty (every batch hub-acked) and every reading is stored;
-    then check the exact count: each sent id stored once, nothing else."""
+@dataclass(frozen=True)
+class Counts:
+    rows: int
+    distinct: int
+    conflicts: int  # re-sends whose content differed from the stored row (docs/contract.md)
+    unexpected: int  # stored ids nobody sent
+    missing: int  # sent ids not stored
+
+    @property
+    def duplicated(self) -> int:
+        return self.rows - self.distinct
+
+
+def settle(dsn: str, sent_ids: set[str], gateways: list[GatewayProcess], *, timeout: float = 40) -> Counts:
+    """Wait until every outbox is empty (every batch hub-acked) and every reading is stored,
+    then count what the database holds."""
     wait_until(lambda: stored_or_zero(dsn) >= len(sent_ids), timeout,
                f"{len(sent_ids)} readings stored (have {stored_or_zero(dsn)})")
     wait_until(lambda: all(g.depth == 0 for g in gateways), timeout,
                f"every outbox acknowledged (depths {[g.depth for g in gateways]})")
     time.sleep(0.5)  # a late duplicate would show now
     rows, distinct = stored(dsn)
-    assert stored_ids(dsn) == sent_ids
-    assert (rows, distinct) == (len(sent_ids), len(sent_ids)), "a reading was stored twice"
-    return rows, distinct
+    ids = stored_ids(dsn)
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute("SELECT count(*) FROM reading_conflicts").fetchone()
+    assert row is not None
+    return Counts(rows, distinct, int(row[0]), len(ids - sent_ids), len(sent_ids - ids))
+
+
+def assert_exact(counts: Counts, sent_ids: set[str]) -> None:
+    """Each sent reading stored once, nothing else; the re-sends were identical (no conflicts)."""
+    assert (counts.missing, counts.unexpected) == (0, 0)
+    assert (counts.rows, counts.distinct) == (len(sent_ids), len(sent_ids)), "a reading was stored twice"
+    assert counts.conflicts == 0

@@ -17,7 +17,14 @@ import uuid
 import pytest
 
 from devstack.services.mosquitto import LocalMosquitto
-from tests.chaos.chaos_support import Outcome, prefill_outbox, settle_and_check, stored_or_zero, wait_until
+from tests.chaos.chaos_support import (
+    Outcome,
+    assert_exact,
+    prefill_outbox,
+    settle,
+    stored_or_zero,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -32,12 +39,18 @@ def test_broker_kill_9_after_the_last_puback_while_ingest_is_behind(
 ):
     """The issue's 420-820 lost readings: PUBACKed, not yet stored, broker crashes before it
     saved them. The gateways still hold them (no hub ack yet) and send them again."""
-    broker = LocalMosquitto(state_dir=tmp_path / "broker",
-                            extra_config="" if persistence else "persistence false\n").start()
+    broker = LocalMosquitto(
+        state_dir=tmp_path / "broker", extra_config="" if persistence else "persistence false\n"
+    ).start()
     try:
         group = _group()
         worker = ingest_process(db_dsn, broker.port, client_id=f"i-{group}", group=group).start()
-        gateways = [gateway_process(f"gw-chaos-b{n}", broker.port, GATEWAY_HUB_ACK_WINDOW="30") for n in (1, 2)]
+        gateways = [
+            gateway_process(
+                f"gw-chaos-b{n}", broker.port, GATEWAY_HUB_ACK_WINDOW="30", GATEWAY_LOG_LEVEL="DEBUG"
+            )
+            for n in (1, 2)
+        ]
         sent: set[str] = set()
         for n, gateway in enumerate(gateways):
             sent |= prefill_outbox(gateway.data_dir, 600, address=f"A4:C1:38:00:0B:{n:02X}")
@@ -46,9 +59,10 @@ def test_broker_kill_9_after_the_last_puback_while_ingest_is_behind(
         for gateway in gateways:
             gateway.start()
         # 30 batches of 10 per gateway go out and are PUBACKed; then the window is full.
-        wait_until(lambda: all(len(g.named("batch_published")) >= 30 for g in gateways), 30, "full windows")
+        # Each PUBACK is logged (debug) as batch_awaiting_hub_ack: wait for all 30 per gateway.
+        wait_until(lambda: all(len(g.named("batch_awaiting_hub_ack")) >= 30 for g in gateways), 30, "PUBACKs")
         time.sleep(0.3)
-        acked_by_broker = sum(len(g.named("batch_published")) for g in gateways) * 10
+        acked_by_broker = sum(len(g.named("batch_awaiting_hub_ack")) for g in gateways) * 10
         in_db = stored_or_zero(db_dsn)
         broker.kill9()
         time.sleep(0.5)
@@ -59,23 +73,30 @@ def test_broker_kill_9_after_the_last_puback_while_ingest_is_behind(
             wait_until(lambda g=g: bool(g.named("mqtt_connected", since=restarted_at)), 30, "reconnect")
             for g in gateways
         ]
-        rows, _ = settle_and_check(db_dsn, sent, gateways)
+        counts = settle(db_dsn, sent, gateways)
         recover = time.monotonic() - restarted_at
         resent = sum(len(g.named("batch_resent_no_hub_ack")) for g in gateways)
         print(f"\ngateway reconnect after the broker's return: {max(reconnect_s):.2f} s (max of 2 gateways)")
-        record(Outcome(
-            f"broker kill -9, {'persistence' if persistence else 'no persistence'}, ingest behind",
-            len(sent), rows, 0, recover,
-            f"{acked_by_broker - in_db} sent (windows full) and unstored at the kill; {resent} batches re-sent; "
-            f"reconnect {max(reconnect_s):.1f} s",
-        ))
+        record(
+            Outcome(
+                f"broker kill -9, {'persistence' if persistence else 'no persistence'}, ingest behind",
+                len(sent),
+                counts.rows,
+                counts.duplicated,
+                recover,
+                f"{acked_by_broker - in_db} PUBACKed and unstored at the kill; {resent} batches re-sent; "
+                f"reconnect {max(reconnect_s):.1f} s",
+            )
+        )
+        assert_exact(counts, sent)
         assert in_db < acked_by_broker  # the kill did land while ingest was behind
     finally:
         broker.close()
 
 
-def test_ingest_kill_9_mid_stream_then_restarted(db_dsn, private_mosquitto, gateway_process, ingest_process,
-                                                 record):
+def test_ingest_kill_9_mid_stream_then_restarted(
+    db_dsn, private_mosquitto, gateway_process, ingest_process, record
+):
     group = _group()
     port = private_mosquitto.port
     first = ingest_process(db_dsn, port, client_id=f"i-{group}", group=group).start()
@@ -88,14 +109,24 @@ def test_ingest_kill_9_mid_stream_then_restarted(db_dsn, private_mosquitto, gate
     time.sleep(1.0)
     restarted = time.monotonic()
     ingest_process(db_dsn, port, client_id=f"i-{group}", group=group).start()
-    rows, _ = settle_and_check(db_dsn, sent, [gateway])
-    record(Outcome("ingest kill -9 mid-stream, restarted", len(sent), rows, 0, time.monotonic() - restarted,
-                   f"{killed_at} stored at the kill"))
+    counts = settle(db_dsn, sent, [gateway])
+    record(
+        Outcome(
+            "ingest kill -9 mid-stream, restarted",
+            len(sent),
+            counts.rows,
+            counts.duplicated,
+            time.monotonic() - restarted,
+            f"{killed_at} stored at the kill",
+        )
+    )
+    assert_exact(counts, sent)
     assert killed_at < len(sent)
 
 
-def test_gateway_kill_9_mid_send_then_restarted(db_dsn, private_mosquitto, gateway_process, ingest_process,
-                                                record):
+def test_gateway_kill_9_mid_send_then_restarted(
+    db_dsn, private_mosquitto, gateway_process, ingest_process, record
+):
     group = _group()
     port = private_mosquitto.port
     ingest_process(db_dsn, port, client_id=f"i-{group}", group=group).start()
@@ -108,14 +139,24 @@ def test_gateway_kill_9_mid_send_then_restarted(db_dsn, private_mosquitto, gatew
     killed_at = stored_or_zero(db_dsn)
     restarted = time.monotonic()
     gateway.start()  # the same data dir: the outbox on disk, batches formed before the kill
-    rows, _ = settle_and_check(db_dsn, sent, [gateway])
-    record(Outcome("gateway kill -9 mid-send, restarted", len(sent), rows, 0, time.monotonic() - restarted,
-                   f"{left} in the outbox at the kill, {killed_at} stored"))
+    counts = settle(db_dsn, sent, [gateway])
+    record(
+        Outcome(
+            "gateway kill -9 mid-send, restarted",
+            len(sent),
+            counts.rows,
+            counts.duplicated,
+            time.monotonic() - restarted,
+            f"{left} in the outbox at the kill, {killed_at} stored",
+        )
+    )
+    assert_exact(counts, sent)
     assert 0 < left < len(sent)
 
 
-def test_postgresql_restart_while_gateways_keep_sending(private_postgres, private_mosquitto, gateway_process,
-                                                       ingest_process, record):
+def test_postgresql_restart_while_gateways_keep_sending(
+    private_postgres, private_mosquitto, gateway_process, ingest_process, record
+):
     group = _group()
     dsn = private_postgres.dsn
     port = private_mosquitto.port
@@ -131,13 +172,23 @@ def test_postgresql_restart_while_gateways_keep_sending(private_postgres, privat
     time.sleep(2)
     restarted = time.monotonic()
     private_postgres.start()
-    rows, _ = settle_and_check(dsn, sent, gateways)
-    record(Outcome("PostgreSQL fast restart, 2 gateways sending", len(sent), rows, 0,
-                   time.monotonic() - restarted, "2 s down"))
+    counts = settle(dsn, sent, gateways)
+    record(
+        Outcome(
+            "PostgreSQL fast restart, 2 gateways sending",
+            len(sent),
+            counts.rows,
+            counts.duplicated,
+            time.monotonic() - restarted,
+            "2 s down",
+        )
+    )
+    assert_exact(counts, sent)
 
 
-def test_two_workers_one_killed_the_other_gets_everything(db_dsn, private_mosquitto, gateway_process,
-                                                          ingest_process, record):
+def test_two_workers_one_killed_the_other_gets_everything(
+    db_dsn, private_mosquitto, gateway_process, ingest_process, record
+):
     """With clean sessions the dead worker's share is not stranded: Mosquitto routes the group's
     messages to the member still connected, and what the dead one held comes back as re-sends."""
     group = _group()
@@ -156,9 +207,18 @@ def test_two_workers_one_killed_the_other_gets_everything(db_dsn, private_mosqui
     killed = time.monotonic()
     before = survivor.metric("ingest_readings_stored_total") or 0
     at_kill = stored_or_zero(db_dsn)
-    rows, _ = settle_and_check(db_dsn, sent, gateways)
+    counts = settle(db_dsn, sent, gateways)
     after = survivor.metric("ingest_readings_stored_total") or 0
     # Every reading stored after the kill was stored by the survivor: nothing waited for the dead one.
     assert after - before >= len(sent) - at_kill
-    record(Outcome("2 ingest workers, one kill -9 (not restarted)", len(sent), rows, 0,
-                   time.monotonic() - killed, f"survivor stored {int(after - before)} after the kill"))
+    record(
+        Outcome(
+            "2 ingest workers, one kill -9 (not restarted)",
+            len(sent),
+            counts.rows,
+            counts.duplicated,
+            time.monotonic() - killed,
+            f"survivor stored {int(after - before)} after the kill",
+        )
+    )
+    assert_exact(counts, sent)
