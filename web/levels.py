@@ -25,7 +25,9 @@ def reading_level(reading: Mapping[str, Any], thresholds: Mapping[str, Threshold
         if value is None or limit is None:
             continue
         level = threshold_level(
-            float(value), Thresholds(limit.alert_low, limit.warn_low, limit.warn_high, limit.alert_high)
+            float(value),
+            Thresholds(limit.alert_low, limit.warn_low, limit.warn_high, limit.alert_high),
+            value_is_real=True,  # the blood-pressure columns are real, like the thresholds
         )
         if level is not None:
             levels.append(level)

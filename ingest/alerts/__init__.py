@@ -26,6 +26,7 @@ from ingest.alerts.thresholds import (
     ThresholdRule,
     Thresholds,
     alert_candidates,
+    as_stored_real,
     classify,
     threshold_level,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "ThresholdRule",
     "Thresholds",
     "alert_candidates",
+    "as_stored_real",
     "batch_rules",
     "classify",
     "periodic_rules",

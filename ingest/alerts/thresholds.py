@@ -1,9 +1,15 @@
 """The threshold rule: classify a value against a citizen's thresholds (pure), and open alerts.
 
 Levels follow ``alert_low < warn_low < warn_high < alert_high`` with the same boundary rule
-as the dashboards (migration 0004, ``grafana.threshold_level``): upper limits count from the limit
+as the dashboards (migration 0004, ``grafana.threshold_level``; the two are held to the same
+answers by tests/ingest/test_threshold_agreement.py): upper limits count from the limit
 itself (ESH: a home BP of 135/85 or more is raised), lower limits below it. So a systolic of
 135 is a warning and 160 an alert; 90 is still a warning and 89 an alert.
+
+Both compare the numbers the database holds. Thresholds and the blood-pressure columns are
+``real``: SQL promotes a ``real`` 0.1 exactly, to 0.10000000149011612, while psycopg reads it
+as its shortest decimal, 0.1. So a ``real`` number is compared here as :func:`as_stored_real`
+makes it, and a reading of exactly 0.1 against a lower limit of 0.1 is below it on both sides.
 
 Which metrics a kind is checked on, their units and stored columns are the kind registry's
 (homevitals/contract/kinds.py).
@@ -11,6 +17,7 @@ Which metrics a kind is checked on, their units and stored columns are the kind 
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +28,7 @@ from typing import Any, ClassVar, Final
 import psycopg
 
 from database.alerts import AlertLevel, AlertType
-from homevitals.contract.kinds import KINDS_BY_NAME, METRICS_BY_NAME
+from homevitals.contract.kinds import KINDS_BY_NAME, METRICS_BY_NAME, OWN_COLUMNS
 from ingest.alerts.rule import AlertRule, OpenedAlert, RuleSchedule, StoredReading
 from ingest.packing import packed
 
@@ -41,12 +48,31 @@ class Direction(StrEnum):
     LOW = "low"
 
 
+def as_stored_real(value: float) -> float:
+    """The number a PostgreSQL ``real`` holding ``value`` is to SQL (IEEE single precision)."""
+    stored: float = struct.unpack("<f", struct.pack("<f", value))[0]
+    return stored
+
+
+# The ``values`` columns of ``readings`` that are ``real`` (migration 0001); ``value`` is double.
+REAL_COLUMNS: Final = OWN_COLUMNS
+
+
 @dataclass(frozen=True, slots=True)
 class Thresholds:
     alert_low: float
     warn_low: float
     warn_high: float
     alert_high: float
+
+    def as_stored(self) -> Thresholds:
+        """These limits as the ``real`` columns of ``thresholds`` hold them."""
+        return Thresholds(
+            as_stored_real(self.alert_low),
+            as_stored_real(self.warn_low),
+            as_stored_real(self.warn_high),
+            as_stored_real(self.alert_high),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +95,17 @@ def classify(value: float, limits: Thresholds) -> Breach | None:
     return None
 
 
-def threshold_level(value: float | None, limits: Thresholds | None) -> ThresholdLevel | None:
-    """``grafana.threshold_level`` in Python: None without a value or without thresholds."""
+def threshold_level(
+    value: float | None, limits: Thresholds | None, *, value_is_real: bool
+) -> ThresholdLevel | None:
+    """``grafana.threshold_level`` in Python: None without a value or without thresholds.
+
+    ``limits`` are thresholds as read from the database; ``value_is_real`` says the value was
+    read from a ``real`` column too (the blood-pressure ones), not a ``double precision`` one.
+    """
     if value is None or limits is None:
         return None
-    breach = classify(value, limits)
+    breach = classify(as_stored_real(value) if value_is_real else value, limits.as_stored())
     return ThresholdLevel.NORMAL if breach is None else ThresholdLevel(breach.level)
 
 
@@ -110,7 +142,8 @@ def alert_candidates(
             limits = thresholds.get((reading.citizen_id, metric))
             if value is None or limits is None:
                 continue
-            breach = classify(value, limits)
+            compared = as_stored_real(value) if column in REAL_COLUMNS else value
+            breach = classify(compared, limits.as_stored())
             if breach is None:
                 continue
             key = (reading.citizen_id, metric, breach.level)
