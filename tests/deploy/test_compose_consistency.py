@@ -33,6 +33,7 @@ from homevitals.cli import build_app
 from homevitals.contract.models import is_valid_gateway_id
 from homevitals.settings import DatabaseSettings
 from ingest.settings import IngestSettings
+from web.settings import WebSettings
 
 roles_script = load_script_module(DEPLOY / "db" / "create_login_roles.py", "create_login_roles")
 
@@ -40,7 +41,7 @@ roles_script = load_script_module(DEPLOY / "db" / "create_login_roles.py", "crea
 SETTINGS_OF_COMMAND: dict[tuple[str, ...], tuple[type[BaseSettings], ...]] = {
     ("gateway", "run"): (GatewaySettings,),
     ("ingest", "run"): (IngestSettings,),
-    ("api", "run"): (ApiSettings,),
+    ("api", "run"): (ApiSettings, WebSettings),
     ("db", "migrate"): (DatabaseSettings, roles_script.LoginRolesSettings),
 }
 SETTINGS_PREFIXES = ("GATEWAY_", "INGEST_", "API_", "HOMEVITALS_")
@@ -251,6 +252,8 @@ def test_the_settings_accept_the_values_in_production(
             assert settings.gateway_id == environment_of(service)["GATEWAY_ID"]
         if isinstance(settings, ApiSettings):
             settings.verifier_config()
+        if isinstance(settings, WebSettings):
+            settings.check()
         if isinstance(settings, roles_script.LoginRolesSettings):
             for role in roles_script.LOGIN_ROLES:
                 roles_script.check_password(settings, role, settings.password_for(role))

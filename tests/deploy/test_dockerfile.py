@@ -194,7 +194,9 @@ def test_the_build_context_holds_every_file_the_build_needs(
     for source in copied:
         path = REPO_ROOT / source
         assert path.exists(), f"COPY {source}: missing"
-        files = [path] if path.is_file() else [p for p in path.rglob("*.py") if "__pycache__" not in p.parts]
+        files = [path] if path.is_file() else [
+            p for p in path.rglob("*") if p.is_file() and not {"__pycache__", "generated"} & set(p.parts)
+        ]
         for file in files:
             relative = file.relative_to(REPO_ROOT).as_posix()
             assert in_build_context(relative), f"{relative} is copied but .dockerignore leaves it out"
