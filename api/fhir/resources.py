@@ -26,7 +26,14 @@ from fhir.resources.R4B.device import Device
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient
 
-from homevitals.contract.kinds import FHIR_OBSERVATIONS, KINDS, KINDS_BY_NAME, FhirObservation, kind_info
+from homevitals.contract.kinds import (
+    FHIR_OBSERVATIONS,
+    KINDS,
+    KINDS_BY_NAME,
+    FhirObservation,
+    KindInfo,
+    kind_info,
+)
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
@@ -140,12 +147,14 @@ def _value(resource: dict[str, Any], value: float | None, kind: ObservationType)
     return resource
 
 
-def _panel(resource: dict[str, Any], reading: Mapping[str, Any], kind: ObservationType) -> dict[str, Any]:
+def _panel(
+    resource: dict[str, Any], reading: Mapping[str, Any], kind: ObservationType, info: KindInfo
+) -> dict[str, Any]:
     components = []
     for part in kind.components:
-        value = reading.get(part.field)
-        if value is None and part.field == "mean_arterial_pressure":
-            continue  # optional; absent is not an error
+        value = reading.get(info.stored_column(part.field))
+        if value is None and part.optional:
+            continue  # absent is not an error
         component: dict[str, Any] = {
             "code": {"coding": [{"system": LOINC, "code": part.loinc, "display": part.display}]}
         }
@@ -166,7 +175,7 @@ def observations_for_reading(reading: Mapping[str, Any], wanted: Sequence[str]) 
         if kind.prefix not in wanted:
             continue
         if kind.components:
-            out.append(_panel(_base(kind, reading), reading, kind))
+            out.append(_panel(_base(kind, reading), reading, kind, info))
             continue
         if kind.field is None:  # pragma: no cover - the registry test holds every type to one or the other
             raise ValueError(f"FHIR type {kind.prefix!r} has neither components nor a field")

@@ -58,11 +58,16 @@ class PlausibleRange:
 
 @dataclass(frozen=True, slots=True)
 class FhirComponent:
-    """One coded component of a panel Observation (blood pressure's systolic, ...)."""
+    """One coded component of a panel Observation (blood pressure's systolic, ...).
+
+    An ``optional`` component is left out when the reading lacks it; any other is sent with a
+    ``dataAbsentReason`` instead.
+    """
 
     field: str
     loinc: str
     display: str
+    optional: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +194,7 @@ KINDS: Final[Mapping[Kind, KindInfo]] = MappingProxyType({
                 components=(
                     FhirComponent("systolic", "8480-6", "Systolic blood pressure"),
                     FhirComponent("diastolic", "8462-4", "Diastolic blood pressure"),
-                    FhirComponent("mean_arterial_pressure", "8478-0", "Mean blood pressure"),
+                    FhirComponent("mean_arterial_pressure", "8478-0", "Mean blood pressure", optional=True),
                 ),
             ),
             HEART_RATE_OBSERVATION,
