@@ -12,6 +12,9 @@ from dashboards import panels as p
 from dashboards.common import CARE_OVERVIEW_UID, CITIZEN_LINK, skeleton, team_variable
 from dashboards.i18n import LOW_BATTERY_PERCENT, MISSING_DAYS, Lang, tr
 from dashboards.sqlquery import SqlQuery
+from database.alerts import AlertType
+from homevitals.contract.kinds import KINDS
+from homevitals.contract.kinds import METRICS as KIND_METRICS
 
 IN_TEAM = "care_team IN (${team})"
 
@@ -66,11 +69,9 @@ ORDER BY grafana.level_rank(a.level) DESC, a.state = 'open' DESC, a.opened_at DE
 """
 
 ALERT_STATES = {"open": p.RED, "acknowledged": p.YELLOW}
-ALERT_TYPES = {"threshold": p.GREY, "missing_measurements": p.GREY}
-METRICS = dict.fromkeys(
-    ("systolic", "diastolic", "pulse_rate", "blood_pressure", "weight", "glucose", "temperature", "spo2"),
-    p.GREY,
-)
+ALERT_TYPES = dict.fromkeys(map(str, AlertType), p.GREY)
+# An alert's metric: a threshold metric, or a kind (the kind registry's).
+METRICS = dict.fromkeys([*(m.name for m in KIND_METRICS), *(str(kind) for kind in KINDS)], p.GREY)
 
 
 def _count_stat(lang: Lang, key: str, sql: str, colour: str) -> stat.Panel:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Literal, NamedTuple, get_args
 
 from dashboards.errors import MissingTranslationError, UnknownLanguageError
+from homevitals.contract.kinds import KINDS, METRICS
 
 Lang = Literal["da", "en"]
 LANGUAGES: tuple[Lang, ...] = get_args(Lang)
@@ -454,15 +455,9 @@ TEXTS: dict[str, Text] = {
     "map.alert_state.acknowledged": Text("Kvitteret", "Acknowledged"),
     "map.alert_type.threshold": Text("Grænseværdi", "Threshold"),
     "map.alert_type.missing_measurements": Text("Manglende målinger", "Missing readings"),
-    "map.metric.systolic": Text("Systolisk blodtryk", "Systolic pressure"),
-    "map.metric.diastolic": Text("Diastolisk blodtryk", "Diastolic pressure"),
-    "map.metric.pulse_rate": Text("Puls", "Pulse"),
-    "map.metric.blood_pressure": Text("Blodtryk", "Blood pressure"),
-    "map.metric.weight": Text("Vægt", "Weight"),
-    "map.metric.glucose": Text("Blodsukker", "Glucose"),
-    "map.metric.temperature": Text("Temperatur", "Temperature"),
-    "map.metric.spo2": Text("Iltmætning", "SpO2"),
-    "map.metric.pulse_oximetry": Text("Iltmætning", "Pulse oximetry"),
+    # An alert's metric: a threshold metric, or a kind (the kind registry's labels).
+    **{f"map.metric.{m.name}": Text(*m.label) for m in METRICS},
+    **{f"map.metric.{info.kind}": Text(*info.label) for info in KINDS.values()},
     "map.gateway.online": Text("Forbundet", "Online"),
     "map.gateway.offline": Text("Afbrudt", "Offline"),
     "map.gateway.unknown": Text("Ukendt", "Unknown"),

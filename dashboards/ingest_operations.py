@@ -18,6 +18,7 @@ from dashboards import panels as p
 from dashboards.common import INGEST_UID, skeleton
 from dashboards.i18n import Lang, tr
 from dashboards.sqlquery import SqlQuery
+from homevitals.contract.kinds import KINDS as READING_KINDS
 
 IN_RANGE = "$__timeFilter(received_at)"
 
@@ -83,7 +84,8 @@ ORDER BY received_at DESC, measured_at DESC
 LIMIT 200
 """
 
-KINDS = dict.fromkeys(("blood_pressure", "weight", "glucose", "temperature", "pulse_oximetry"), p.GREY)
+# Reading kinds, labelled from the kind registry (map.metric.<kind>).
+KINDS = dict.fromkeys(map(str, READING_KINDS), p.GREY)
 
 
 def _stat(lang: Lang, key: str, sql: str, config: dashboard_builders.ThresholdsConfig) -> stat.Panel:

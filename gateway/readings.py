@@ -46,6 +46,7 @@ from homevitals.contract import (
     WeightReading,
     derive_reading_id,
 )
+from homevitals.contract.kinds import KIND_OF_CHARACTERISTIC, KINDS
 from homevitals.contract.models import (
     GlucoseStatus,
     GlucoseValues,
@@ -60,14 +61,11 @@ ReadingModel = type[
 ]
 DEVICE_STRING_LIMIT = 64  # contract: device strings are at most 64 characters
 
-# Characteristics whose values are measurements of contract v1 (the session subscribes to these).
-MEASUREMENT_UUIDS: frozenset[int] = frozenset({
-    CharacteristicUUID.BLOOD_PRESSURE_MEASUREMENT,
-    CharacteristicUUID.WEIGHT_MEASUREMENT,
-    CharacteristicUUID.GLUCOSE_MEASUREMENT,
-    CharacteristicUUID.TEMPERATURE_MEASUREMENT,
-    CharacteristicUUID.PLX_SPOT_CHECK_MEASUREMENT,
-})
+# Characteristics whose values are measurements of contract v1 (the session subscribes to
+# these): the kind registry's.
+MEASUREMENT_UUIDS: frozenset[CharacteristicUUID] = frozenset(
+    CharacteristicUUID(uuid) for uuid in KIND_OF_CHARACTERISTIC
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +101,6 @@ class _KindView:
 
     model: ReadingModel
     kind: Kind
-    unit: str
     original_unit: str | None
     values: BaseModel
     status: BaseModel | None
@@ -128,7 +125,6 @@ def _blood_pressure(m: BloodPressureMeasurement) -> _KindView:
     return _KindView(
         model=BloodPressureReading,
         kind=Kind.BLOOD_PRESSURE,
-        unit="mmHg",
         original_unit=m.unit.value if m.unit is not PressureUnit.MMHG else None,
         values=BloodPressureValues(
             systolic=canonical.systolic,
@@ -148,7 +144,6 @@ def _weight(m: WeightMeasurement) -> _KindView:
     return _KindView(
         model=WeightReading,
         kind=Kind.WEIGHT,
-        unit="kg",
         original_unit=m.unit.value if m.unit is not WeightUnit.KILOGRAM else None,
         values=WeightValues(weight=canonical.weight_kg, bmi=canonical.bmi, height=canonical.height_m),
         status=None,
@@ -174,7 +169,6 @@ def _glucose(m: GlucoseMeasurement) -> _KindView:
     return _KindView(
         model=GlucoseReading,
         kind=Kind.GLUCOSE,
-        unit="mmol/L",
         original_unit=None if m.concentration_unit is None else _GLUCOSE_ORIGINAL_UNIT[m.concentration_unit],
         values=GlucoseValues(glucose=m.canonical, sequence_number=m.sequence_number),
         status=status,
@@ -188,7 +182,6 @@ def _temperature(m: TemperatureMeasurement) -> _KindView:
     return _KindView(
         model=TemperatureReading,
         kind=Kind.TEMPERATURE,
-        unit="Cel",
         original_unit="Fahrenheit" if m.unit is TemperatureUnit.FAHRENHEIT else None,
         values=TemperatureValues(temperature=m.canonical),
         status=TemperatureStatus(temperature_type=code_name(m.temperature_type))
@@ -203,7 +196,6 @@ def _pulse_oximetry(m: PlxSpotCheckMeasurement) -> _KindView:
     return _KindView(
         model=PulseOximetryReading,
         kind=Kind.PULSE_OXIMETRY,
-        unit="%",
         original_unit=None,
         values=PulseOximetryValues(spo2=m.spo2, pulse_rate=m.pulse_rate),
         status=None,
@@ -286,7 +278,7 @@ def build_reading(
         "gateway_time": gateway_time,
         "measured_at": timing.measured_at,
         "time_source": timing.time_source,
-        "unit": view.unit,
+        "unit": KINDS[view.kind].unit,  # canonical: the decoders convert to it
         "original_unit": view.original_unit,
         "values": view.values,
         "status": view.status,

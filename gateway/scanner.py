@@ -23,16 +23,12 @@ from bleak.exc import BleakError
 from gateway.backends import BleBackend
 from gateway.errors import describe
 from gatt.uuids import ServiceUUID, uuid128
+from homevitals.contract.kinds import KINDS
 
 log = structlog.get_logger("gateway.scanner")
 
-HEALTH_SERVICES: tuple[ServiceUUID, ...] = (
-    ServiceUUID.BLOOD_PRESSURE,
-    ServiceUUID.WEIGHT_SCALE,
-    ServiceUUID.GLUCOSE,
-    ServiceUUID.HEALTH_THERMOMETER,
-    ServiceUUID.PULSE_OXIMETER,
-)
+# The services of the reading kinds (homevitals/contract/kinds.py), in registry order.
+HEALTH_SERVICES: tuple[ServiceUUID, ...] = tuple(ServiceUUID(info.gatt.service) for info in KINDS.values())
 HEALTH_SERVICE_UUIDS: list[str] = [uuid128(service) for service in HEALTH_SERVICES]
 RESTART_BACKOFF_MAX_S = 60.0
 

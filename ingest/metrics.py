@@ -5,10 +5,12 @@ Each worker owns a registry, so tests can run several in one process.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
+from database.alerts import AlertLevel, AlertType
 from ingest.writer import WriteResult
 
 _LATENCY_BUCKETS = (
@@ -117,6 +119,10 @@ class IngestMetrics:
         server, _thread = start_http_server(port, addr=host, registry=self.registry)
         return int(server.server_port)
 
+    def record_alerts(self, opened: Mapping[tuple[AlertType, AlertLevel], int]) -> None:
+        for (alert_type, level), count in opened.items():
+            self.alerts_opened.labels(type=str(alert_type), level=str(level)).inc(count)
+
     def record(self, result: WriteResult, *, commit_seconds: float, committed_at: datetime) -> None:
         self.readings_stored.inc(result.stored)
         self.readings_duplicate.inc(result.duplicates)
@@ -125,9 +131,7 @@ class IngestMetrics:
         self.readings_unassigned.inc(result.unassigned)
         for reason, count in result.dead_letters.items():
             self.dead_lettered.labels(reason=reason).inc(count)
-        for key, count in result.alerts_opened.items():
-            alert_type, level = key.split(":", 1)
-            self.alerts_opened.labels(type=alert_type, level=level).inc(count)
+        self.record_alerts(result.alerts_opened)
         self.batch_gaps.inc(len(result.gaps))
         self.batch_seq_missing.inc(sum(gap.missing for gap in result.gaps))
         self.batch_seq_late.inc(result.late_filled)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from datetime import timedelta
 
 import psycopg
 import structlog
 
-from ingest.alerts import raise_missing_measurement_alerts
+from ingest.alerts import periodic_rules, run_periodic
 from ingest.buffer import InflightBuffer
 from ingest.committer import Committer, connect_database
 from ingest.consumer import BrokerConfig, MqttConsumer, forget_session
@@ -87,6 +88,7 @@ class IngestService:
             for i in range(settings.writers)
         ]
         self._next_missing_check = time.monotonic()
+        self._periodic_rules = periodic_rules(missing_measurement_days=settings.missing_measurement_days)
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
@@ -159,13 +161,15 @@ class IngestService:
         self._next_missing_check = time.monotonic() + interval
         try:
             with connect_database(self.settings.database_url, "homevitals-ingest-jobs") as conn:
-                opened = raise_missing_measurement_alerts(conn, self.settings.missing_measurement_days)
+                opened = run_periodic(conn, self._periodic_rules)
         except psycopg.Error as error:
             log.warning("ingest.missing_check_failed", error=str(classify_database_error(error)))
             return
         if opened:
-            self.metrics.alerts_opened.labels(type="missing_measurements", level="warning").inc(len(opened))
-            log.info("ingest.missing_measurements", citizens=opened)
+            self.metrics.record_alerts(Counter((alert.alert_type, alert.level) for alert in opened))
+            for alert_type in sorted({alert.alert_type for alert in opened}):
+                citizens = [alert.citizen_id for alert in opened if alert.alert_type is alert_type]
+                log.info("ingest.alerts_opened", alert_type=str(alert_type), citizens=citizens)
 
     # -- the writer threads -----------------------------------------------------------------
     def _writer_main(self, committer: Committer) -> None:

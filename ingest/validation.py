@@ -17,7 +17,8 @@ from uuid import UUID
 
 from pydantic import ValidationError
 
-from homevitals.contract import GatewayStatus, Kind, ReadingsBatch
+from homevitals.contract import GatewayStatus, ReadingsBatch
+from homevitals.contract.kinds import KINDS
 from homevitals.contract.models import SCHEMA_ID, gateway_id_from_topic
 from ingest.limits import REAL_MAX, implausible_reasons
 
@@ -93,14 +94,6 @@ class StatusReport:
 
 
 Outcome = ValidBatch | StatusReport | Rejection
-
-# The field of ``values`` that goes into the generic ``value`` column, per kind.
-MAIN_VALUE_FIELD: dict[str, str] = {
-    Kind.WEIGHT: "weight",
-    Kind.GLUCOSE: "glucose",
-    Kind.TEMPERATURE: "temperature",
-    Kind.PULSE_OXIMETRY: "spo2",
-}
 
 # A JSON escape for U+0000: "\u0000" after an even number of backslashes (an odd run
 # would make it the literal text "\u0000", which is legal and storable).
@@ -215,7 +208,7 @@ def validate_readings(
         values = reading.values.model_dump()
         reasons = implausible_reasons(kind, values)
         device = reading.device
-        main_field = MAIN_VALUE_FIELD.get(kind)
+        main_field = KINDS[kind].main_value
         rows.append(
             PreparedReading(
                 reading_id=reading.reading_id,

@@ -19,7 +19,7 @@ acks after :meth:`BatchWriter.write` returns, i.e. after COMMIT.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -27,7 +27,8 @@ from typing import Any, Final
 import psycopg
 from psycopg import sql
 
-from ingest.alerts import METRICS_BY_KIND, AlertCandidate, StoredReading, Thresholds, alert_candidates
+from database.alerts import AlertLevel, AlertType
+from ingest.alerts import AlertRule, StoredReading, batch_rules
 from ingest.envelope import Envelope
 from ingest.errors import (
     BatchRejected,
@@ -36,6 +37,7 @@ from ingest.errors import (
     IngestError,
     TransactionConflict,
 )
+from ingest.packing import packed as _packed
 from ingest.validation import PreparedReading, Rejection, StatusReport, ValidBatch
 
 STAGING_TABLE: Final = "ingest_staging"
@@ -244,24 +246,6 @@ RETURNING reading_id, citizen_id, kind, measured_at, gateway_time, implausible, 
           systolic, diastolic, pulse_rate, value
 """).format(staging=sql.Identifier(STAGING_TABLE))
 
-_THRESHOLDS = """
-SELECT citizen_id, metric, alert_low, warn_low, warn_high, alert_high
-FROM effective_thresholds
-WHERE citizen_id = ANY(string_to_array(%s, chr(31))::bigint[]) AND metric = ANY(string_to_array(%s, chr(31)))
-"""
-
-_INSERT_ALERTS = """
-INSERT INTO alerts (citizen_id, alert_type, metric, level, reading_id, measured_at, value, message)
-SELECT c, 'threshold', m, l, r, t, v, msg
-FROM unnest(string_to_array(%s, chr(31))::bigint[], string_to_array(%s, chr(31)),
-            string_to_array(%s, chr(31)), string_to_array(%s, chr(31))::uuid[],
-            string_to_array(%s, chr(31))::timestamptz[], string_to_array(%s, chr(31))::float8[],
-            string_to_array(%s, chr(31))) AS x(c, m, l, r, t, v, msg)
-ORDER BY c, m, l
-ON CONFLICT (citizen_id, metric, level) WHERE state <> 'resolved' DO NOTHING
-RETURNING level
-"""
-
 _INSERT_DEAD_LETTER = """
 INSERT INTO dead_letters (topic, gateway_id, reason, detail, payload, payload_bytes, payload_truncated)
 VALUES (%s, %s, %s, %s, %s, %s, %s)
@@ -314,7 +298,7 @@ class WriteResult:
     statuses: int = 0
     dead_letters: Counter[str] = field(default_factory=Counter)
     conflicts: int = 0
-    alerts_opened: Counter[str] = field(default_factory=Counter)
+    alerts_opened: Counter[tuple[AlertType, AlertLevel]] = field(default_factory=Counter)
     gaps: list[GapReport] = field(default_factory=list)
     late_filled: int = 0
     stored_gateway_times: list[datetime] = field(default_factory=list)
@@ -365,6 +349,9 @@ def classify_database_error(error: psycopg.Error) -> IngestError:
 
 class BatchWriter:
     """Writes batches on one connection (autocommit; each batch is an explicit transaction)."""
+
+    # Run in each batch's transaction on the attributed, plausible readings it stored.
+    alert_rules: tuple[AlertRule, ...] = batch_rules()
 
     def __init__(self, conn: psycopg.Connection[Any], *, max_dead_letter_bytes: int = 1024 * 1024) -> None:
         self.conn = conn
@@ -563,15 +550,9 @@ class BatchWriter:
             self._open_alerts(attributed, result)
 
     def _open_alerts(self, readings: list[StoredReading], result: WriteResult) -> None:
-        citizens = sorted({r.citizen_id for r in readings})
-        metrics = sorted({metric for r in readings for metric, _ in METRICS_BY_KIND.get(r.kind, ())})
-        rows = self.conn.execute(_THRESHOLDS, (_packed(citizens), _packed(metrics))).fetchall()
-        thresholds = {(row[0], row[1]): Thresholds(row[2], row[3], row[4], row[5]) for row in rows}
-        candidates = alert_candidates(readings, thresholds)
-        if not candidates:
-            return
-        opened = self.conn.execute(_INSERT_ALERTS, _alert_columns(candidates)).fetchall()
-        result.alerts_opened.update(f"threshold:{level}" for (level,) in opened)
+        for rule in self.alert_rules:
+            opened = rule.open_alerts(self.conn, readings)
+            result.alerts_opened.update((alert.alert_type, alert.level) for alert in opened)
 
     def _dead_letter(self, rejected: list[tuple[Envelope, Rejection]], result: WriteResult) -> None:
         with self.conn.cursor() as cur:
@@ -591,25 +572,3 @@ class BatchWriter:
                 ],
             )
         result.dead_letters.update(str(rejection.reason) for _, rejection in rejected)
-
-
-def _alert_columns(candidates: list[AlertCandidate]) -> tuple[str, ...]:
-    return (
-        _packed(c.citizen_id for c in candidates),
-        _packed(c.metric for c in candidates),
-        _packed(c.level for c in candidates),
-        _packed(c.reading_id for c in candidates),
-        _packed(c.measured_at.isoformat() for c in candidates),
-        _packed(repr(c.value) for c in candidates),
-        _packed(c.message for c in candidates),
-    )
-
-
-# Lists travel as one text parameter split in SQL by string_to_array(..., chr(31)): psycopg's
-# array adaptation costs ~0.7 ms of Python per 200-element statement, this ~0.08 ms. None of
-# the values (ids, numbers, timestamps, our own messages) can contain the unit separator.
-_SEPARATOR: Final = chr(31)
-
-
-def _packed(values: Iterable[object]) -> str:
-    return _SEPARATOR.join(str(v) for v in values)

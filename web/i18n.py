@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dashboards.errors import MissingTranslationError
 from dashboards.i18n import DEFAULT_LANG, LANGUAGES, Lang, Text
+from homevitals.contract.kinds import METRICS
 
 LANG_COOKIE = "hv_lang"
 
@@ -217,13 +218,11 @@ TEXTS: dict[str, Text] = {
     "change.changed": Text("Ændret", "Changed"),
     "change.removed": Text("Tilbage til standard", "Back to default"),
     "col.changed_by": Text("Af", "By"),
-    "metric.systolic": Text("Systolisk (mmHg)", "Systolic (mmHg)"),
-    "metric.diastolic": Text("Diastolisk (mmHg)", "Diastolic (mmHg)"),
-    "metric.pulse_rate": Text("Puls (/min)", "Pulse (/min)"),
-    "metric.weight": Text("Vægt (kg)", "Weight (kg)"),
-    "metric.glucose": Text("Blodsukker (mmol/L)", "Glucose (mmol/L)"),
-    "metric.temperature": Text("Temperatur (°C)", "Temperature (°C)"),
-    "metric.spo2": Text("Iltmætning (%)", "Oxygen saturation (%)"),
+    # "Systolisk blodtryk (mmHg)": the kind registry's label and unit of every threshold metric.
+    **{
+        f"metric.{m.name}": Text(f"{m.label.da} ({m.symbol})", f"{m.label.en} ({m.symbol})")
+        for m in METRICS
+    },
     # Devices ----------------------------------------------------------------------------
     "devices.title": Text("Gateways og enheder", "Gateways and devices"),
     "devices.gateways": Text("Gateways", "Gateways"),

@@ -6,10 +6,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from api.routers.thresholds import ThresholdOut
-from ingest.alerts import Thresholds, classify
+from homevitals.contract import Kind
+from homevitals.contract.kinds import KINDS
+from ingest.alerts import ThresholdLevel, Thresholds, threshold_level
 
-BP_METRICS = ("systolic", "diastolic", "pulse_rate")
-_RANK = {"normal": 0, "warning": 1, "alert": 2}
+# The blood-pressure metrics the citizen page colours and charts (the kind registry's).
+BP_METRICS = tuple(metric.name for metric in KINDS[Kind.BLOOD_PRESSURE].alert_metrics)
+_RANK = {ThresholdLevel.NORMAL: 0, ThresholdLevel.WARNING: 1, ThresholdLevel.ALERT: 2}
 
 
 def reading_level(reading: Mapping[str, Any], thresholds: Mapping[str, ThresholdOut]) -> str | None:
@@ -21,8 +24,12 @@ def reading_level(reading: Mapping[str, Any], thresholds: Mapping[str, Threshold
         value, limit = reading.get(metric), thresholds.get(metric)
         if value is None or limit is None:
             continue
-        breach = classify(
-            float(value), Thresholds(limit.alert_low, limit.warn_low, limit.warn_high, limit.alert_high)
+        level = threshold_level(
+            float(value),
+            Thresholds(limit.alert_low, limit.warn_low, limit.warn_high, limit.alert_high),
+            value_is_real=True,  # the blood-pressure columns are real, like the thresholds
         )
-        levels.append(breach.level.value if breach else "normal")
-    return max(levels, key=_RANK.__getitem__, default=None)
+        if level is not None:
+            levels.append(level)
+    worst = max(levels, key=_RANK.__getitem__, default=None)
+    return None if worst is None else str(worst)

@@ -1,10 +1,9 @@
 """HL7 FHIR R4 resources built from homevitals rows (pure functions, docs/fhir.md).
 
-- Blood pressure: Observation per the vital-signs BP profile, LOINC 85354-9, components
-  8480-6 (systolic), 8462-4 (diastolic) and 8478-0 (mean), UCUM ``mm[Hg]``.
-- Heart rate (the pulse of a BP or pulse-oximetry reading): its own Observation, LOINC
-  8867-4, UCUM ``/min``.
-- Body weight 29463-7 (kg), body temperature 8310-5 (Cel), SpO2 2708-6/59408-5 (%).
+- Which Observations a kind yields, with their LOINC and UCUM codes and profiles, is the kind
+  registry's (``KindInfo.fhir`` in homevitals/contract/kinds.py): blood pressure a panel
+  (85354-9, components 8480-6, 8462-4, 8478-0 in ``mm[Hg]``), heart rate 8867-4 (``/min``),
+  body weight 29463-7, body temperature 8310-5, SpO2 2708-6/59408-5.
 - Every Observation carries the reading_id as an identifier, effectiveDateTime (the
   measurement time), issued (hub receipt), the Patient and Device references, and the
   device's status flags (plus implausible/clock flags) in a homevitals extension.
@@ -19,7 +18,6 @@ resources) before they leave (:func:`validated`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +25,15 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.device import Device
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient
+
+from homevitals.contract.kinds import (
+    FHIR_OBSERVATIONS,
+    KINDS,
+    KINDS_BY_NAME,
+    FhirObservation,
+    KindInfo,
+    kind_info,
+)
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
@@ -58,81 +65,15 @@ DATA_ABSENT_ERROR = {
 }
 
 
-@dataclass(frozen=True)
-class ObservationType:
-    """One kind of Observation this server produces: id prefix, LOINC codes, unit, profile."""
-
-    prefix: str
-    codes: tuple[tuple[str, str], ...]  # (LOINC code, display); the first is the main one
-    text: str
-    profile: str
-    unit: str = ""
-    ucum: str = ""
-
-
-BLOOD_PRESSURE = ObservationType(
-    "bp",
-    (("85354-9", "Blood pressure panel with all children optional"),),
-    "Blood pressure",
-    "http://hl7.org/fhir/StructureDefinition/bp",
-)
-HEART_RATE = ObservationType(
-    "hr",
-    (("8867-4", "Heart rate"),),
-    "Heart rate",
-    "http://hl7.org/fhir/StructureDefinition/heartrate",
-    "beats/minute",
-    "/min",
-)
-BODY_WEIGHT = ObservationType(
-    "wt",
-    (("29463-7", "Body weight"),),
-    "Body weight",
-    "http://hl7.org/fhir/StructureDefinition/bodyweight",
-    "kg",
-    "kg",
-)
-BODY_TEMPERATURE = ObservationType(
-    "temp",
-    (("8310-5", "Body temperature"),),
-    "Body temperature",
-    "http://hl7.org/fhir/StructureDefinition/bodytemp",
-    "C",
-    "Cel",
-)
-OXYGEN_SATURATION = ObservationType(
-    "spo2",
-    (
-        ("2708-6", "Oxygen saturation in Arterial blood"),
-        ("59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry"),
-    ),
-    "Oxygen saturation",
-    "http://hl7.org/fhir/StructureDefinition/oxygensat",
-    "%",
-    "%",
-)
-OBSERVATION_TYPES = (BLOOD_PRESSURE, HEART_RATE, BODY_WEIGHT, BODY_TEMPERATURE, OXYGEN_SATURATION)
+# The Observation types, their LOINC/UCUM codes and the kinds that yield them are the kind
+# registry's (homevitals/contract/kinds.py); this module only builds the resources.
+ObservationType = FhirObservation
+OBSERVATION_TYPES: tuple[ObservationType, ...] = FHIR_OBSERVATIONS
 TYPES_BY_PREFIX = {t.prefix: t for t in OBSERVATION_TYPES}
 TYPES_BY_CODE = {code: t for t in OBSERVATION_TYPES for code, _ in t.codes}
 # Which reading kinds produce which Observation types.
 KINDS_FOR_TYPE: dict[str, tuple[str, ...]] = {
-    "bp": ("blood_pressure",),
-    "hr": ("blood_pressure", "pulse_oximetry"),
-    "wt": ("weight",),
-    "temp": ("temperature",),
-    "spo2": ("pulse_oximetry",),
-}
-BP_COMPONENTS = (
-    ("systolic", "8480-6", "Systolic blood pressure"),
-    ("diastolic", "8462-4", "Diastolic blood pressure"),
-    ("mean_arterial_pressure", "8478-0", "Mean blood pressure"),
-)
-DEVICE_SPECIALIZATIONS = {  # IEEE 11073-10101 device profile codes
-    "blood_pressure": ("528391", "MDC_DEV_SPEC_PROFILE_BPM"),
-    "weight": ("528399", "MDC_DEV_SPEC_PROFILE_SCALE"),
-    "glucose": ("528401", "MDC_DEV_SPEC_PROFILE_GLUCOSE"),
-    "temperature": ("528392", "MDC_DEV_SPEC_PROFILE_TEMP"),
-    "pulse_oximetry": ("528388", "MDC_DEV_SPEC_PROFILE_PULS_OXIM"),
+    t.prefix: tuple(str(info.kind) for info in KINDS.values() if t in info.fhir) for t in OBSERVATION_TYPES
 }
 
 
@@ -206,34 +147,42 @@ def _value(resource: dict[str, Any], value: float | None, kind: ObservationType)
     return resource
 
 
+def _panel(
+    resource: dict[str, Any], reading: Mapping[str, Any], kind: ObservationType, info: KindInfo
+) -> dict[str, Any]:
+    components = []
+    for part in kind.components:
+        value = reading.get(info.stored_column(part.field))
+        if value is None and part.optional:
+            continue  # absent is not an error
+        component: dict[str, Any] = {
+            "code": {"coding": [{"system": LOINC, "code": part.loinc, "display": part.display}]}
+        }
+        if value is None:
+            component["dataAbsentReason"] = DATA_ABSENT_ERROR
+        else:
+            component["valueQuantity"] = _quantity(value, kind.unit, kind.ucum)
+        components.append(component)
+    resource["component"] = components
+    return resource
+
+
 def observations_for_reading(reading: Mapping[str, Any], wanted: Sequence[str]) -> list[dict[str, Any]]:
     """The Observations (as FHIR JSON dicts) a reading yields, limited to the ``wanted`` prefixes."""
-    kind = reading["kind"]
+    info = kind_info(reading["kind"])
     out: list[dict[str, Any]] = []
-    if kind == "blood_pressure" and "bp" in wanted:
-        resource = _base(BLOOD_PRESSURE, reading)
-        components = []
-        for column, code, display in BP_COMPONENTS:
-            value = reading.get(column)
-            if value is None and column == "mean_arterial_pressure":
-                continue  # optional; absent is not an error
-            component: dict[str, Any] = {
-                "code": {"coding": [{"system": LOINC, "code": code, "display": display}]}
-            }
-            if value is None:
-                component["dataAbsentReason"] = DATA_ABSENT_ERROR
-            else:
-                component["valueQuantity"] = _quantity(value, "mmHg", "mm[Hg]")
-            components.append(component)
-        resource["component"] = components
-        out.append(resource)
-    if kind in ("blood_pressure", "pulse_oximetry") and "hr" in wanted:
-        pulse = reading.get("pulse_rate")
-        if pulse is not None or "pulse_rate" in (reading.get("invalid_values") or []):
-            out.append(_value(_base(HEART_RATE, reading), pulse, HEART_RATE))
-    single = {"weight": BODY_WEIGHT, "temperature": BODY_TEMPERATURE, "pulse_oximetry": OXYGEN_SATURATION}
-    if kind in single and single[kind].prefix in wanted:
-        out.append(_value(_base(single[kind], reading), reading.get("value"), single[kind]))
+    for kind in info.fhir:
+        if kind.prefix not in wanted:
+            continue
+        if kind.components:
+            out.append(_panel(_base(kind, reading), reading, kind, info))
+            continue
+        if kind.field is None:  # pragma: no cover - the registry test holds every type to one or the other
+            raise ValueError(f"FHIR type {kind.prefix!r} has neither components nor a field")
+        value = reading.get(info.stored_column(kind.field))
+        if value is None and kind.optional and kind.field not in (reading.get("invalid_values") or []):
+            continue
+        out.append(_value(_base(kind, reading), value, kind))
     return out
 
 
@@ -284,14 +233,11 @@ def device_resource(device: Mapping[str, Any], patient_id: int | None) -> dict[s
             resource[key] = device[field]
     if device.get("firmware"):
         resource["version"] = [{"type": {"text": "firmware"}, "value": device["firmware"]}]
-    specialization = DEVICE_SPECIALIZATIONS.get(device.get("kind") or "")
-    if specialization:
+    info = KINDS_BY_NAME.get(device.get("kind") or "")
+    if info is not None:
+        profile = info.device_profile
         resource["specialization"] = [
-            {
-                "systemType": {
-                    "coding": [{"system": MDC, "code": specialization[0], "display": specialization[1]}]
-                }
-            }
+            {"systemType": {"coding": [{"system": MDC, "code": profile.code, "display": profile.display}]}}
         ]
     if patient_id is not None:
         resource["patient"] = {"reference": f"Patient/{patient_id}"}

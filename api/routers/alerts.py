@@ -36,6 +36,7 @@ from api.pagination import (
 )
 from api.problems import CONFLICT, NOT_FOUND
 from api.roles import Permission, require
+from database.alerts import AlertLevel, AlertType
 
 router = APIRouter(tags=["alerts"])
 
@@ -51,9 +52,9 @@ _COLUMNS = (
 class AlertOut(BaseModel):
     id: int
     citizen_id: int
-    alert_type: str
+    alert_type: AlertType
     metric: str
-    level: Literal["warning", "alert"]
+    level: AlertLevel
     state: AlertState
     reading_id: UUID | None
     measured_at: datetime | None
@@ -95,7 +96,7 @@ async def list_alerts(
     database: DatabaseDep,
     citizen_id: IdQuery = None,
     state: Annotated[list[AlertState] | None, Query(description="Repeat for several states.")] = None,
-    level: Literal["warning", "alert"] | None = None,
+    level: AlertLevel | None = None,
     metric: TextQuery = None,
     start: FromParam = None,
     end: ToParam = None,

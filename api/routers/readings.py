@@ -41,19 +41,13 @@ from api.pagination import (
 )
 from api.problems import NOT_FOUND
 from api.roles import Permission, require
+from homevitals.contract.kinds import kind_info
 from homevitals.contract.models import Kind
 
 router = APIRouter(tags=["readings"])
 
 Bucket = Literal["1h", "1d", "1w"]
 BUCKET_WIDTH: dict[str, str] = {"1h": "1 hour", "1d": "1 day", "1w": "1 week"}
-# The main value of each kind that is not blood pressure lives in readings.value.
-VALUE_METRIC: dict[str, str] = {
-    "weight": "weight",
-    "glucose": "glucose",
-    "temperature": "temperature",
-    "pulse_oximetry": "spo2",
-}
 
 READING_COLUMNS = (
     "reading_id, measured_at, kind, unit, original_unit, systolic, diastolic, mean_arterial_pressure, "
@@ -276,7 +270,8 @@ def _bucket_response(rows: list[dict[str, Any]], bucket: str, timezone: str) -> 
         metrics: dict[str, dict[str, Any]] = {}
         for col in _METRIC_COLUMNS:
             if row[f"{col}_count"]:
-                name = VALUE_METRIC.get(row["kind"], "value") if col == "value" else col
+                # readings.value holds the kind's main value: name it (weight, spo2, ...).
+                name = (kind_info(row["kind"]).main_value or col) if col == "value" else col
                 metrics[name] = {
                     "min": row[f"{col}_min"],
                     "max": row[f"{col}_max"],

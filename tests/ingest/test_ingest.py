@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 
 from homevitals.contract import readings_topic
-from ingest.alerts import raise_missing_measurement_alerts
+from ingest.alerts import MissingMeasurementsRule, run_periodic
 from ingest.envelope import Envelope
 from ingest.validation import validate_message
 from tests.ingest.helpers import (
@@ -449,8 +449,9 @@ def test_missing_measurements_open_one_warning_per_quiet_citizen(db_dsn, postgre
         )
     dsn = postgres_server.dsn_for(db_dsn.rsplit("/", 1)[1], user=user)
     with psycopg.connect(dsn, autocommit=True) as conn:
-        first = raise_missing_measurement_alerts(conn, days=3)
-        second = raise_missing_measurement_alerts(conn, days=3)  # one unresolved alert is enough
+        rules = (MissingMeasurementsRule(days=3),)
+        first = [alert.citizen_id for alert in run_periodic(conn, rules)]
+        second = run_periodic(conn, rules)  # one unresolved alert is enough
     assert (first, second) == ([quiet], [])
     with psycopg.connect(db_dsn) as conn:
         alerts = conn.execute("SELECT citizen_id, alert_type, metric, level, message FROM alerts").fetchall()

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from homevitals.contract import Kind
-from ingest.limits import PHYSIOLOGICAL_LIMITS, implausible_reasons
+from homevitals.contract.kinds import KINDS
+from ingest.limits import implausible_reasons
 from ingest.validation import (
     Rejection,
     RejectReason,
@@ -186,8 +187,8 @@ def test_physiological_limits_are_inclusive_ranges(kind, values, reasons):
 
 
 def test_every_kind_has_limits_and_the_bp_limits_are_the_documented_ones():
-    assert set(PHYSIOLOGICAL_LIMITS) == set(Kind)
-    bp = PHYSIOLOGICAL_LIMITS[Kind.BLOOD_PRESSURE]
+    assert all(KINDS[kind].limits for kind in Kind)
+    bp = KINDS[Kind.BLOOD_PRESSURE].limits
     assert (bp["systolic"].low, bp["systolic"].high) == (40, 300)
     assert (bp["diastolic"].low, bp["diastolic"].high) == (20, 200)
     assert (bp["pulse_rate"].low, bp["pulse_rate"].high) == (20, 250)
