@@ -200,7 +200,7 @@ def devices_remove(ctx: typer.Context, address: str = typer.Argument(...)) -> No
     typer.echo(json.dumps({"removed": address.upper()}))
 
 
-def _outbox_summary(settings: GatewaySettings, malformed: int = 0) -> dict[str, Any]:
+def _outbox_summary(settings: GatewaySettings, malformed: int = 0, rejected: int = 0) -> dict[str, Any]:
     if not settings.outbox_path.exists():
         return {"path": str(settings.outbox_path), "exists": False, "depth": 0}
     with Outbox.open(settings.outbox_path, limit=settings.outbox_limit) as outbox:
@@ -214,9 +214,12 @@ def _outbox_summary(settings: GatewaySettings, malformed: int = 0) -> dict[str, 
             "next_batch_seq": outbox.next_batch_seq(),
             "oldest_measured_at": outbox.oldest_pending_measured_at(),
             "malformed_payloads": outbox.malformed_count(),
+            "hub_rejected": outbox.hub_rejected_count(),
         }
         if malformed:
             summary["malformed"] = outbox.malformed(malformed)
+        if rejected:
+            summary["rejected"] = outbox.hub_rejected(rejected)
     return summary
 
 
@@ -224,11 +227,14 @@ def _outbox_summary(settings: GatewaySettings, malformed: int = 0) -> dict[str, 
 def outbox(
     config: Path | None = CONFIG_OPTION,
     malformed: int = typer.Option(0, "--malformed", help="Also show the last N malformed payloads (hex)."),
+    rejected: int = typer.Option(
+        0, "--rejected", help="Also show the last N readings the hub dead-lettered, with its reason."
+    ),
 ) -> None:
-    """Show the outbox: readings waiting for the broker, batches in flight."""
+    """Show the outbox: readings waiting for the hub's ack, batches in flight, what the hub refused."""
     settings = _settings(config)
     try:
-        typer.echo(json.dumps(_outbox_summary(settings, malformed), indent=2))
+        typer.echo(json.dumps(_outbox_summary(settings, malformed, rejected), indent=2))
     except HomevitalsError as error:
         raise _fail(error) from error
 

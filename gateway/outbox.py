@@ -325,6 +325,9 @@ class Outbox:
         self._depth -= deleted
         return int(deleted)
 
+    def hub_rejected_count(self) -> int:
+        return self._count("SELECT COUNT(*) FROM hub_rejected")
+
     def hub_rejected(self, limit: int = 100) -> list[dict[str, str | None]]:
         rows = self._db.execute(
             "SELECT reading_id, batch_seq, reason, detail, rejected_at, payload FROM hub_rejected"

@@ -51,13 +51,18 @@ def test_status_and_outbox_show_what_waits(tmp_path: Path):
         for i in range(3):
             outbox.add(bp_reading(110 + i, minutes_ago=i))
         outbox.form_batch(2)
+        outbox.add(refused := bp_reading(140, minutes_ago=9))
+        outbox.reject_batch(outbox.form_batch(1).batch_seq, "schema_violation", "readings.0.unit: ...")  # type: ignore[union-attr]
         outbox.record_malformed("A4:C1:38:00:11:22", 0x2A35, b"\x1e\x80", "0x2A35: offset 1: expected ...")
     full = homevitals("status", data_dir=tmp_path, GATEWAY_OUTBOX_LIMIT="2")
     assert full.returncode == 1  # a full outbox is an operator's problem: non-zero for scripts
     report = json.loads(full.stdout)["outbox"]
     assert (report["depth"], report["pending"], report["open_batches"], report["full"]) == (3, 1, [1], True)
-    shown = homevitals("outbox", "--malformed", "5", data_dir=tmp_path)
+    assert report["hub_rejected"] == 1
+    shown = homevitals("outbox", "--malformed", "5", "--rejected", "5", data_dir=tmp_path)
     assert json.loads(shown.stdout)["malformed"][0]["hex"] == "1e80"
+    [kept] = json.loads(shown.stdout)["rejected"]
+    assert (kept["reading_id"], kept["reason"], kept["batch_seq"]) == (refused.reading_id, "schema_violation", "2")
 
 
 def test_run_refuses_a_bad_gateway_id(tmp_path: Path):
