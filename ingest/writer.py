@@ -28,6 +28,7 @@ import psycopg
 from psycopg import sql
 
 from database.alerts import AlertLevel, AlertType
+from ingest import binding
 from ingest.alerts import AlertRule, StoredReading, batch_rules
 from ingest.envelope import Envelope
 from ingest.errors import (
@@ -181,7 +182,8 @@ ON CONFLICT (address) DO UPDATE SET
   last_seen = greatest(d.last_seen, least(%(seen)s::timestamptz, now())),
   last_gateway_id = CASE WHEN %(seen)s::timestamptz >= d.last_seen
                          THEN excluded.last_gateway_id ELSE d.last_gateway_id END
-""").format(newer_battery=_NEWER_BATTERY_WINS)
+WHERE {own_gateway}
+""").format(newer_battery=_NEWER_BATTERY_WINS, own_gateway=binding.STATUS_SPEAKS_FOR_DEVICE)
 
 # First/last seen follow the gateway's clock (when the bytes arrived), never beyond the hub's.
 _UPSERT_READING_DEVICES = sql.SQL("""
@@ -191,6 +193,7 @@ SELECT DISTINCT ON (address) address, kind, serial, manufacturer, model, firmwar
        CASE WHEN battery_level IS NOT NULL THEN least(gateway_time, now()) END,
        least(gateway_time, now()), least(gateway_time, now()), gateway_id
 FROM {staging}
+WHERE {own_gateway}
 ORDER BY address, gateway_time DESC
 ON CONFLICT (address) DO UPDATE SET
   kind = coalesce(d.kind, excluded.kind),
@@ -203,7 +206,11 @@ ON CONFLICT (address) DO UPDATE SET
   last_seen = greatest(d.last_seen, excluded.last_seen),
   last_gateway_id = CASE WHEN excluded.last_seen >= d.last_seen
                          THEN excluded.last_gateway_id ELSE d.last_gateway_id END
-""").format(staging=sql.Identifier(STAGING_TABLE), newer_battery=_NEWER_BATTERY_WINS)
+""").format(
+    staging=sql.Identifier(STAGING_TABLE),
+    newer_battery=_NEWER_BATTERY_WINS,
+    own_gateway=binding.speaks_for_device(STAGING_TABLE),
+)
 
 _INSERT_NEW_DEVICES = sql.SQL("""
 INSERT INTO devices (address, kind, serial, manufacturer, model, firmware, battery_level, battery_at,
@@ -230,21 +237,25 @@ WITH fresh AS (
 INSERT INTO readings (measured_at, reading_id, kind, device_id, user_slot, citizen_id, assignment_id,
                       gateway_id, batch_seq, device_time, gateway_time, time_source, unit, original_unit,
                       systolic, diastolic, mean_arterial_pressure, pulse_rate, value, "values", status,
-                      invalid_values, implausible, implausible_reasons, clock_in_future, raw_uuid, raw)
+                      invalid_values, implausible, implausible_reasons, clock_in_future, raw_uuid, raw,
+                      quarantine_reason)
 SELECT s.measured_at, s.reading_id, s.kind, dev.id, s.user_slot, a.citizen_id, a.id,
        s.gateway_id, s.batch_seq, s.device_time, s.gateway_time, s.time_source, s.unit, s.original_unit,
        s.systolic, s.diastolic, s.mean_arterial_pressure, s.pulse_rate, s.value, s.values_json::jsonb,
        s.status_json::jsonb, coalesce(s.invalid_values, ARRAY[]::text[]), s.implausible,
        coalesce(s.implausible_reasons, ARRAY[]::text[]), s.clock_in_future,
-       s.raw_uuid, s.raw
+       s.raw_uuid, s.raw, q.reason
 FROM {staging} s
 JOIN fresh f ON f.reading_id = s.reading_id
 JOIN devices dev ON dev.address = s.address
+{quarantine}
 LEFT JOIN device_assignments a
   ON a.device_id = dev.id AND a.user_slot = coalesce(s.user_slot, 1) AND a.valid @> s.measured_at
+     AND q.reason IS NULL
 RETURNING reading_id, citizen_id, kind, measured_at, gateway_time, implausible, clock_in_future,
-          systolic, diastolic, pulse_rate, value
-""").format(staging=sql.Identifier(STAGING_TABLE))
+          systolic, diastolic, pulse_rate, value, quarantine_reason
+""").format(staging=sql.Identifier(STAGING_TABLE), quarantine=binding.quarantine_lateral("s", "dev"))
+_BIND_NEW_DEVICES = binding.bind_new_devices(STAGING_TABLE)
 
 _INSERT_DEAD_LETTER = """
 INSERT INTO dead_letters (topic, gateway_id, reason, detail, payload, payload_bytes, payload_truncated)
@@ -295,6 +306,7 @@ class WriteResult:
     implausible: int = 0
     clock_in_future: int = 0
     unassigned: int = 0
+    quarantined: Counter[str] = field(default_factory=Counter)
     statuses: int = 0
     dead_letters: Counter[str] = field(default_factory=Counter)
     conflicts: int = 0
@@ -457,6 +469,7 @@ class BatchWriter:
                         "at": status.sent_at,
                     },
                 )
+                addresses = sorted({device.address.upper() for device in status.devices})
                 for device in sorted(status.devices, key=lambda d: d.address.upper()):
                     cur.execute(
                         _UPSERT_STATUS_DEVICE,
@@ -469,6 +482,7 @@ class BatchWriter:
                             "gid": report.gateway_id,
                         },
                     )
+                binding.bind_status_devices(cur, report.gateway_id, addresses)
 
     @staticmethod
     def _dedupe(batches: list[ValidBatch], result: WriteResult) -> list[PreparedReading]:
@@ -493,6 +507,7 @@ class BatchWriter:
                 for row in rows:
                     copy.write_row(row)
             cur.execute(_INSERT_NEW_DEVICES)
+            cur.execute(_BIND_NEW_DEVICES)
             return cur.execute(_INSERT_READINGS).fetchall()
 
     def _record_conflicts(
@@ -525,11 +540,14 @@ class BatchWriter:
             diastolic,
             pulse_rate,
             value,
+            quarantine_reason,
         ) in stored:
             result.stored_gateway_times.append(gateway_time)
             result.implausible += implausible
             result.clock_in_future += clock_in_future
-            if citizen_id is None:
+            if quarantine_reason is not None:
+                result.quarantined[quarantine_reason] += 1
+            elif citizen_id is None:
                 result.unassigned += 1
             elif not implausible:
                 attributed.append(
