@@ -16,7 +16,7 @@ from api import __version__
 from api.auth import TokenVerifier
 from api.context import RequestIdMiddleware
 from api.db import Database, PoolConfig
-from api.enrollment.broker import BrokerAdminFactory, dynsec_factory
+from api.enrollment.broker import BrokerAdminFactory
 from api.fhir.router import router as fhir_router
 from api.headers import SecurityHeadersMiddleware, inline_script_policy
 from api.problems import PROBLEM_RESPONSES, install_problem_handlers, problems_as_problem_json
@@ -75,12 +75,9 @@ def create_app(
     """Build the app; ``database`` lets a caller share a pool (the app opens and closes it).
 
     With ``web`` (enabled), the web app (web/) is mounted under /app in the same process.
-    ``broker_admin`` replaces the broker administration API_BROKER_ADMIN_* configure.
+    ``broker_admin`` opens broker admin sessions (enrollment); without it the API enrolls nothing.
     """
     verifier = TokenVerifier(settings.verifier_config())
-    if broker_admin is None:
-        admin_config = settings.broker_admin_config()
-        broker_admin = dynsec_factory(admin_config) if admin_config is not None else None
     db = database or Database(
         PoolConfig(
             dsn=settings.database_url,

@@ -14,7 +14,6 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from api.auth import ASYMMETRIC_ALGORITHMS, MIN_HS256_SECRET_BYTES, VerifierConfig, is_published_secret
-from api.enrollment.broker import BrokerAdminConfig
 from api.enrollment.service import EnrollmentPolicy
 from homevitals.errors import ConfigurationError
 from homevitals.settings import ServiceSettings
@@ -72,21 +71,12 @@ class ApiSettings(ServiceSettings):
         default=None, description="Renamed to API_TRUSTED_PROXIES; setting it is an error."
     )
 
-    # Gateway enrollment (docs/deployment.md, "Enrolling and revoking gateways").
-    broker_admin_host: str | None = Field(
-        default=None, description="Broker the hub administers (dynamic security); unset: no enrollment."
+    # Gateway enrollment (docs/deployment.md, "Enrolling and revoking gateways"). The broker's
+    # admin login is API_BROKER_* (api/broker/settings.py); these say what goes into a bundle.
+    enroll_mqtt_host: str = Field(
+        default="localhost", min_length=1, description="The broker's host name as gateways reach it."
     )
-    broker_admin_port: int = Field(default=1883, ge=1, le=65535)
-    broker_admin_username: str = Field(default="hub_admin", description="The broker's admin account.")
-    broker_admin_password: SecretStr | None = Field(default=None, description="Its password.")
-    broker_admin_tls: bool = Field(default=False, description="Reach the admin API over TLS.")
-    broker_admin_ca_file: Path | None = Field(default=None, description="CA of that TLS listener.")
-    enroll_mqtt_host: str | None = Field(
-        default=None, description="Broker host name as gateways reach it (default: API_BROKER_ADMIN_HOST)."
-    )
-    enroll_mqtt_port: int | None = Field(
-        default=None, ge=1, le=65535, description="Broker port for gateways (default: API_BROKER_ADMIN_PORT)."
-    )
+    enroll_mqtt_port: int = Field(default=1883, ge=1, le=65535, description="The broker's port for gateways.")
     enroll_mqtt_tls: bool = Field(default=False, description="Gateways connect with TLS (port 8883).")
     enroll_mqtt_ca_file: Path | None = Field(
         default=None, description="PEM CA put into every bundle (a broker certificate not from a public CA)."
@@ -101,7 +91,6 @@ class ApiSettings(ServiceSettings):
 
     @field_validator(
         "jwt_secret", "jwks_url", "public_key_file", "issuer", "audience", "public_base_url",
-        "broker_admin_host", "broker_admin_password", "broker_admin_ca_file", "enroll_mqtt_host",
         "enroll_mqtt_ca_file", mode="before"
     )
     @classmethod
@@ -181,25 +170,6 @@ class ApiSettings(ServiceSettings):
             leeway_s=self.leeway_s,
         )
 
-    def broker_admin_config(self) -> BrokerAdminConfig | None:
-        """How to administer the broker, or None when enrollment is off on this hub."""
-        if self.broker_admin_host is None:
-            return None
-        password = self.broker_admin_password.get_secret_value() if self.broker_admin_password else None
-        if not password:
-            raise ConfigurationError(
-                "API_BROKER_ADMIN_PASSWORD", "is required with API_BROKER_ADMIN_HOST (the broker's admin)"
-            )
-        self.require_secret("API_BROKER_ADMIN_PASSWORD", password)
-        return BrokerAdminConfig(
-            host=self.broker_admin_host,
-            port=self.broker_admin_port,
-            username=self.broker_admin_username,
-            password=SecretStr(password),
-            tls=self.broker_admin_tls,
-            ca_file=self.broker_admin_ca_file,
-        )
-
     def enrollment_policy(self) -> EnrollmentPolicy:
         """What every bundle says about the broker, and the redeem limits."""
         ca_pem = None
@@ -211,8 +181,8 @@ class ApiSettings(ServiceSettings):
             if "-----BEGIN CERTIFICATE-----" not in ca_pem:
                 raise ConfigurationError("API_ENROLL_MQTT_CA_FILE", "is not a PEM certificate")
         return EnrollmentPolicy(
-            mqtt_host=self.enroll_mqtt_host or self.broker_admin_host or "localhost",
-            mqtt_port=self.enroll_mqtt_port or self.broker_admin_port,
+            mqtt_host=self.enroll_mqtt_host,
+            mqtt_port=self.enroll_mqtt_port,
             mqtt_tls=self.enroll_mqtt_tls,
             mqtt_ca_pem=ca_pem,
             code_ttl=timedelta(hours=self.enroll_code_ttl_h),

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pydantic import SecretStr
+
+if TYPE_CHECKING:
+    from api.broker.settings import BrokerAdminSettings
 
 
 class BrokerAccount(Protocol):
@@ -36,42 +37,9 @@ class BrokerAdmin(Protocol):
 BrokerAdminFactory = Callable[[], AbstractContextManager[BrokerAdmin]]
 
 
-@dataclass(frozen=True, slots=True)
-class BrokerAdminConfig:
-    """How the hub logs in to the broker as its administrator (API_BROKER_ADMIN_*)."""
-
-    host: str
-    port: int
-    username: str
-    password: SecretStr
-    tls: bool = False
-    ca_file: Path | None = None
-    timeout_s: float = 5.0
-
-
-def dynsec_factory(config: BrokerAdminConfig) -> BrokerAdminFactory:
-    """A factory of real dynamic-security admin sessions."""
-
-    def open_admin() -> AbstractContextManager[BrokerAdmin]:
-        from api.broker.dynsec import DynsecAdmin  # type: ignore[import-untyped,import-not-found,unused-ignore]  # noqa: PLC0415
-
-        tls = _tls(config)
-        admin: AbstractContextManager[BrokerAdmin] = DynsecAdmin(
-            host=config.host,
-            port=config.port,
-            username=config.username,
-            password=config.password,
-            tls=tls,
-            timeout=config.timeout_s,
-        )
-        return admin
-
-    return open_admin
-
-
-def _tls(config: BrokerAdminConfig) -> object | None:
-    if not config.tls:
+def broker_admin_from(settings: BrokerAdminSettings) -> BrokerAdminFactory | None:
+    """Real admin sessions with the API_BROKER_* login, or None when no admin password is set
+    (this hub then enrolls nothing, and says so)."""
+    if settings.admin_password is None:
         return None
-    import ssl  # noqa: PLC0415
-
-    return ssl.create_default_context(cafile=str(config.ca_file) if config.ca_file else None)
+    return settings.admin

@@ -38,8 +38,9 @@ def _run(step: Callable[[Connection, Any], Awaitable[T]]) -> tuple[T, Any]:
         import psycopg  # noqa: PLC0415
         from psycopg.rows import dict_row  # noqa: PLC0415
 
+        from api.broker.settings import BrokerAdminSettings  # noqa: PLC0415
         from api.context import Caller  # noqa: PLC0415
-        from api.enrollment.broker import dynsec_factory  # noqa: PLC0415
+        from api.enrollment.broker import broker_admin_from  # noqa: PLC0415
         from api.errors import ApiError  # noqa: PLC0415
         from api.roles import Principal, Role  # noqa: PLC0415
         from api.settings import ApiSettings  # noqa: PLC0415
@@ -52,7 +53,7 @@ def _run(step: Callable[[Connection, Any], Awaitable[T]]) -> tuple[T, Any]:
         ) from error
     try:
         settings = ApiSettings()
-        admin = settings.broker_admin_config()
+        broker = broker_admin_from(BrokerAdminSettings())
         policy = settings.enrollment_policy()
     except (ConfigurationError, ValueError) as error:
         raise _fail(f"configuration: {error}", code=2) from error
@@ -61,7 +62,7 @@ def _run(step: Callable[[Connection, Any], Awaitable[T]]) -> tuple[T, Any]:
         request_id=uuid.uuid4().hex,
         client_address=None,
     )
-    context = {"broker": dynsec_factory(admin) if admin else None, "policy": policy, "caller": caller,
+    context = {"broker": broker, "policy": policy, "caller": caller,
                "settings": settings}
 
     async def transaction() -> T:

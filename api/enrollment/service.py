@@ -105,8 +105,8 @@ def _require_broker(open_broker: BrokerAdminFactory | None) -> BrokerAdminFactor
     if open_broker is None:
         raise ServiceUnavailable(
             "this hub has no broker administration configured, so it cannot issue or revoke broker "
-            "accounts: set API_BROKER_ADMIN_HOST and API_BROKER_ADMIN_PASSWORD (docs/deployment.md, "
-            "'Enrolling and revoking gateways')"
+            "accounts: set API_BROKER_ADMIN_PASSWORD (and API_BROKER_HOST, API_BROKER_PORT) for the API "
+            "(docs/deployment.md, 'Enrolling and revoking gateways')"
         )
     return open_broker
 

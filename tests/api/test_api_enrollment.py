@@ -185,13 +185,13 @@ async def test_a_broker_that_refuses_changes_nothing(http, broker, db_dsn):
 
 
 async def test_without_broker_administration_enrollment_says_what_to_set(api_dsn):
-    app = create_app(make_settings(api_dsn))  # no API_BROKER_ADMIN_HOST
+    app = create_app(make_settings(api_dsn))  # no broker administration
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             answer = await client.post("/api/v1/gateways/gw-0042/enrollment", headers=ADMIN)
     assert answer.status_code == 503
-    assert "API_BROKER_ADMIN_HOST" in answer.json()["detail"]
+    assert "API_BROKER_ADMIN_PASSWORD" in answer.json()["detail"]
 
 
 async def test_an_admin_rebinds_a_device_and_releases_its_quarantined_readings(http, db_dsn):

@@ -67,6 +67,8 @@ class GatewayProcess:
     data_dir: Path
     broker_port: int
     extra_env: dict[str, str] = field(default_factory=dict)
+    # An enrolled gateway's config file (id, broker, credentials); then GATEWAY_* give only the rest.
+    config_file: Path | None = None
     proc: subprocess.Popen[str] | None = None
     events: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
     _reader: threading.Thread | None = None
@@ -94,6 +96,10 @@ class GatewayProcess:
         })
         command = [sys.executable, "-m", "gateway.cli", "run", "--ble-backend", "simulator",
                    "--scenario", str(scenario)]
+        if self.config_file is not None:
+            for key in ("GATEWAY_ID", "GATEWAY_MQTT_HOST", "GATEWAY_MQTT_PORT"):
+                env.pop(key)
+            command += ["--config", str(self.config_file)]
         self.proc = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                      text=True)
         self._reader = threading.Thread(target=self._read, args=(self.proc,), daemon=True)
