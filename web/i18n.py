@@ -133,6 +133,7 @@ TEXTS: dict[str, Text] = {
     "flag.irregular_pulse": Text("Uregelmæssig puls", "Irregular pulse"),
     "flag.improper_position": Text("Forkert stilling", "Improper position"),
     "flag.unassigned": Text("Ikke tildelt", "Unassigned"),
+    "flag.quarantined": Text("I karantæne", "Quarantined"),
     "legend.systolic": Text("Systolisk", "Systolic"),
     "legend.diastolic": Text("Diastolisk", "Diastolic"),
     "legend.pulse": Text("Puls", "Pulse"),
@@ -183,6 +184,20 @@ TEXTS: dict[str, Text] = {
     "unassigned.done": Text(
         "Måleren er tildelt {name}; {n} målinger fulgte med.",
         "The device is assigned to {name}; {n} readings went with it.",
+    ),
+    "quarantine.device_bound_to_other_gateway": Text(
+        "I karantæne: sendt af gateway {gateway}, som ikke betjener denne måler.",
+        "Quarantined: sent by gateway {gateway}, which does not serve this device.",
+    ),
+    "quarantine.gateway_revoked": Text(
+        "I karantæne: sendt af gateway {gateway}, efter at den blev spærret.",
+        "Quarantined: sent by gateway {gateway} after it was revoked.",
+    ),
+    "quarantine.what_now": Text(
+        "Målingerne gemmes som dokumentation, men tildeles ingen borger. Er måleren flyttet, "
+        "kan en administrator knytte den til den nye gateway og frigive dem.",
+        "The readings are kept as evidence but given to no citizen. If the device has moved, "
+        "an administrator can bind it to the new gateway and release them.",
     ),
     # Thresholds -------------------------------------------------------------------------
     "thresholds.title": Text("Grænseværdier for {name}", "Thresholds of {name}"),
