@@ -285,6 +285,9 @@ def join(
     ),
     force: bool = typer.Option(False, "--force", help="Replace an existing config file."),
     allow_http: bool = typer.Option(False, "--allow-http", help="Allow a plain-http hub (trusted networks)."),
+    owner: str | None = typer.Option(
+        None, "--owner", help="Give the files to this user, the service's (e.g. homevitals); needs root."
+    ),
 ) -> None:
     """Enroll this gateway: trade the one-time code for its config file (broker credentials)."""
     from gateway.join import check_hub_url, check_writable, redeem, write_config  # noqa: PLC0415
@@ -295,9 +298,9 @@ def join(
         url = check_hub_url(hub, allow_http=allow_http)
         check_writable(config, overwrite=force)  # before the code is spent
         bundle = redeem(url, code, ca_file=hub_ca_file)
-        joined = write_config(bundle, config)
+        joined = write_config(bundle, config, owner=owner)
     except HomevitalsError as error:
-        if bundle is not None:  # the code is spent: hand the config over rather than lose it
+        if bundle is not None and not config.exists():  # the code is spent: hand the config over
             typer.echo(bundle.to_toml(), nl=False)
             typer.echo("The config above could not be saved: save it yourself, mode 0600.", err=True)
         raise _fail(error) from error

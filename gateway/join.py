@@ -11,6 +11,8 @@ Only the standard library talks HTTP here, so the Pi needs nothing beyond the ga
 from __future__ import annotations
 
 import json
+import os
+import pwd
 import ssl
 import urllib.error
 import urllib.request
@@ -100,10 +102,22 @@ def check_writable(config_path: Path, *, overwrite: bool) -> None:
         )
 
 
-def write_config(bundle: EnrollmentBundle, config_path: Path) -> JoinedConfig:
-    """The config file (0600) and, when the bundle carries one, the broker's CA beside it."""
+def write_config(bundle: EnrollmentBundle, config_path: Path, *, owner: str | None = None) -> JoinedConfig:
+    """The config file (0600) and, when the bundle carries one, the broker's CA beside it.
+
+    ``owner``: the service user who must read the file (``join`` runs as root to write /etc)."""
     try:
         ca_path = write_bundle_files(bundle, config_path)
+        if owner is not None:
+            entry = pwd.getpwnam(owner)
+            for path in (config_path, ca_path):
+                if path is not None:
+                    os.chown(path, entry.pw_uid, entry.pw_gid)
+    except KeyError as error:
+        raise JoinError(
+            f"there is no user {owner!r} to own {config_path}; the config is written, owned by root: "
+            f"chown it to the service user (sudo chown homevitals: {config_path})"
+        ) from error
     except OSError as error:
         raise JoinError(
             f"cannot write {config_path}: {error}. The code is spent: ask the hub's operator to revoke "

@@ -54,6 +54,7 @@ class EnrollmentBundle(BaseModel):
             f"# homevitals gateway {self.gateway_id}: written from its one-time enrollment bundle.",
             "# It holds the gateway's broker password: keep it mode 0600, owned by the service user.",
             f"id = {_toml_string(self.gateway_id)}",
+            'environment = "production"',
             f"mqtt_host = {_toml_string(self.mqtt_host)}",
             f"mqtt_port = {self.mqtt_port}",
             f"mqtt_tls = {'true' if self.mqtt_tls else 'false'}",

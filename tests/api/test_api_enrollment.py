@@ -72,7 +72,7 @@ async def test_an_admin_enrolls_a_gateway_and_gets_a_code_and_a_config_file(http
     assert body["bundle"]["mqtt_password"] == password
     config = tomllib.loads(body["config_toml"])
     assert config == {
-        "id": "gw-0042", "mqtt_host": "mqtt.hub.test", "mqtt_port": 8883, "mqtt_tls": True,
+        "id": "gw-0042", "environment": "production", "mqtt_host": "mqtt.hub.test", "mqtt_port": 8883, "mqtt_tls": True,
         "mqtt_username": "gw-0042", "mqtt_client_id": "homevitals-gateway-gw-0042", "mqtt_password": password,
     }
     assert GatewaySettings(**config).gateway_id == "gw-0042"  # the gateway reads it as it is

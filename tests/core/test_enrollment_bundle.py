@@ -23,6 +23,7 @@ GOLDEN_TOML = (
     "# homevitals gateway gw-0042: written from its one-time enrollment bundle.\n"
     "# It holds the gateway's broker password: keep it mode 0600, owned by the service user.\n"
     'id = "gw-0042"\n'
+    'environment = "production"\n'
     'mqtt_host = "mqtt.hub.example"\n'
     "mqtt_port = 8883\n"
     "mqtt_tls = true\n"

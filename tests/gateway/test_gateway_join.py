@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import pwd
 from pathlib import Path
 
 import pytest
 
 from gateway.errors import JoinError
-from gateway.join import check_hub_url, check_writable
+from gateway.join import check_hub_url, check_writable, write_config
+from homevitals.enrollment import EnrollmentBundle
 
 pytestmark = pytest.mark.unit
 
@@ -41,3 +44,22 @@ def test_an_existing_config_is_kept_unless_forced(tmp_path: Path):
     with pytest.raises(JoinError, match="--force"):
         check_writable(config, overwrite=False)
     check_writable(config, overwrite=True)
+
+
+BUNDLE = EnrollmentBundle(gateway_id="gw-0042", mqtt_host="hub", mqtt_port=8883, mqtt_tls=True,
+                          mqtt_ca_pem="-----BEGIN CERTIFICATE-----\nX\n-----END CERTIFICATE-----\n",
+                          mqtt_username="gw-0042", mqtt_client_id="homevitals-gateway-gw-0042", mqtt_password="p")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file away needs root, as on the Pi")
+def test_the_files_go_to_the_service_user(tmp_path: Path):
+    joined = write_config(BUNDLE, tmp_path / "gateway.toml", owner="nobody")
+    nobody = pwd.getpwnam("nobody").pw_uid
+    assert joined.ca_path is not None
+    assert {joined.config_path.stat().st_uid, joined.ca_path.stat().st_uid} == {nobody}
+
+
+def test_an_unknown_owner_says_how_to_fix_it(tmp_path: Path):
+    with pytest.raises(JoinError, match="chown"):
+        write_config(BUNDLE, tmp_path / "gateway.toml", owner="no-such-user-here")
+    assert (tmp_path / "gateway.toml").exists()  # written: only the owner is left to set
