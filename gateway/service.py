@@ -98,16 +98,7 @@ class ServiceConfig:
 
 def mqtt_config_from_settings(settings: GatewaySettings) -> MqttConfig:
     return MqttConfig(
-        host=settings.mqtt_host,
-        port=settings.mqtt_port,
-        client_id=settings.mqtt_client_id or f"homevitals-gateway-{settings.gateway_id}",
-        username=settings.mqtt_username,
-        password=settings.mqtt_password.get_secret_value() if settings.mqtt_password else None,
-        tls=settings.mqtt_tls,
-        ca_file=settings.mqtt_ca_file,
-        cert_file=settings.mqtt_cert_file,
-        key_file=settings.mqtt_key_file,
-        keepalive_s=settings.mqtt_keepalive_s,
+        settings.mqtt_endpoint(default_client_id=f"homevitals-gateway-{settings.gateway_id}"),
         session_expiry_s=settings.mqtt_session_expiry_s,
     )
 

@@ -30,6 +30,7 @@ from gateway.service import GatewayService, ServiceConfig
 from gateway.session import SessionConfig
 from gatt import BloodPressureMeasurement
 from homevitals.contract import ReadingsBatch
+from homevitals.mqtt_endpoint import MqttEndpoint
 from simulator.gateway_plugin import simulator_backend
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
@@ -200,7 +201,7 @@ async def gateway_running(
     for address in allow if allow is not None else [d.address for d in parsed.devices]:
         allowlist.add(AllowedDevice(address=address.upper()))
     service_config = replace(FAST_SERVICE, **config)
-    mqtt = MqttConfig(host="127.0.0.1", port=broker_port, client_id=f"hv-{service_config.gateway_id}",
+    mqtt = MqttConfig(MqttEndpoint(host="127.0.0.1", port=broker_port, client_id=f"hv-{service_config.gateway_id}"),
                       reconnect_min_s=1, reconnect_max_s=1)
     async with HouseholdSimulation(parsed, speed=1.0) as simulation:
         backend = replace(simulator_backend(simulation.world), clock_synchronized=lambda: clock_synchronized)
