@@ -50,10 +50,10 @@ from gatt import (
     GlucoseMeasurement,
     RacpRequest,
     RacpResponse,
-    RacpResponseCode,
     decode_characteristic,
     normalize_uuid,
 )
+from gatt.racp import RacpResponseCode
 from gatt.uuids import CharacteristicUUID, uuid128
 from homevitals.contract import utc_text
 
