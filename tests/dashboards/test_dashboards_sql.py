@@ -21,7 +21,7 @@ from dashboards import fleet
 from dashboards import ingest_operations as ingest
 from dashboards.build import load_generated
 from dashboards.common import CITIZEN_QUERY, TEAM_QUERY
-from dashboards.grafana_sql import TimeRange, Variable
+from tests.dashboards.grafana_sql import TimeRange, Variable
 
 pytestmark = pytest.mark.integration
 

@@ -1,7 +1,8 @@
 """Expand a panel's SQL the way Grafana does before PostgreSQL sees it.
 
 Grafana turns a PostgreSQL panel query into SQL in two steps, and this module copies both so
-the tests can run every panel's query against a real database:
+the tests can run every panel's query against a real database (only the tests use it, so it
+lives here and not in the dashboards package):
 
 1. **Frontend: template variables.** ``templateSrv.replace`` finds ``$name``, ``${name}``,
    ``${name:format}`` and ``[[name]]``; unknown names (``$__timeFilter`` ...) stay as they
@@ -31,7 +32,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from dashboards.errors import MacroError
+
+class MacroError(ValueError):
+    """A Grafana macro or template variable could not be expanded (as Grafana would fail)."""
+
+    def __init__(self, macro: str, problem: str) -> None:
+        self.macro = macro
+        self.problem = problem
+        super().__init__(f"{macro}: {problem}")
+
 
 ALL = "$__all"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
