@@ -138,7 +138,6 @@ class GatewayService:
             now=backend.now,
         )
         self.scanner = ScanSupervisor(backend, self._on_advertisement, stall_after_s=config.scan_stall_s)
-        self.reports: list[SessionReport] = []
         self._slots = asyncio.Semaphore(config.max_connections)
         self._sessions: dict[str, asyncio.Task[None]] = {}
         self._schedule: dict[str, _DeviceSchedule] = {}
@@ -252,7 +251,7 @@ class GatewayService:
                     self.backend,
                     device,
                     address=address,
-                    outbox=self.outbox,
+                    store=self.outbox,
                     sink=self.store_reading,
                     config=self.config.session,
                     bond_first=entry is not None and entry.bonded,
@@ -263,8 +262,6 @@ class GatewayService:
             self._sessions.pop(address, None)
 
     def _after_session(self, report: SessionReport) -> None:
-        self.reports.append(report)
-        del self.reports[:-100]
         state = self.registry.state(report.address)
         if report.battery is not None:
             state.battery = report.battery

@@ -27,7 +27,7 @@ from gateway.outbox import Outbox
 from gateway.publisher import MqttConfig
 from gateway.readings import BuiltReading, DeviceIdentity, build_reading
 from gateway.service import GatewayService, ServiceConfig
-from gateway.session import SessionConfig
+from gateway.session import SessionConfig, SessionReport
 from gatt import BloodPressureMeasurement
 from homevitals.contract import ReadingsBatch
 from homevitals.mqtt_endpoint import MqttEndpoint
@@ -155,9 +155,21 @@ def bp_device(device_id: str, address: str, **knobs: Any) -> dict[str, Any]:
             "manufacturer": "A&D Medical", "advertise_seconds": None, **knobs}
 
 
+class ReportingGatewayService(GatewayService):
+    """The service, keeping each session's report for the test to read (the package keeps none)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.reports: list[SessionReport] = []
+
+    def _after_session(self, report: SessionReport) -> None:
+        self.reports.append(report)
+        super()._after_session(report)
+
+
 @dataclass
 class RunningGateway:
-    service: GatewayService
+    service: ReportingGatewayService
     simulation: Any  # simulator.runner.HouseholdSimulation
     backend: BleBackend
     outbox: Outbox
@@ -206,7 +218,8 @@ async def gateway_running(
     async with HouseholdSimulation(parsed, speed=1.0) as simulation:
         backend = replace(simulator_backend(simulation.world), clock_synchronized=lambda: clock_synchronized)
         with Outbox.open(data_dir / "outbox.sqlite3", limit=outbox_limit) as outbox:
-            service = GatewayService(service_config, backend, outbox=outbox, allowlist=allowlist, mqtt=mqtt)
+            service = ReportingGatewayService(service_config, backend, outbox=outbox, allowlist=allowlist,
+                                              mqtt=mqtt)
             stop = asyncio.Event()
             task = asyncio.create_task(service.run(stop)) if start else asyncio.create_task(stop.wait())
             running = RunningGateway(service, simulation, backend, outbox, allowlist, stop, task)
