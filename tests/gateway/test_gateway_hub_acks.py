@@ -15,7 +15,8 @@ from gateway.publisher import MqttConfig, Publisher
 from homevitals.mqtt_endpoint import MqttEndpoint
 from ingest.service import IngestService
 from tests.gateway.helpers import bp_reading, eventually
-from tests.ingest.helpers import count, settings_for
+from tests.ingest.helpers import settings_for
+from tests.support.database import count
 
 pytestmark = [pytest.mark.integration]
 
