@@ -33,21 +33,39 @@ def envelope(gateway: str, readings: list[dict[str, Any]], seq: int) -> Envelope
     topic = readings_topic(gateway)
     payload = encode(batch(gateway, readings, batch_seq=seq))
     outcome = validate_message(
-        topic, payload, now=datetime.now(UTC), future_tolerance=timedelta(minutes=5), max_payload_bytes=1 << 20
+        topic,
+        payload,
+        now=datetime.now(UTC),
+        future_tolerance=timedelta(minutes=5),
+        max_payload_bytes=1 << 20,
     )
     return Envelope(topic, payload, outcome)
 
 
-def bp(address: str, at: datetime, systolic: float, diastolic: float, pulse: float | None = 64,
-       reading_id: str | None = None) -> dict[str, Any]:
-    return reading(address=address, measured_at=at, systolic=systolic, diastolic=diastolic, pulse=pulse,
-                   reading_id=reading_id)
+def bp(
+    address: str,
+    at: datetime,
+    systolic: float,
+    diastolic: float,
+    pulse: float | None = 64,
+    reading_id: str | None = None,
+) -> dict[str, Any]:
+    return reading(
+        address=address,
+        measured_at=at,
+        systolic=systolic,
+        diastolic=diastolic,
+        pulse=pulse,
+        reading_id=reading_id,
+    )
 
 
 def overview_differences(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
-    columns = ("citizen_id, last_measured_at, last_systolic, last_diastolic, last_pulse, last_level, "
-               "mean7_systolic, mean7_diastolic, mean7_pulse, mean7_readings, mean7_level, open_alerts, "
-               "unresolved_alerts, last_any_measured_at, days_since_last")
+    columns = (
+        "citizen_id, last_measured_at, last_systolic, last_diastolic, last_pulse, last_level, "
+        "mean7_systolic, mean7_diastolic, mean7_pulse, mean7_readings, mean7_level, open_alerts, "
+        "unresolved_alerts, last_any_measured_at, days_since_last"
+    )
     new = conn.execute(f"SELECT {columns} FROM grafana.care_overview ORDER BY citizen_id").fetchall()
     old = conn.execute(f"SELECT {columns} FROM reference_care_overview ORDER BY citizen_id").fetchall()
     return [pair for pair in zip(new, old, strict=True) if pair[0] != pair[1]]
@@ -59,15 +77,19 @@ def test_summaries_equal_a_recomputation_after_late_duplicate_reassigned_and_del
         karen, anna = (
             conn.execute(
                 "INSERT INTO citizens (given_name, family_name, care_team, timezone) "
-                "VALUES (%s, 'X', 'nord', %s) RETURNING id", (name, tz)).fetchone()[0]  # type: ignore[index]
+                "VALUES (%s, 'X', 'nord', %s) RETURNING id",
+                (name, tz),
+            ).fetchone()[0]  # type: ignore[index]
             for name, tz in (("Karen", "Europe/Copenhagen"), ("Anna", "Atlantic/Reykjavik"))
         )
         device_a = conn.execute(
-            "INSERT INTO devices (address) VALUES (%s) RETURNING id", (ADDRESS_A,)).fetchone()[0]  # type: ignore[index]
+            "INSERT INTO devices (address) VALUES (%s) RETURNING id", (ADDRESS_A,)
+        ).fetchone()[0]  # type: ignore[index]
         assignment_a = conn.execute(
             "INSERT INTO device_assignments (device_id, user_slot, citizen_id, valid) "
             "VALUES (%s, 1, %s, tstzrange(%s, NULL)) RETURNING id",
-            (device_a, karen, NOW - timedelta(days=60))).fetchone()[0]  # type: ignore[index]
+            (device_a, karen, NOW - timedelta(days=60)),
+        ).fetchone()[0]  # type: ignore[index]
         citizens = [karen, anna]
 
         def check(step: str) -> None:
@@ -79,8 +101,12 @@ def test_summaries_equal_a_recomputation_after_late_duplicate_reassigned_and_del
         gateway = f"gw-{uuid.uuid4().hex[:8]}"
         # 1. Ten days of morning and evening pairs; the first batch on a fresh connection is
         #    counted by the row trigger, the later ones by ingest's batch statement.
-        days = [bp(ADDRESS_A, NOW - timedelta(days=d, hours=h, minutes=m), 120 + d + m, 80 + d, 60 + m)
-                for d in range(10) for h in (2, 12) for m in (0, 2)]
+        days = [
+            bp(ADDRESS_A, NOW - timedelta(days=d, hours=h, minutes=m), 120 + d + m, 80 + d, 60 + m)
+            for d in range(10)
+            for h in (2, 12)
+            for m in (0, 2)
+        ]
         first = writer.write([envelope(gateway, days[:8], 1)])
         second = writer.write([envelope(gateway, days[8:], 2)])
         assert (first.stored, second.stored) == (8, 32)
@@ -94,10 +120,14 @@ def test_summaries_equal_a_recomputation_after_late_duplicate_reassigned_and_del
         # 3. Late and back-filled: a month-old backlog, a reading inside the 7-day window's
         #    first (partial) local day, one implausible and one with its clock in the future.
         backlog = [bp(ADDRESS_A, NOW - timedelta(days=30 + d, hours=3), 150, 95) for d in range(5)]
-        edge = [bp(ADDRESS_A, NOW - timedelta(days=7) + timedelta(minutes=30), 170, 105),
-                bp(ADDRESS_A, NOW - timedelta(days=7) - timedelta(minutes=30), 99, 61)]
-        odd = [bp(ADDRESS_A, NOW - timedelta(hours=1), 400, 82),       # implausible systolic
-               bp(ADDRESS_A, NOW + timedelta(days=2), 131, 83)]        # clock far ahead
+        edge = [
+            bp(ADDRESS_A, NOW - timedelta(days=7) + timedelta(minutes=30), 170, 105),
+            bp(ADDRESS_A, NOW - timedelta(days=7) - timedelta(minutes=30), 99, 61),
+        ]
+        odd = [
+            bp(ADDRESS_A, NOW - timedelta(hours=1), 400, 82),  # implausible systolic
+            bp(ADDRESS_A, NOW + timedelta(days=2), 131, 83),
+        ]  # clock far ahead
         late = writer.write([envelope(gateway, backlog + edge + odd, 5)])
         assert (late.stored, late.implausible, late.clock_in_future) == (9, 1, 1)
         check("late, back-filled, implausible, future")
@@ -110,7 +140,8 @@ def test_summaries_equal_a_recomputation_after_late_duplicate_reassigned_and_del
         assignment_b = conn.execute(
             "INSERT INTO device_assignments (device_id, user_slot, citizen_id, valid) "
             "VALUES (%s, 1, %s, tstzrange(%s, NULL)) RETURNING id",
-            (device_b, anna, NOW - timedelta(days=3, hours=12))).fetchone()[0]  # type: ignore[index]
+            (device_b, anna, NOW - timedelta(days=3, hours=12)),
+        ).fetchone()[0]  # type: ignore[index]
         assigned = conn.execute("SELECT assign_unassigned_readings(%s)", (assignment_b,)).fetchone()
         assert assigned == (4,)
         check("re-assignment")
@@ -118,11 +149,15 @@ def test_summaries_equal_a_recomputation_after_late_duplicate_reassigned_and_del
         # 5. Karen's assignment ends two days ago (the API's end-assignment statements).
         ended_at = NOW - timedelta(days=2)
         with conn.transaction():
-            conn.execute("UPDATE device_assignments SET valid = tstzrange(lower(valid), %s) WHERE id = %s",
-                         (ended_at, assignment_a))
+            conn.execute(
+                "UPDATE device_assignments SET valid = tstzrange(lower(valid), %s) WHERE id = %s",
+                (ended_at, assignment_a),
+            )
             detached = conn.execute(
                 "UPDATE readings SET citizen_id = NULL, assignment_id = NULL "
-                "WHERE assignment_id = %s AND measured_at >= %s", (assignment_a, ended_at))
+                "WHERE assignment_id = %s AND measured_at >= %s",
+                (assignment_a, ended_at),
+            )
         assert detached.rowcount == 10  # 2 days x 4, the implausible one and the future one
         check("assignment ended")
 
@@ -132,7 +167,8 @@ def test_summaries_equal_a_recomputation_after_late_duplicate_reassigned_and_del
             "(SELECT max(measured_at) FROM readings WHERE citizen_id = %s "
             " UNION SELECT measured_at FROM readings WHERE citizen_id = %s "
             "   AND measured_at BETWEEN %s AND %s)",
-            (karen, karen, karen, NOW - timedelta(days=5, hours=13), NOW - timedelta(days=5)))
+            (karen, karen, karen, NOW - timedelta(days=5, hours=13), NOW - timedelta(days=5)),
+        )
         assert deleted.rowcount == 5
         check("deleted")
 
@@ -144,7 +180,8 @@ def test_summaries_equal_a_recomputation_after_late_duplicate_reassigned_and_del
 
         totals = conn.execute(
             "SELECT citizen_id, sum(readings)::int, sum(valid)::int FROM daily_summaries "
-            "GROUP BY 1 ORDER BY 1").fetchall()
+            "GROUP BY 1 ORDER BY 1"
+        ).fetchall()
         # Karen: 40 + 5 + 2 + 2 stored, 10 detached, 5 deleted; Anna: 4 assigned + 1.
         assert totals == [(karen, 34, 34), (anna, 5, 5)]
 
@@ -154,10 +191,14 @@ def test_a_timezone_change_moves_the_citizens_days(db_dsn):
         citizen = conn.execute(
             "INSERT INTO citizens (given_name, family_name, care_team) VALUES ('Ole', 'X', 'nord') RETURNING id"
         ).fetchone()[0]  # type: ignore[index]
-        device = conn.execute("INSERT INTO devices (address) VALUES (%s) RETURNING id", (ADDRESS_A,)).fetchone()[0]  # type: ignore[index]
+        device = conn.execute(
+            "INSERT INTO devices (address) VALUES (%s) RETURNING id", (ADDRESS_A,)
+        ).fetchone()[0]  # type: ignore[index]
         conn.execute(
             "INSERT INTO device_assignments (device_id, user_slot, citizen_id, valid) "
-            "VALUES (%s, 1, %s, tstzrange('2026-01-01', NULL))", (device, citizen))
+            "VALUES (%s, 1, %s, tstzrange('2026-01-01', NULL))",
+            (device, citizen),
+        )
         writer = BatchWriter(conn)
         # 23:30 UTC: the next day in Copenhagen, the same day in Reykjavik.
         at = datetime(2026, 3, 10, 23, 30, tzinfo=UTC)
