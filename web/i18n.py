@@ -62,6 +62,34 @@ TEXTS: dict[str, Text] = {
         "No login is configured. Set API_OIDC_DISCOVERY_URL (see docs/web.md).",
     ),
     "login.failed": Text("Login mislykkedes: {reason}", "Login failed: {reason}"),
+    "login.refused.state": Text(
+        "Svaret fra kommunens login hører ikke til et login, som denne browser startede ({detail}). "
+        "Luk fanen, og log ind igen herfra.",
+        "The municipality's login answered a login this browser did not start ({detail}). "
+        "Close the tab and log in again from here.",
+    ),
+    "login.refused.id_token": Text(
+        "Kommunens login sendte et ID-token, der ikke kan godkendes ({detail}). "
+        "Log ind igen; sker det igen, så kontakt IT.",
+        "The municipality's login sent an ID token that does not verify ({detail}). "
+        "Log in again; if it happens again, contact IT.",
+    ),
+    "login.refused.provider": Text(
+        "Kommunens login afviste login ({detail}). Log ind igen; sker det igen, så kontakt IT.",
+        "The municipality's login refused the login ({detail}). Log in again; if it happens again, "
+        "contact IT.",
+    ),
+    "login.refused.claims": Text(
+        "Du er logget ind, men dit login har ingen brugbar rolle eller plejegruppe ({detail}). "
+        "Bed IT om at give dig en rolle i kommunens login.",
+        "You are logged in, but your login carries no usable role or care team ({detail}). "
+        "Ask IT to give you a role in the municipality's login.",
+    ),
+    "login.refused.unreachable": Text(
+        "Kommunens login kunne ikke nås ({detail}). Prøv igen om lidt; sker det igen, så kontakt IT.",
+        "The municipality's login could not be reached ({detail}). Try again shortly; if it "
+        "happens again, contact IT.",
+    ),
     "logged_out": Text("Du er logget ud.", "You are logged out."),
     # Errors -----------------------------------------------------------------------------
     "error.title": Text("Det gik ikke", "That did not work"),

@@ -12,7 +12,8 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-AXE = Path(os.environ.get("HOMEVITALS_NPM_CACHE", REPO_ROOT / ".cache/npm")) / "node_modules/axe-core/axe.min.js"
+NPM_MODULES = Path(os.environ.get("HOMEVITALS_NPM_CACHE", REPO_ROOT / ".cache/npm")) / "node_modules"
+AXE = NPM_MODULES / "axe-core/axe.min.js"
 WAIT_S = 15
 
 
