@@ -233,9 +233,15 @@ TEXTS: dict[str, Text] = {
     "thresholds.standard": Text("Standard", "Default"),
     "thresholds.save": Text("Gem grænseværdier", "Save thresholds"),
     "thresholds.saved": Text("Grænseværdierne er gemt.", "The thresholds are saved."),
-    "thresholds.order": Text(
-        "{metric}: værdierne skal stige (rød lav < gul lav < gul høj < rød høj).",
-        "{metric}: the values must rise (red low < yellow low < yellow high < red high).",
+    "thresholds.pair": Text(
+        "{metric}: {low} ({low_value}) skal være mindre end {high} ({high_value}). "
+        "Værdierne skal stige: rød lav < gul lav < gul høj < rød høj.",
+        "{metric}: {low} ({low_value}) must be less than {high} ({high_value}). "
+        "The values must rise: red low < yellow low < yellow high < red high.",
+    ),
+    "thresholds.range": Text(
+        "{metric}: en værdi er uden for det mulige (mellem -{limit} og {limit}).",
+        "{metric}: a value is out of range (between -{limit} and {limit}).",
     ),
     "thresholds.number": Text(
         "{metric}: skriv tal i alle fire felter.", "{metric}: enter numbers in all four fields."

@@ -68,7 +68,9 @@ def test_a_nurse_works_the_day(browser, web_server, web_db, artefacts):
     field.clear()
     field.send_keys("170")  # above red high (160): refused
     browser.find_element(By.CSS_SELECTOR, "form.thresholds-form button[type=submit]").click()
-    wait_for_text(browser, ".notice.error", "værdierne skal stige")
+    wait_for_text(browser, ".notice.error", "Systolisk blodtryk (mmHg): gul høj (170) skal være mindre end rød høj (160)")
+    marked = browser.find_elements(By.CSS_SELECTOR, 'input[aria-invalid="true"]')
+    assert {f.get_attribute("id") for f in marked} == {"systolic-warn_high", "systolic-alert_high"}
     for field_id, value in (("systolic-warn_high", "180"), ("systolic-alert_high", "200"),
                             ("diastolic-warn_high", "110"), ("diastolic-alert_high", "120")):
         field = browser.find_element(By.ID, field_id)
