@@ -57,17 +57,17 @@ WHERE d.address = s.address AND d.bound_gateway_id IS NULL
 """).format(staging=sql.Identifier(staging), source=sql.Literal(str(BoundBy.READING)))
 
 
-def quarantine_lateral(reading: str, device: str) -> sql.Composed:
+def quarantine_lateral(gateway: sql.Composable, device: str) -> sql.Composed:
     """``LEFT JOIN LATERAL (...) q ON true``: ``q.reason`` is the reading's quarantine reason,
-    NULL when it may be attributed. ``reading`` and ``device`` are the aliases of the staged
-    reading and its ``devices`` row in the enclosing query."""
+    NULL when it may be attributed. ``gateway`` is the SQL of the gateway id the reading came
+    through (``s.gateway_id``, or a placeholder), ``device`` the alias of its ``devices`` row."""
     return sql.SQL("""LEFT JOIN LATERAL (
   SELECT CASE WHEN g.revoked_at IS NOT NULL THEN {revoked}
-              WHEN {d}.bound_gateway_id IS NOT NULL AND {d}.bound_gateway_id <> {r}.gateway_id THEN {other}
+              WHEN {d}.bound_gateway_id IS NOT NULL AND {d}.bound_gateway_id <> {r} THEN {other}
          END AS reason
-  FROM gateways g WHERE g.gateway_id = {r}.gateway_id
+  FROM gateways g WHERE g.gateway_id = {r}
 ) q ON true""").format(
-        r=sql.Identifier(reading),
+        r=gateway,
         d=sql.Identifier(device),
         revoked=sql.Literal(str(QuarantineReason.GATEWAY_REVOKED)),
         other=sql.Literal(str(QuarantineReason.DEVICE_BOUND_TO_OTHER_GATEWAY)),
@@ -89,12 +89,24 @@ def speaks_for_device(staging: str) -> sql.Composed:
 STATUS_SPEAKS_FOR_DEVICE: Final = sql.SQL(
     "d.bound_gateway_id IS NULL OR d.bound_gateway_id = excluded.last_gateway_id"
 )
+# For a per-row reading device upsert's ON CONFLICT DO UPDATE (the device exists: it was
+# created and bound before the readings went in): the device's own, unrevoked gateway only.
+UPSERT_SPEAKS_FOR_DEVICE: Final = sql.SQL(
+    "d.bound_gateway_id = excluded.last_gateway_id AND NOT EXISTS "
+    "(SELECT 1 FROM gateways g WHERE g.gateway_id = excluded.last_gateway_id AND g.revoked_at IS NOT NULL)"
+)
 
-_BIND_FROM_STATUS: Final = sql.SQL("""
+
+def bind_devices(source: BoundBy) -> sql.Composed:
+    """Bind the unbound devices among ``%s`` (addresses) to gateway ``%s``, unless it is revoked."""
+    return sql.SQL("""
 UPDATE devices d SET bound_gateway_id = g.gateway_id, bound_at = now(), bound_by = {source}
 FROM gateways g
 WHERE g.gateway_id = %s AND g.revoked_at IS NULL AND d.address = ANY(%s) AND d.bound_gateway_id IS NULL
-""").format(source=sql.Literal(str(BoundBy.STATUS)))
+""").format(source=sql.Literal(str(source)))
+
+
+_BIND_FROM_STATUS: Final = bind_devices(BoundBy.STATUS)
 
 
 def bind_status_devices(cur: psycopg.Cursor[object], gateway_id: str, addresses: list[str]) -> int:

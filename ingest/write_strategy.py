@@ -205,7 +205,7 @@ RETURNING {returning}
 """).format(
     staging=sql.Identifier(STAGING_TABLE),
     returning=STORED_RETURNING,
-    quarantine=binding.quarantine_lateral("s", "dev"),
+    quarantine=binding.quarantine_lateral(sql.SQL("s.gateway_id"), "dev"),
 )
 _BIND_NEW_DEVICES = binding.bind_new_devices(STAGING_TABLE)
 

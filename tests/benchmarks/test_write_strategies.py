@@ -77,3 +77,22 @@ def test_each_strategy_stores_attributes_dedupes_and_keeps_the_newer_battery(db_
     assert conflicts == [(stray["reading_id"], 181.0)]
     assert devices == {ASSIGNED: 70, UNKNOWN: 50}  # the battery read later wins, whatever arrives last
     assert alerts == [(citizen, "systolic", "alert", high["reading_id"])]
+
+
+@pytest.mark.parametrize("strategy", [StagingCopyStrategy, ExecutemanyStrategy], ids=["staging-copy", "executemany"])
+def test_each_strategy_quarantines_a_reading_through_another_gateway(db_dsn, strategy: type[WriteStrategy]):
+    own = reading(address=ASSIGNED, systolic=120, diastolic=80, battery=70, measured_at=NOW - timedelta(hours=2))
+    hostile = reading(address=ASSIGNED, systolic=230, diastolic=120, battery=3, measured_at=NOW - timedelta(hours=1))
+    with psycopg.connect(db_dsn, autocommit=True) as conn:
+        citizen = _seed(conn)
+        writer = BatchWriter(conn, strategy=strategy())
+        writer.write([_envelope(batch(GATEWAY, [own], batch_seq=1))])  # binds the device to GATEWAY
+        result = writer.write([_envelope(batch("gw-hostile", [hostile], batch_seq=1))])
+        rows = conn.execute("SELECT gateway_id, citizen_id, quarantine_reason FROM readings ORDER BY gateway_id").fetchall()
+        device = conn.execute("SELECT bound_gateway_id, last_gateway_id, battery_level FROM devices").fetchall()
+        alerts = conn.execute("SELECT count(*) FROM alerts").fetchone()[0]
+    assert dict(result.quarantined) == {"device_bound_to_other_gateway": 1} and result.alerts_opened == {}
+    assert rows == [("gw-hostile", None, "device_bound_to_other_gateway"), (GATEWAY, citizen, None)]
+    # What the hostile gateway says about the device (battery 3, itself as last gateway) is not believed.
+    assert [(bound, last != "gw-hostile", battery) for bound, last, battery in device] == [(GATEWAY, True, 70)]
+    assert alerts == 0
