@@ -125,6 +125,12 @@ def ingest(
                     print(f"{name} CPU per reading: {result.cpu.get(name, 0) / result.stored * 1e6:.0f} µs")
             if baseline is not None:
                 print(f"homevitals / naive: {result.rate / baseline.rate:.2f}")
+                if baseline.stored:
+                    print(
+                        "naive CPU per reading: "
+                        f"subscriber {baseline.cpu.get('subscriber', 0) / baseline.stored * 1e6:.0f} µs, "
+                        f"postgres {baseline.cpu.get('postgres', 0) / baseline.stored * 1e6:.0f} µs"
+                    )
             if profile is not None:
                 files = sorted(profile.glob(f"ingest-{per_message}-worker*.txt"))
                 print("\nwhere the ingest worker's time went (py-spy --gil):\n")
@@ -151,6 +157,9 @@ def writer(
     gateways: int = typer.Option(200, help="Simulated gateways (4 assigned devices each)."),
     per_message: int = typer.Option(20, help="Readings per message."),
     batch_readings: int = typer.Option(500, help="Readings per transaction."),
+    without_fks: bool = typer.Option(
+        False, help="Also time production's strategy with the readings' foreign keys dropped (experiment)."
+    ),
     postgres: str | None = PG_OPTION,
     durable: bool = DURABLE_OPTION,
 ) -> None:
@@ -163,6 +172,7 @@ def writer(
             readings=readings,
             per_message=per_message,
             batch_readings=batch_readings,
+            without_fks=without_fks,
         )
     print(f"\n| method ({batch_readings} readings per transaction) | readings | seconds | readings/s |")
     print("|---|---:|---:|---:|")
