@@ -30,6 +30,7 @@ from gateway.publisher import MqttConfig, Publisher
 from gateway.readings import BuiltReading, DeviceIdentity, build_reading
 from gatt import BloodPressureMeasurement
 from homevitals.logging import configure_logging
+from homevitals.mqtt_endpoint import MqttEndpoint
 
 ZONE = ZoneInfo("Europe/Copenhagen")
 
@@ -44,7 +45,7 @@ def synthetic_reading(index: int, now: datetime) -> BuiltReading:
 
 
 async def deliver(outbox: Outbox, port: int, batch_size: int, window: int) -> float:
-    config = MqttConfig(host="127.0.0.1", port=port, client_id="homevitals-gateway-bench")
+    config = MqttConfig(MqttEndpoint(host="127.0.0.1", port=port, client_id="homevitals-gateway-bench"))
     publisher = Publisher(config, "gw-bench", outbox, batch_size=batch_size, inflight_window=window,
                           status_payload=lambda: {"state": "online"},
                           hub_acks=HubAckPolicy(enabled=False))  # the broker alone: no hub to ack

@@ -10,7 +10,8 @@ In one transaction:
    seen, ``batch_seq`` high-water mark, gaps);
 4. open threshold alerts for the new readings, at most one unresolved per citizen, metric
    and level (the partial unique index decides);
-5. apply retained status reports, and store dead letters.
+5. add the new readings to the summary tables (ingest/summaries.py);
+6. apply retained status reports, and store dead letters.
 
 A reading id that arrives again (redelivery, another gateway, a corrected clock) finds its
 ledger row and is counted as a duplicate. Nothing here acknowledges anything: the caller
@@ -29,6 +30,7 @@ import psycopg
 from psycopg import sql
 
 from database.alerts import AlertLevel, AlertType
+from ingest import summaries
 from ingest.alerts import AlertRule, StoredReading, batch_rules
 from ingest.envelope import Envelope
 from ingest.errors import (
@@ -263,6 +265,7 @@ class BatchWriter:
             self.strategy.touch_devices(self.conn, rows)
             self._track_gateways(batches, result)
             self._account(stored, result)
+            summaries.record(self.conn, stored)
         if statuses:
             self._apply_statuses(statuses)
             result.statuses = len(statuses)
