@@ -13,8 +13,8 @@ import pytest
 from dashboards_seed import Seeded, seed
 from fake_grafana import FakeGrafana
 
+from benchmarks.grafana_sql import TimeRange, Variable, render
 from devstack.services.postgres import LocalPostgres
-from tests.dashboards.grafana_sql import TimeRange, Variable, render
 
 
 @dataclass

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.dashboards.grafana_sql import (
+from benchmarks.grafana_sql import (
     MacroError,
     TimeRange,
     Variable,

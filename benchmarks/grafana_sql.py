@@ -1,8 +1,9 @@
 """Expand a panel's SQL the way Grafana does before PostgreSQL sees it.
 
 Grafana turns a PostgreSQL panel query into SQL in two steps, and this module copies both so
-the tests can run every panel's query against a real database (only the tests use it, so it
-lives here and not in the dashboards package):
+the tests and the scale benchmark can run every panel's query against a real database. It is
+a stand-in for Grafana (which cannot run here), used only by tests/ and benchmarks/, so it
+lives in the source checkout's benchmarks package and not in the dashboards wheel:
 
 1. **Frontend: template variables.** ``templateSrv.replace`` finds ``$name``, ``${name}``,
    ``${name:format}`` and ``[[name]]``; unknown names (``$__timeFilter`` ...) stay as they
