@@ -19,7 +19,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from homevitals.contract.models import MAX_READINGS_PER_BATCH, is_valid_gateway_id
+from homevitals.contract.models import MAX_MESSAGE_BYTES, MAX_READINGS_PER_BATCH, is_valid_gateway_id
 from homevitals.errors import ConfigurationError
 from homevitals.settings import ServiceSettings
 
@@ -49,6 +49,17 @@ class GatewaySettings(ServiceSettings):
     mqtt_keepalive_s: int = Field(default=60, ge=5, le=3600)
     mqtt_session_expiry_s: int = Field(
         default=7 * 24 * 3600, ge=0, description="MQTT 5 session expiry: how long the broker keeps it."
+    )
+    mqtt_reconnect_min_s: float = Field(
+        default=0.5, gt=0, le=60, description="Reconnect back-off: attempt n waits up to this * 2**n…"
+    )
+    mqtt_reconnect_max_s: float = Field(
+        default=4.0, gt=0, le=600,
+        description="…but never more (a random part of it: full jitter, so a fleet spreads out).",
+    )
+    max_message_bytes: int = Field(
+        default=MAX_MESSAGE_BYTES, ge=4096, le=MAX_MESSAGE_BYTES,
+        description="Split batches below this: the broker's message_size_limit (the contract's limit).",
     )
 
     timezone: str = Field(
@@ -135,6 +146,8 @@ class GatewaySettings(ServiceSettings):
     def _tls_pairs(self) -> GatewaySettings:
         if (self.mqtt_cert_file is None) != (self.mqtt_key_file is None):
             raise ValueError("set both GATEWAY_MQTT_CERT_FILE and GATEWAY_MQTT_KEY_FILE, or neither")
+        if self.mqtt_reconnect_min_s > self.mqtt_reconnect_max_s:
+            raise ValueError("GATEWAY_MQTT_RECONNECT_MIN_S must not exceed GATEWAY_MQTT_RECONNECT_MAX_S")
         return self
 
     @property
