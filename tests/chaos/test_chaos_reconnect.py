@@ -18,7 +18,7 @@ import pytest
 from devstack.services.mosquitto import LocalMosquitto
 from tests.chaos.chaos_support import Outcome, assert_exact, prefill_outbox, settle, wait_until
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.chaos]
 
 DOWN_S = 10.0
 BACKOFFS = {
