@@ -25,7 +25,7 @@ from api.broker import commands
 from api.broker.commands import GatewayBrokerAccount, Response
 from api.broker.errors import BrokerAdminError, BrokerAdminTimeout, BrokerAdminUnavailable
 from homevitals.contract.models import is_valid_gateway_id
-from homevitals.mqtt_tls import apply_credentials_and_tls
+from homevitals.mqtt_endpoint import MqttEndpoint
 
 log = structlog.get_logger("api.broker")
 
@@ -63,20 +63,23 @@ class DynsecAdmin:
         self._connack: ReasonCode | None = None
         self._subscribed = False
         self._changed = threading.Condition()
+        client_id = f"homevitals-broker-admin-{uuid.uuid4().hex[:12]}"
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
-            client_id=f"homevitals-broker-admin-{uuid.uuid4().hex[:12]}",
+            client_id=client_id,
             protocol=mqtt.MQTTv5,
         )
-        apply_credentials_and_tls(
-            client,
+        MqttEndpoint(
+            host=host,
+            port=port,
+            client_id=client_id,
             username=username,
-            password=password.get_secret_value(),
+            password=password,
             tls=tls is not None,
             ca_file=tls.ca_file if tls else None,
             cert_file=tls.cert_file if tls else None,
             key_file=tls.key_file if tls else None,
-        )
+        ).configure(client)
         client.on_connect = self._on_connect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message

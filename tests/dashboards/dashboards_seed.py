@@ -34,6 +34,7 @@ class Seeded:
     citizens: dict[str, int] = field(default_factory=dict)
     devices: dict[str, int] = field(default_factory=dict)
     times: dict[str, datetime] = field(default_factory=dict)
+    alerts: dict[str, int] = field(default_factory=dict)
     teams: tuple[str, ...] = ("team-nord", "team-syd")
 
 
@@ -151,24 +152,26 @@ def seed(dsn: str) -> Seeded:
                 received=now - timedelta(minutes=9))
 
         def alert(who: int, metric: str, level: str, state: str, opened: datetime, value: float | None,
-                  alert_type: str = "threshold") -> None:
+                  alert_type: str = "threshold") -> int:
             acknowledged = opened + timedelta(hours=1) if state != "open" else None
             resolved = opened + timedelta(hours=2) if state == "resolved" else None
-            conn.execute(
+            row = conn.execute(
                 "INSERT INTO alerts (citizen_id, alert_type, metric, level, state, value, message, opened_at, "
                 "acknowledged_at, acknowledged_by, resolved_at, resolved_by) "
-                "VALUES (%s, %s, %s, %s, %s, %s, 'msg', %s, %s, %s, %s, %s)",
+                "VALUES (%s, %s, %s, %s, %s, %s, 'msg', %s, %s, %s, %s, %s) RETURNING id",
                 (who, alert_type, metric, level, state, value, opened, acknowledged,
-                 "nurse" if acknowledged else None, resolved, "nurse" if resolved else None))
+                 "nurse" if acknowledged else None, resolved, "nurse" if resolved else None)).fetchone()
+            assert row is not None
+            return int(row[0])
 
         s.times["alert_k_sys"] = s.times["k4"] + timedelta(minutes=1)
         s.times["alert_k_dia"] = s.times["k3"] + timedelta(minutes=1)
         s.times["alert_j_missing"] = now - timedelta(hours=5)
-        alert(karen, "systolic", "alert", "open", s.times["alert_k_sys"], 165)
-        alert(karen, "diastolic", "warning", "acknowledged", s.times["alert_k_dia"], 95)
+        s.alerts["k_sys"] = alert(karen, "systolic", "alert", "open", s.times["alert_k_sys"], 165)
+        s.alerts["k_dia"] = alert(karen, "diastolic", "warning", "acknowledged", s.times["alert_k_dia"], 95)
         alert(karen, "systolic", "warning", "resolved", now - timedelta(days=20), 140)
-        alert(jens, "blood_pressure", "warning", "open", s.times["alert_j_missing"], None,
-              "missing_measurements")
+        s.alerts["j_missing"] = alert(jens, "blood_pressure", "warning", "open", s.times["alert_j_missing"], None,
+                                      "missing_measurements")
 
         s.times["gap"] = now - timedelta(hours=2)
         conn.execute(

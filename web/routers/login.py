@@ -10,7 +10,6 @@ import structlog
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.errors import NotAuthenticated
 from api.roles import Principal, Role
 from web.context import (
     CSRF_FIELD,
@@ -19,10 +18,11 @@ from web.context import (
     FormPageDep,
     cookie_path,
     render,
+    request_lang,
     secure_cookies,
 )
-from web.i18n import LANG_COOKIE, pick_lang
-from web.oidc import finish_login, start_login
+from web.i18n import LANG_COOKIE, pick_lang, translate
+from web.oidc import LoginRefused, finish_login, start_login
 from web.sessions import LoginMethod, csrf_matches, open_session, revoke_session
 from web.settings import WebSettings
 
@@ -116,8 +116,8 @@ async def oidc_callback(request: Request) -> Response:
         return render(request, "error.html", status_code=404, message_key="error.404", detail=None)
     try:
         principal = await finish_login(client, request)
-    except NotAuthenticated as error:
-        log.warning("web login refused", reason=error.detail)
+    except LoginRefused as refused:
+        log.warning("web login refused", reason=refused.reason.value, detail=refused.detail)
         return render(
             request,
             "login.html",
@@ -125,19 +125,7 @@ async def oidc_callback(request: Request) -> Response:
             oidc=True,
             dev_users=[],
             login_csrf="",
-            error=error.detail,
-            logged_out=False,
-        )
-    except Exception as error:  # noqa: BLE001 - Authlib's OAuthError and HTTP errors: show, log
-        log.warning("web login failed", error=repr(error))
-        return render(
-            request,
-            "login.html",
-            status_code=401,
-            oidc=True,
-            dev_users=[],
-            login_csrf="",
-            error=str(error),
+            error=translate(request_lang(request), refused.reason.message_key, detail=refused.detail),
             logged_out=False,
         )
     return await _logged_in(request, principal, "oidc")
