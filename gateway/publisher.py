@@ -79,7 +79,8 @@ class _BackoffClient(mqtt.Client):
     paho waits in ``_reconnect_wait`` before every connection attempt after a failure or a
     lost connection (first connection and reconnects alike), doubling a delay without jitter.
     This is the one place it decides, so the override is the whole change; paho is pinned to
-    2.x in pyproject.toml, and tests/gateway/test_gateway_reconnect.py measures the result.
+    2.x in pyproject.toml; tests/gateway/test_gateway_backoff.py holds the schedule and
+    tests/chaos/test_chaos_reconnect.py measures the result on real processes.
     """
 
     backoff: ReconnectBackoff
