@@ -2,7 +2,8 @@
 
 The browser holds a random token in an HttpOnly cookie; the table holds its SHA-256, the
 principal the login established, the session's CSRF token and its expiry. Logout sets
-``revoked_at``, so a copied cookie is dead at once, not only when it expires.
+``revoked_at``, so a copied cookie is dead at once, not only when it expires. Rows of
+sessions that ended more than :data:`KEEP_ENDED` ago are deleted at the next login.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from api.db import Connection
 from api.roles import Principal, Role
 
 LoginMethod = Literal["oidc", "development"]
+# Ended sessions stay this long for the operator's questions ("who was logged in when?").
+KEEP_ENDED = timedelta(days=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +38,10 @@ async def open_session(
 ) -> str:
     """Store a new session for ``principal``; the cookie value (shown once) is returned."""
     token = secrets.token_urlsafe(32)
+    await conn.execute(
+        "DELETE FROM web_sessions WHERE expires_at < now() - %s OR revoked_at < now() - %s",
+        (KEEP_ENDED, KEEP_ENDED),
+    )
     await conn.execute(
         "INSERT INTO web_sessions (token_sha256, sub, role, team, citizen_id, csrf_token, login_method, "
         "expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, now() + %s)",

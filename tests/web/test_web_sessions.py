@@ -85,3 +85,20 @@ def test_development_login_is_off_by_default_and_refused_in_production():
         WebSettings(environment="production", web_dev_login=True).check()
     with pytest.raises(ConfigurationError, match="API_OIDC_DISCOVERY_URL"):
         WebSettings(environment="production").check()
+
+
+def test_a_login_deletes_sessions_that_ended_over_30_days_ago_and_keeps_the_rest(web_db, http):
+    dsn = web_db[0]
+    rows = {"old-expired": ("40 days", None), "old-logout": ("1 day", "31 days"), "recent-logout": ("1 day", "2 days")}
+    with psycopg.connect(dsn) as conn:
+        for sub, (expired_ago, revoked_ago) in rows.items():
+            conn.execute(
+                "INSERT INTO web_sessions (token_sha256, sub, role, team, csrf_token, login_method, expires_at, "
+                "revoked_at) VALUES (sha256(%s::bytea), %s, 'caregiver', 'team-nord', 'x', 'development', "
+                "now() - %s::interval, now() - %s::interval)",
+                (sub.encode(), sub, expired_ago if revoked_ago is None else "-1 day", revoked_ago),
+            )
+    dev_login(http, "nurse.nord")
+    with psycopg.connect(dsn) as conn:
+        left = {r[0] for r in conn.execute("SELECT sub FROM web_sessions WHERE sub LIKE '%%-%%'")}
+    assert left == {"recent-logout"}
