@@ -29,7 +29,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -45,7 +44,8 @@ from gateway.backends import utc_now
 from gateway.outbox import Outbox, StoredBatch
 from homevitals.contract import readings_topic, status_topic
 from homevitals.contract.acks import AckOutcome, HubAck, acks_topic
-from homevitals.mqtt_tls import apply_credentials_and_tls
+from homevitals.errors import MqttConnectError, MqttPublishError, MqttSubscribeError
+from homevitals.mqtt_endpoint import MqttEndpoint
 
 log = structlog.get_logger("gateway.publisher")
 
@@ -56,16 +56,9 @@ REFUSED_RETRY_MAX_S = 300.0
 
 @dataclass(frozen=True, slots=True)
 class MqttConfig:
-    host: str
-    port: int
-    client_id: str
-    username: str | None = None
-    password: str | None = None
-    tls: bool = False
-    ca_file: Path | None = None
-    cert_file: Path | None = None
-    key_file: Path | None = None
-    keepalive_s: int = 60
+    """The broker endpoint, and the gateway's session and reconnect policy there."""
+
+    endpoint: MqttEndpoint
     session_expiry_s: int = 7 * 24 * 3600
     reconnect_min_s: int = 1
     reconnect_max_s: int = 30
@@ -129,23 +122,15 @@ class Publisher:
         self._inflight: dict[int, int] = {}  # paho mid -> batch_seq
         self._status_acks: dict[int, asyncio.Future[None]] = {}
         self.stats = PublisherStats()
+        self.connect_error: MqttConnectError | None = None  # the broker's last refusal, until a connect
         self._client = self._make_client()
 
     # --- paho setup and callbacks (paho's thread) --------------------------------------
 
     def _make_client(self) -> mqtt.Client:
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=self.config.client_id, protocol=mqtt.MQTTv5
-        )
-        apply_credentials_and_tls(
-            client,
-            username=self.config.username,
-            password=self.config.password,
-            tls=self.config.tls,
-            ca_file=self.config.ca_file,
-            cert_file=self.config.cert_file,
-            key_file=self.config.key_file,
-        )
+        endpoint = self.config.endpoint
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=endpoint.client_id, protocol=mqtt.MQTTv5)
+        endpoint.configure(client)
         client.will_set(self._status_topic, OFFLINE_STATUS, qos=1, retain=True)
         client.reconnect_delay_set(self.config.reconnect_min_s, self.config.reconnect_max_s)
         # Our window bounds the batches; the +2 leaves room for status messages.
@@ -176,9 +161,9 @@ class Publisher:
     def _on_subscribe(
         self, _client: mqtt.Client, _userdata: object, _mid: int, reasons: list[ReasonCode], _props: object
     ) -> None:
-        refused = [str(reason) for reason in reasons if reason.is_failure]
-        if refused:
-            self._post(self._handle_acks_refused, ", ".join(refused))
+        refused = next((reason for reason in reasons if reason.is_failure), None)
+        if refused is not None:
+            self._post(self._handle_acks_refused, refused.value, str(refused))
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
         self._post(self._handle_hub_ack, bytes(message.payload))
@@ -196,12 +181,16 @@ class Publisher:
     # --- event handlers (the asyncio loop) ---------------------------------------------
 
     def _handle_connect(self, code: int, reason: str, session_present: bool) -> None:
+        endpoint = self.config.endpoint
         if code >= 0x80:
-            self.stats.last_error = f"broker refused the connection: {reason}"
-            log.error("mqtt_connect_refused", reason=reason, host=self.config.host, port=self.config.port)
+            self.connect_error = MqttConnectError(code, reason, host=endpoint.host, port=endpoint.port)
+            self.stats.last_error = str(self.connect_error)
+            log.error("mqtt_connect_refused", reason=reason, reason_code=code, host=endpoint.host,
+                      port=endpoint.port, client_id=endpoint.client_id)
             return
+        self.connect_error = None
         self.stats.connects += 1
-        log.info("mqtt_connected", host=self.config.host, port=self.config.port, inflight=len(self._inflight),
+        log.info("mqtt_connected", host=endpoint.host, port=endpoint.port, inflight=len(self._inflight),
                  session_present=session_present, awaiting_hub_ack=self.tracker.waiting)
         self._connected.set()
         if self.hub_acks.enabled:
@@ -235,8 +224,10 @@ class Publisher:
             delay = min(REFUSED_RETRY_MAX_S, REFUSED_RETRY_MIN_S * 2 ** (retry.attempts - 1))
             retry.not_before = time.monotonic() + delay
             self.stats.batches_refused += 1
-            self.stats.last_error = f"broker refused batch {batch_seq}: {reason}"
-            log.error("batch_refused_by_broker", batch_seq=batch_seq, reason=reason, retry_in_s=delay,
+            error = MqttPublishError(code, reason, topic=self._readings_topic)
+            self.stats.last_error = f"batch {batch_seq}: {error}"
+            log.error("batch_refused_by_broker", batch_seq=batch_seq, reason=reason, reason_code=code,
+                      retry_in_s=delay,
                       hint="check the broker ACL: the gateway must be allowed to publish its readings topic")
         elif self.hub_acks.enabled:
             self.stats.refused.pop(batch_seq, None)
@@ -255,9 +246,9 @@ class Publisher:
         self._check_idle()
         self._wakeup.set()
 
-    def _handle_acks_refused(self, reasons: str) -> None:
-        self.stats.last_error = f"broker refused the subscription to {self._acks_topic}: {reasons}"
-        log.error("hub_acks_subscription_refused", topic=self._acks_topic, reasons=reasons,
+    def _handle_acks_refused(self, code: int, reason: str) -> None:
+        self.stats.last_error = str(MqttSubscribeError(code, reason, topic=self._acks_topic))
+        log.error("hub_acks_subscription_refused", topic=self._acks_topic, reason=reason, reason_code=code,
                   hint="the broker ACL must let the gateway read its own acks topic; batches stay in the "
                   "outbox and are re-sent until acknowledged (or set GATEWAY_HUB_ACKS=false for a hub "
                   "without acks)")
@@ -319,10 +310,11 @@ class Publisher:
         self._loop = asyncio.get_running_loop()
         properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         properties.SessionExpiryInterval = self.config.session_expiry_s
+        endpoint = self.config.endpoint
         self._client.connect_async(
-            self.config.host,
-            self.config.port,
-            keepalive=self.config.keepalive_s,
+            endpoint.host,
+            endpoint.port,
+            keepalive=endpoint.keepalive_s,
             clean_start=False,
             properties=properties,
         )
@@ -333,8 +325,10 @@ class Publisher:
         if not self._connected.is_set() or self._loop is None:
             return None
         payload = OFFLINE_STATUS if state == "offline" else json.dumps(self._status_payload()).encode()
-        info = self._client.publish(self._status_topic, payload, qos=1, retain=True)
-        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+        try:
+            info = self._publish(self._status_topic, payload, retain=True)
+        except MqttPublishError as error:
+            log.warning("status_not_queued", reason=error.reason, reason_code=error.reason_code)
             return None
         future: asyncio.Future[None] = self._loop.create_future()
         self._status_acks[info.mid] = future
@@ -415,9 +409,11 @@ class Publisher:
         # dead-letters a batch that fails (a row stored by an older version, say), so nothing
         # here holds a batch back and blocks every later reading.
         body = batch.to_json_bytes(self.gateway_id)
-        info = self._client.publish(self._readings_topic, body, qos=1, retain=False)
-        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
-            log.warning("publish_not_queued", batch_seq=batch.batch_seq, rc=mqtt.error_string(info.rc))
+        try:
+            info = self._publish(self._readings_topic, body, retain=False)
+        except MqttPublishError as error:
+            log.warning("publish_not_queued", batch_seq=batch.batch_seq, reason=error.reason,
+                        reason_code=error.reason_code)
             return False
         # paho keeps a queued message and sends it after a reconnect: it is in flight either way.
         self._inflight[info.mid] = batch.batch_seq
@@ -425,6 +421,13 @@ class Publisher:
         log.info("batch_published", batch_seq=batch.batch_seq, readings=len(batch.reading_ids),
                  bytes=len(body), inflight=len(self._inflight))
         return True
+
+    def _publish(self, topic: str, payload: bytes, *, retain: bool) -> mqtt.MQTTMessageInfo:
+        """QoS 1 publish; raises :class:`MqttPublishError` when paho does not queue it."""
+        info = self._client.publish(topic, payload, qos=1, retain=retain)
+        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+            raise MqttPublishError(info.rc, mqtt.error_string(info.rc), topic=topic)
+        return info
 
     async def drain(self, grace_s: float) -> bool:
         """Wait up to ``grace_s`` for the batches in flight to be acknowledged (by the hub, with acks)."""

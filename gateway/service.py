@@ -98,16 +98,7 @@ class ServiceConfig:
 
 def mqtt_config_from_settings(settings: GatewaySettings) -> MqttConfig:
     return MqttConfig(
-        host=settings.mqtt_host,
-        port=settings.mqtt_port,
-        client_id=settings.mqtt_client_id or f"homevitals-gateway-{settings.gateway_id}",
-        username=settings.mqtt_username,
-        password=settings.mqtt_password.get_secret_value() if settings.mqtt_password else None,
-        tls=settings.mqtt_tls,
-        ca_file=settings.mqtt_ca_file,
-        cert_file=settings.mqtt_cert_file,
-        key_file=settings.mqtt_key_file,
-        keepalive_s=settings.mqtt_keepalive_s,
+        settings.mqtt_endpoint(default_client_id=f"homevitals-gateway-{settings.gateway_id}"),
         session_expiry_s=settings.mqtt_session_expiry_s,
     )
 
@@ -147,7 +138,6 @@ class GatewayService:
             now=backend.now,
         )
         self.scanner = ScanSupervisor(backend, self._on_advertisement, stall_after_s=config.scan_stall_s)
-        self.reports: list[SessionReport] = []
         self._slots = asyncio.Semaphore(config.max_connections)
         self._sessions: dict[str, asyncio.Task[None]] = {}
         self._schedule: dict[str, _DeviceSchedule] = {}
@@ -261,7 +251,7 @@ class GatewayService:
                     self.backend,
                     device,
                     address=address,
-                    outbox=self.outbox,
+                    store=self.outbox,
                     sink=self.store_reading,
                     config=self.config.session,
                     bond_first=entry is not None and entry.bonded,
@@ -272,8 +262,6 @@ class GatewayService:
             self._sessions.pop(address, None)
 
     def _after_session(self, report: SessionReport) -> None:
-        self.reports.append(report)
-        del self.reports[:-100]
         state = self.registry.state(report.address)
         if report.battery is not None:
             state.battery = report.battery

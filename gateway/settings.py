@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,12 +21,12 @@ from pydantic_settings import (
 
 from homevitals.contract.models import MAX_READINGS_PER_BATCH, is_valid_gateway_id
 from homevitals.errors import ConfigurationError
-from homevitals.settings import ServiceSettings
+from homevitals.mqtt_endpoint import MqttClientSettings
 
 BleBackendName = Literal["bleak", "simulator"]
 
 
-class GatewaySettings(ServiceSettings):
+class GatewaySettings(MqttClientSettings):
     """Every setting of ``homevitals gateway``; see docs/gateway.md for the table."""
 
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", env_file=None)
@@ -37,16 +37,9 @@ class GatewaySettings(ServiceSettings):
         description="Outbox and allow-list (BlueZ keeps link keys in /var/lib/bluetooth).",
     )
 
-    mqtt_host: str = Field(default="localhost", description="Broker host name.")
-    mqtt_port: int = Field(default=1883, ge=1, le=65535, description="Broker port (8883 for TLS).")
-    mqtt_username: str | None = Field(default=None, description="Broker user name.")
-    mqtt_password: SecretStr | None = Field(default=None, description="Broker password.")
-    mqtt_tls: bool = Field(default=False, description="Connect with TLS.")
-    mqtt_ca_file: Path | None = Field(default=None, description="CA bundle; system CAs when unset.")
-    mqtt_cert_file: Path | None = Field(default=None, description="Client certificate (PEM).")
-    mqtt_key_file: Path | None = Field(default=None, description="Client certificate key (PEM).")
+    # mqtt_host, mqtt_port, mqtt_username, mqtt_password, mqtt_tls, mqtt_ca_file, mqtt_cert_file,
+    # mqtt_key_file, mqtt_keepalive_s: MqttClientSettings.
     mqtt_client_id: str | None = Field(default=None, description="Default: homevitals-gateway-{id}.")
-    mqtt_keepalive_s: int = Field(default=60, ge=5, le=3600)
     mqtt_session_expiry_s: int = Field(
         default=7 * 24 * 3600, ge=0, description="MQTT 5 session expiry: how long the broker keeps it."
     )
@@ -131,12 +124,6 @@ class GatewaySettings(ServiceSettings):
             raise ValueError(f"unknown time zone {value!r} (an IANA name, e.g. Europe/Copenhagen)") from error
         return value
 
-    @model_validator(mode="after")
-    def _tls_pairs(self) -> GatewaySettings:
-        if (self.mqtt_cert_file is None) != (self.mqtt_key_file is None):
-            raise ValueError("set both GATEWAY_MQTT_CERT_FILE and GATEWAY_MQTT_KEY_FILE, or neither")
-        return self
-
     @property
     def gateway_id(self) -> str:
         """The validated id; commands that publish call this, so a missing id stops them early."""
@@ -159,9 +146,7 @@ class GatewaySettings(ServiceSettings):
         return self.data_dir / "allowlist.json"
 
     def check_secrets(self) -> None:
-        if self.mqtt_username is not None:
-            password = self.mqtt_password.get_secret_value() if self.mqtt_password else None
-            self.require_secret("GATEWAY_MQTT_PASSWORD", password)
+        self.check_mqtt_password()
 
 
 def load_settings(config_file: Path | None = None, **overrides: object) -> GatewaySettings:

@@ -15,13 +15,13 @@ import psycopg
 import pytest
 from dashboards_seed import IDENTIFIERS
 
+from benchmarks.grafana_sql import TimeRange, Variable
 from dashboards import care_overview as care
 from dashboards import citizen_detail as detail
 from dashboards import fleet
 from dashboards import ingest_operations as ingest
 from dashboards.build import load_generated
 from dashboards.common import CITIZEN_QUERY, TEAM_QUERY
-from dashboards.grafana_sql import TimeRange, Variable
 
 pytestmark = pytest.mark.integration
 

@@ -4,8 +4,9 @@ a process, with the environment, commands and healthchecks written in the compos
 What is not taken from the file is only what Docker would provide: host names and ports
 (``mosquitto:1883``, ``timescaledb:5432`` become free ports on 127.0.0.1), bind-mount paths
 (mapped back into the repository), and the data volumes (temporary folders). The broker runs
-the shipped configuration with accounts made by make-auth.sh from the ``mosquitto-auth``
-environment; PostgreSQL authenticates the login users with SCRAM, as in the image.
+the shipped configuration with the dynsec file made by dynsec-init.sh from the
+``mosquitto-init`` environment, then the ``broker-init`` job's command makes the accounts;
+PostgreSQL authenticates the login users with SCRAM, as in the image.
 
 So this proves that the file's values work together in production mode: the migrate job's
 script, the login users and their grants, the MQTT accounts and ACL as the real services use
@@ -75,7 +76,9 @@ class Stack:
         """One environment value, with Docker's names and ports replaced by local ones."""
         if key.endswith("_MQTT_HOST") and value == "mosquitto":
             return "127.0.0.1"
-        if key.endswith("_MQTT_PORT") and value == "1883":
+        if key == "API_BROKER_HOST" and value == "mosquitto":
+            return "127.0.0.1"
+        if key.endswith(("_MQTT_PORT", "API_BROKER_PORT")) and value == "1883":
             return str(self.broker.port)
         if key in {"INGEST_METRICS_PORT", "API_PORT"}:
             return str(self.ports.setdefault(service, free_port()))
@@ -131,13 +134,18 @@ def stack() -> Iterator[Stack]:
     subprocess.run(["sh", str(DEPLOY / "make-env.sh"), str(env_file)], check=True, capture_output=True)
     variables = {**read_env_file(env_file), "SIM_SPEED": SIM_SPEED}
     services: dict[str, dict[str, Any]] = interpolate(load_compose(), variables)["services"]
-    auth_env = {k: v for k, v in environment_of(services["mosquitto-auth"]).items() if v is not None}
+    init_env = {k: v for k, v in environment_of(services["mosquitto-init"]).items() if v is not None}
 
-    with shipped_broker(auth_env) as broker, LocalPostgres() as postgres:
+    with shipped_broker(init_env) as broker, LocalPostgres() as postgres:
         hba = postgres.data_dir / "pg_hba.conf"
         hba.write_text(f"host all {','.join(LOGIN_USERS)} 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
         postgres.execute("postgres", "SELECT pg_reload_conf()")
         running = Stack(services, broker, postgres, base)
+        made = subprocess.run(
+            running.command("broker-init"), env=running.environment("broker-init"), capture_output=True,
+            text=True, timeout=120, check=False, cwd=base,
+        )
+        assert made.returncode == 0, f"broker-init:\n{made.stdout}\n{made.stderr}"
         try:
             yield running
         finally:

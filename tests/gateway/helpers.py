@@ -27,9 +27,10 @@ from gateway.outbox import Outbox
 from gateway.publisher import MqttConfig
 from gateway.readings import BuiltReading, DeviceIdentity, build_reading
 from gateway.service import GatewayService, ServiceConfig
-from gateway.session import SessionConfig
+from gateway.session import SessionConfig, SessionReport
 from gatt import BloodPressureMeasurement
 from homevitals.contract import ReadingsBatch
+from homevitals.mqtt_endpoint import MqttEndpoint
 from simulator.gateway_plugin import simulator_backend
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
@@ -154,9 +155,21 @@ def bp_device(device_id: str, address: str, **knobs: Any) -> dict[str, Any]:
             "manufacturer": "A&D Medical", "advertise_seconds": None, **knobs}
 
 
+class ReportingGatewayService(GatewayService):
+    """The service, keeping each session's report for the test to read (the package keeps none)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.reports: list[SessionReport] = []
+
+    def _after_session(self, report: SessionReport) -> None:
+        self.reports.append(report)
+        super()._after_session(report)
+
+
 @dataclass
 class RunningGateway:
-    service: GatewayService
+    service: ReportingGatewayService
     simulation: Any  # simulator.runner.HouseholdSimulation
     backend: BleBackend
     outbox: Outbox
@@ -200,12 +213,13 @@ async def gateway_running(
     for address in allow if allow is not None else [d.address for d in parsed.devices]:
         allowlist.add(AllowedDevice(address=address.upper()))
     service_config = replace(FAST_SERVICE, **config)
-    mqtt = MqttConfig(host="127.0.0.1", port=broker_port, client_id=f"hv-{service_config.gateway_id}",
+    mqtt = MqttConfig(MqttEndpoint(host="127.0.0.1", port=broker_port, client_id=f"hv-{service_config.gateway_id}"),
                       reconnect_min_s=1, reconnect_max_s=1)
     async with HouseholdSimulation(parsed, speed=1.0) as simulation:
         backend = replace(simulator_backend(simulation.world), clock_synchronized=lambda: clock_synchronized)
         with Outbox.open(data_dir / "outbox.sqlite3", limit=outbox_limit) as outbox:
-            service = GatewayService(service_config, backend, outbox=outbox, allowlist=allowlist, mqtt=mqtt)
+            service = ReportingGatewayService(service_config, backend, outbox=outbox, allowlist=allowlist,
+                                              mqtt=mqtt)
             stop = asyncio.Event()
             task = asyncio.create_task(service.run(stop)) if start else asyncio.create_task(stop.wait())
             running = RunningGateway(service, simulation, backend, outbox, allowlist, stop, task)

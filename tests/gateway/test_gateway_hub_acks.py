@@ -12,9 +12,11 @@ import pytest
 from gateway.ack_tracker import HubAckPolicy
 from gateway.outbox import Outbox
 from gateway.publisher import MqttConfig, Publisher
+from homevitals.mqtt_endpoint import MqttEndpoint
 from ingest.service import IngestService
 from tests.gateway.helpers import bp_reading, eventually
-from tests.ingest.helpers import count, settings_for
+from tests.ingest.helpers import settings_for
+from tests.support.database import count
 
 pytestmark = [pytest.mark.integration]
 
@@ -22,7 +24,7 @@ GATEWAY = "gw-hubacks"
 
 
 def publisher_for(port: int, outbox: Outbox, **policy: float) -> Publisher:
-    config = MqttConfig(host="127.0.0.1", port=port, client_id=f"homevitals-gateway-{GATEWAY}",
+    config = MqttConfig(MqttEndpoint(host="127.0.0.1", port=port, client_id=f"homevitals-gateway-{GATEWAY}"),
                         reconnect_min_s=1, reconnect_max_s=1)
     return Publisher(config, GATEWAY, outbox, batch_size=1, inflight_window=1,
                      status_payload=lambda: {"state": "online"}, hub_acks=HubAckPolicy(**policy))  # type: ignore[arg-type]

@@ -9,9 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from devstack.services.mosquitto import LocalMosquitto
 from gateway.ack_tracker import HubAckPolicy
 from gateway.outbox import Outbox
 from gateway.publisher import MqttConfig, Publisher
+from homevitals.errors import MqttConnectError
+from homevitals.mqtt_endpoint import MqttEndpoint
 from tests.gateway.helpers import bp_reading, eventually
 
 GATEWAY = "gw-pub-test"
@@ -19,7 +22,7 @@ GATEWAY = "gw-pub-test"
 
 def publisher_for(port: int, outbox: Outbox, *, gateway_id: str = GATEWAY, batch_size: int = 3,
                   window: int = 2) -> Publisher:
-    config = MqttConfig(host="127.0.0.1", port=port, client_id=f"homevitals-gateway-{gateway_id}",
+    config = MqttConfig(MqttEndpoint(host="127.0.0.1", port=port, client_id=f"homevitals-gateway-{gateway_id}"),
                         reconnect_min_s=1, reconnect_max_s=1)
     # No ingest here, so no hub acks: the PUBACK mode (a hub without acks); tests/chaos has the rest.
     return Publisher(config, gateway_id, outbox, batch_size=batch_size, inflight_window=window,
@@ -101,9 +104,27 @@ async def test_readings_wait_out_a_broker_outage_and_arrive_in_measurement_order
     assert [b["batch_seq"] for b in collector.batches()] == [1, 2, 3]
 
 
+@pytest.mark.integration
+async def test_a_refused_connection_is_a_typed_error_with_the_reason_code(tmp_path: Path):
+    with LocalMosquitto(allow_anonymous=False) as broker, Outbox.open(tmp_path / "o.sqlite3") as outbox:
+        outbox.add(bp_reading(120))
+        publisher = publisher_for(broker.port, outbox)
+        publisher.start()
+        try:
+            await eventually(lambda: publisher.connect_error is not None, 15, "the broker's refusal")
+        finally:
+            await publisher.stop(grace_s=0.1)
+        error = publisher.connect_error
+        assert isinstance(error, MqttConnectError)
+        assert error.reason_code == 0x87  # MQTT 5 "Not authorized"
+        assert (error.host, error.port) == ("127.0.0.1", broker.port)
+        assert outbox.depth == 1
+        assert publisher.stats.connects == 0
+
+
 async def test_tls_settings_reach_paho(tmp_path: Path):
     # No TLS broker here; check that a bad CA path fails loudly at construction, not silently later.
-    config = MqttConfig(host="127.0.0.1", port=1, client_id="x", tls=True, ca_file=tmp_path / "missing.pem")
+    config = MqttConfig(MqttEndpoint(host="127.0.0.1", port=1, client_id="x", tls=True, ca_file=tmp_path / "missing.pem"))
     with Outbox.open(tmp_path / "o.sqlite3") as outbox, pytest.raises(FileNotFoundError):
         Publisher(config, GATEWAY, outbox, batch_size=1, inflight_window=1, status_payload=dict)
 

@@ -23,7 +23,8 @@ from homevitals.contract.acks import AckOutcome, HubAck, acks_topic
 from ingest.envelope import Envelope
 from ingest.hub_acks import acks_for, batch_identity
 from ingest.validation import validate_message
-from tests.ingest.helpers import batch, count, encode, reading, settings_for, unique_gateway, wait_for_count
+from tests.ingest.helpers import batch, encode, reading, settings_for, unique_gateway
+from tests.support.database import count, wait_for_count
 
 NOW = datetime(2026, 11, 29, 10, 0, 3, tzinfo=UTC)
 

@@ -1,14 +1,18 @@
-"""``homevitals bench``: benchmarks that start real services (docs/benchmarks.md)."""
+"""``homevitals bench ingest`` and ``homevitals bench writer`` (docs/benchmarks.md#ingest)."""
 
 from __future__ import annotations
 
-import platform
-import shlex
 import sys
 
 import typer
 
-app = typer.Typer(help="Benchmarks against real Mosquitto and TimescaleDB.", no_args_is_help=True)
+from benchmarks.ingest.ceiling import run_copy_ceiling
+from benchmarks.ingest.fleet import Fleet
+from benchmarks.ingest.naive import run_naive
+from benchmarks.ingest.run import run_ingest
+from benchmarks.ingest.writers import compare_writers
+from benchmarks.report import cpus, header
+from benchmarks.services import services
 
 PG_OPTION = typer.Option(
     None,
@@ -26,23 +30,7 @@ DURABLE_OPTION = typer.Option(
 )
 
 
-def _header(durable: bool) -> None:
-    print(f"# command: {' '.join(shlex.quote(a) for a in ['homevitals', *sys.argv[1:]])}")
-    print(
-        f"# machine: {platform.node()} {platform.machine()}, {_cpus()} CPUs, "
-        f"Python {platform.python_version()}, "
-        f"PostgreSQL fsync={'on' if durable else 'off'}"
-    )
-
-
-def _cpus() -> int:
-    import os  # noqa: PLC0415
-
-    return os.cpu_count() or 0
-
-
-@app.command("ingest")
-def bench_ingest(  # noqa: PLR0917 - typer options
+def ingest(
     readings: int = typer.Option(100_000, help="Readings per mode."),
     gateways: int = typer.Option(200, help="Simulated gateways (4 assigned devices each)."),
     publishers: int = typer.Option(2, help="Publisher processes."),
@@ -62,10 +50,8 @@ def bench_ingest(  # noqa: PLR0917 - typer options
     durable: bool = DURABLE_OPTION,
 ) -> None:
     """Throughput, latency, CPU and exact count of ingest, next to a naive subscriber and raw COPY."""
-    from ingest.bench import Fleet, run_copy_ceiling, run_ingest, run_naive, services  # noqa: PLC0415
-
     fleet = Fleet(gateways=gateways)
-    _header(durable)
+    print(header(durable=durable))
     with services(postgres, mqtt_host if mqtt_port else None, mqtt_port, durable) as svc:
         for per_message in (int(m) for m in modes.split(",")):
             result = run_ingest(
@@ -111,7 +97,7 @@ def bench_ingest(  # noqa: PLR0917 - typer options
             print(f"\npublishers finished after {result.publish_seconds:.2f} s")
             cpu = ", ".join(f"{k} {v:.1f} s" for k, v in result.cpu.items() if k != "machine_busy_fraction")
             busy = result.cpu.get("machine_busy_fraction", 0.0)
-            print(f"CPU during the ingest run: {cpu}; machine busy {busy:.0%} of {_cpus()} cores")
+            print(f"CPU during the ingest run: {cpu}; machine busy {busy:.0%} of {cpus()} cores")
             if result.stored:
                 print(
                     "ingest CPU per 1,000 readings: "
@@ -125,8 +111,7 @@ def bench_ingest(  # noqa: PLR0917 - typer options
                 raise typer.Exit(code=1)
 
 
-@app.command("writer")
-def bench_writer(  # noqa: PLR0917 - typer options
+def writer(
     readings: int = typer.Option(50_000, help="Readings to write with each method."),
     gateways: int = typer.Option(200, help="Simulated gateways (4 assigned devices each)."),
     per_message: int = typer.Option(20, help="Readings per message."),
@@ -135,9 +120,7 @@ def bench_writer(  # noqa: PLR0917 - typer options
     durable: bool = DURABLE_OPTION,
 ) -> None:
     """Compare write methods on the same batches, database only: COPY+ledger vs executemany+ledger."""
-    from ingest.bench import Fleet, compare_writers, services  # noqa: PLC0415
-
-    _header(durable)
+    print(header(durable=durable))
     with services(postgres, None, None, durable) as svc:
         results = compare_writers(
             svc,
