@@ -102,3 +102,24 @@ def test_a_login_deletes_sessions_that_ended_over_30_days_ago_and_keeps_the_rest
     with psycopg.connect(dsn) as conn:
         left = {r[0] for r in conn.execute("SELECT sub FROM web_sessions WHERE sub LIKE '%%-%%'")}
     assert left == {"recent-logout"}
+
+
+@pytest.mark.parametrize(
+    ("sub", "start", "allowed", "refused"),
+    [
+        ("dr.hansen", "/app/i-dag", ["/app/i-dag", "/app/alarmer", "/app/borger/{carl}"], ["/app/ikke-tildelte"]),
+        ("admin.it", "/app/enheder", ["/app/enheder", "/app/ikke-tildelte"], ["/app/i-dag", "/app/borger/{anna}"]),
+    ],
+)
+def test_each_role_starts_on_its_page_and_is_refused_what_it_may_not_see(web_server, web_db, sub, start, allowed, refused):
+    seeded = web_db[2]
+    with httpx.Client(base_url=web_server.base_url, timeout=20) as http:
+        dev_login(http, sub)
+        assert http.get("/app/").headers["location"] == start
+        for path in allowed:
+            page = http.get(path.format(carl=seeded.carl, anna=seeded.anna))
+            assert page.status_code == 200, path
+            assert "/kvitter" not in page.text and "/afslut" not in page.text  # neither may act on alerts
+        for path in refused:
+            page = http.get(path.format(carl=seeded.carl, anna=seeded.anna))
+            assert page.status_code == 403 and "Andersen" not in page.text, path
