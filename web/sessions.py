@@ -27,6 +27,7 @@ KEEP_ENDED = timedelta(days=30)
 class WebSession:
     principal: Principal
     csrf_token: str
+    login_method: LoginMethod = "development"
 
 
 def _digest(token: str) -> bytes:
@@ -65,7 +66,7 @@ async def load_session(conn: Connection, token: str) -> WebSession | None:
         await conn.execute(
             "UPDATE web_sessions SET last_seen_at = now() "
             "WHERE token_sha256 = %s AND revoked_at IS NULL AND expires_at > now() "
-            "RETURNING sub, role, team, citizen_id, csrf_token",
+            "RETURNING sub, role, team, citizen_id, csrf_token, login_method",
             (_digest(token),),
         )
     ).fetchone()
@@ -74,7 +75,8 @@ async def load_session(conn: Connection, token: str) -> WebSession | None:
     principal = Principal(
         sub=row["sub"], role=Role(row["role"]), team=row["team"], citizen_id=row["citizen_id"]
     )
-    return WebSession(principal=principal, csrf_token=row["csrf_token"])
+    method: LoginMethod = "oidc" if row["login_method"] == "oidc" else "development"
+    return WebSession(principal=principal, csrf_token=row["csrf_token"], login_method=method)
 
 
 async def revoke_session(conn: Connection, token: str) -> None:
