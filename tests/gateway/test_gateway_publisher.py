@@ -185,7 +185,7 @@ async def test_batches_are_split_below_the_brokers_message_size_limit(tmp_path: 
                 stop = asyncio.Event()
                 publisher.start()
                 task = asyncio.create_task(publisher.run(stop))
-                await eventually(lambda p=publisher, o=outbox: o.depth == 0 or p.stats.connects >= 3, 20,
+                await wait_until_async(lambda p=publisher, o=outbox: o.depth == 0 or p.stats.connects >= 3, 20,
                                  "the outbox to drain, or reconnects after refusals")
                 stop.set()
                 await task
@@ -195,5 +195,5 @@ async def test_batches_are_split_below_the_brokers_message_size_limit(tmp_path: 
         assert (depth, connects) == (0, 1) and acked > 1, "split into several batches, all accepted at once"
         depth, connects, acked = outcomes[1024 * 1024]
         assert (depth, acked) == (40, 0) and connects >= 3, "one big batch: dropped with the connection, kept"
-        collector.wait_for(lambda: len(collector.readings()) == 40, 10, "40 readings")
+        wait_until(lambda: len(collector.readings()) == 40, 10, "40 readings")
         assert max(len(json.dumps(b).encode()) for b in collector.batches()) <= limit
