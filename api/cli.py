@@ -126,17 +126,3 @@ def openapi() -> None:
 
     throwaway_key = secrets.token_hex(32)  # the description needs an app, not a usable key
     typer.echo(json.dumps(create_app(_settings(jwt_secret=throwaway_key)).openapi(), indent=2))
-
-
-@app.command()
-def bench(
-    dsn: str | None = typer.Option(None, help="Database to seed; default: a throwaway local cluster."),
-    rows: int = typer.Option(1_000_000, help="Readings to seed."),
-    clients: int = typer.Option(8, help="Concurrent clients."),
-    seconds: float = typer.Option(20.0, help="Measuring time."),
-) -> None:
-    """Seed readings and measure one citizen's 90 days under concurrent clients (docs/benchmarks.md)."""
-    from api.bench import main as bench_main  # noqa: PLC0415
-
-    args = ["--rows", str(rows), "--clients", str(clients), "--seconds", str(seconds)]
-    bench_main([*args, *(["--dsn", dsn] if dsn else [])])

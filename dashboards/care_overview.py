@@ -7,9 +7,18 @@ from typing import Any
 from grafana_foundation_sdk.builders import common as common_builders
 from grafana_foundation_sdk.builders import stat, table
 from grafana_foundation_sdk.models import common as common_model
+from grafana_foundation_sdk.models import dashboard as model
 
 from dashboards import panels as p
-from dashboards.common import CARE_OVERVIEW_UID, CITIZEN_LINK, skeleton, team_variable
+from dashboards.common import (
+    CARE_OVERVIEW_UID,
+    CITIZEN_LINK,
+    WEB_ALERT_LINK,
+    WEB_CITIZEN_LINK,
+    skeleton,
+    team_variable,
+    web_variable,
+)
 from dashboards.i18n import LOW_BATTERY_PERCENT, MISSING_DAYS, Lang, tr
 from dashboards.sqlquery import SqlQuery
 from database.alerts import AlertType
@@ -60,7 +69,7 @@ ORDER BY last_level_rank DESC, open_alerts DESC, days_since_last DESC NULLS FIRS
          citizen_id
 """
 OPEN_ALERTS = """
-SELECT a.opened_at, a.citizen_id, c.label, c.care_team, a.level, a.state, a.alert_type,
+SELECT a.alert_id, a.opened_at, a.citizen_id, c.label, c.care_team, a.level, a.state, a.alert_type,
        a.metric, a.value, a.measured_at
 FROM grafana.alerts a
 JOIN grafana.citizens c ON c.citizen_id = a.citizen_id
@@ -72,6 +81,13 @@ ALERT_STATES = {"open": p.RED, "acknowledged": p.YELLOW}
 ALERT_TYPES = dict.fromkeys(map(str, AlertType), p.GREY)
 # An alert's metric: a threshold metric, or a kind (the kind registry's).
 METRICS = dict.fromkeys([*(m.name for m in KIND_METRICS), *(str(kind) for kind in KINDS)], p.GREY)
+
+
+def _citizen_links(lang: Lang) -> model.DynamicConfigValue:
+    """A citizen's name opens Grafana's citizen detail, or the citizen's page in the web app."""
+    return p.link(
+        tr(lang, "link.open_citizen"), CITIZEN_LINK, (tr(lang, "link.web_citizen"), WEB_CITIZEN_LINK)
+    )
 
 
 def _count_stat(lang: Lang, key: str, sql: str, colour: str) -> stat.Panel:
@@ -110,7 +126,7 @@ def _citizens_table(lang: Lang) -> table.Panel:
         ],
         {
             "citizen_id": [p.hidden()],
-            "label": [p.link(tr(lang, "link.open_citizen"), CITIZEN_LINK)],
+            "label": [_citizen_links(lang)],
             "last_systolic": [mmhg],
             "last_diastolic": [mmhg],
             "last_pulse": [p.unit(tr(lang, "unit.pulse"))],
@@ -148,9 +164,14 @@ def _alerts_table(lang: Lang) -> table.Panel:
         lang,
         ["opened_at", "label", "care_team", "level", "state", "alert_type", "metric", "value", "measured_at"],
         {
+            "alert_id": [p.hidden()],
             "citizen_id": [p.hidden()],
-            "label": [p.link(tr(lang, "link.open_citizen"), CITIZEN_LINK)],
-            "level": [p.mappings(p.level_mappings(lang)), p.colour_background()],
+            "label": [_citizen_links(lang)],
+            "level": [
+                p.link(tr(lang, "link.web_alert"), WEB_ALERT_LINK),
+                p.mappings(p.level_mappings(lang)),
+                p.colour_background(),
+            ],
             "state": [p.mappings([p.value_mappings(lang, "alert_state", ALERT_STATES)]), p.colour_text()],
             "alert_type": [p.mappings([p.value_mappings(lang, "alert_type", ALERT_TYPES)])],
             "metric": [p.mappings([p.value_mappings(lang, "metric", METRICS)])],
@@ -160,9 +181,9 @@ def _alerts_table(lang: Lang) -> table.Panel:
 
 def build(lang: Lang) -> dict[str, Any]:
     board = p.Board(
-        skeleton(lang, CARE_OVERVIEW_UID, "care", time_from="now-7d", refresh="5m").with_variable(
-            team_variable(lang)
-        )
+        skeleton(lang, CARE_OVERVIEW_UID, "care", time_from="now-7d", refresh="5m")
+        .with_variable(team_variable(lang))
+        .with_variable(web_variable(lang))
     )
     for key, sql, colour in (
         ("red", RED_COUNT, p.RED),

@@ -6,10 +6,20 @@ from typing import Any
 
 from grafana_foundation_sdk.builders import bargauge, stat, table, timeseries
 from grafana_foundation_sdk.builders import common as common_builders
+from grafana_foundation_sdk.builders import dashboard as builders
 from grafana_foundation_sdk.models import common as common_model
+from grafana_foundation_sdk.models import dashboard as model
 
 from dashboards import panels as p
-from dashboards.common import CITIZEN, CITIZEN_DETAIL_UID, citizen_variable, skeleton, team_variable
+from dashboards.common import (
+    CITIZEN,
+    CITIZEN_DETAIL_UID,
+    WEB_CITIZEN_DASHBOARD_LINK,
+    citizen_variable,
+    skeleton,
+    team_variable,
+    web_variable,
+)
 from dashboards.i18n import MISSING_DAYS, Lang, tr
 from dashboards.sqlquery import SqlQuery
 
@@ -379,6 +389,13 @@ def build(lang: Lang) -> dict[str, Any]:
         skeleton(lang, CITIZEN_DETAIL_UID, "citizen", time_from="now-30d", refresh="5m")
         .with_variable(team_variable(lang))
         .with_variable(citizen_variable(lang))
+        .with_variable(web_variable(lang))
+        .link(
+            builders.DashboardLink(tr(lang, "link.web_citizen"))
+            .type(model.DashboardLinkType.LINK)
+            .url(WEB_CITIZEN_DASHBOARD_LINK)
+            .icon("external link")
+        )
     )
     for panel, width in _stats(lang):
         board.add(panel, w=width, h=4)

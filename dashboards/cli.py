@@ -63,7 +63,10 @@ def sync(
     ),
 ) -> None:
     """Upsert the folder, the data source and the dashboards. Idempotent."""
+    from pydantic import ValidationError  # noqa: PLC0415
+
     from dashboards.build import generate  # noqa: PLC0415
+    from dashboards.common import with_web_url  # noqa: PLC0415
     from dashboards.errors import DashboardsError  # noqa: PLC0415
     from dashboards.grafana_objects import DatasourceSpec, FolderSpec  # noqa: PLC0415
     from dashboards.i18n import DEFAULT_LANG, parse_lang  # noqa: PLC0415
@@ -72,7 +75,14 @@ def sync(
     from homevitals.errors import ConfigurationError  # noqa: PLC0415
     from homevitals.logging import configure_logging  # noqa: PLC0415
 
-    settings = DashboardsSettings()
+    try:
+        settings = DashboardsSettings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"DASHBOARDS_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors()
+        )
+        typer.echo(f"sync failed: {problems}", err=True)
+        raise typer.Exit(code=2) from error
     configure_logging(settings.log_level, settings.log_format)
     grafana_url = url or settings.grafana_url
     grafana_token = token or settings.grafana_token
@@ -90,7 +100,10 @@ def sync(
             folder=FolderSpec(),
             datasource=datasource,
             password=settings.db_password,
-            dashboards=generate(code),
+            dashboards={
+                name: with_web_url(board, settings.web_url) if settings.web_url else board
+                for name, board in generate(code).items()
+            },
             rotate_password=rotate_password,
         )
         for step in steps:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from grafana_foundation_sdk.builders import dashboard as builders
 from grafana_foundation_sdk.models import dashboard as model
 
@@ -31,6 +33,17 @@ ORDER BY label, citizen_id
 # ${citizen} is single-valued, so Grafana's SQL data source inserts it unquoted with any
 # quote doubled: inside '...' it can only ever be a string literal, never SQL.
 CITIZEN = "NULLIF('${citizen}', '')::bigint"
+
+# The web app (web/, served by the API under /app), where staff act on what Grafana shows.
+# A constant variable, so the committed JSON is the same everywhere: its default is the
+# address of the API in docker-compose and the native demo; `homevitals dashboards sync`
+# writes DASHBOARDS_WEB_URL into it (with_web_url) for any other deployment.
+WEB_VARIABLE = "web"
+DEFAULT_WEB_URL = "http://localhost:8000/app"
+WEB = f"${{{WEB_VARIABLE}}}"
+WEB_CITIZEN_LINK = f"{WEB}/borger/${{__data.fields.citizen_id}}"
+WEB_ALERT_LINK = f"{WEB}/alarmer?borger=${{__data.fields.citizen_id}}#alert-${{__data.fields.alert_id}}"
+WEB_CITIZEN_DASHBOARD_LINK = f"{WEB}/borger/${{citizen}}"
 
 CITIZEN_LINK = (
     f"/d/{CITIZEN_DETAIL_UID}?var-team=${{__data.fields.care_team:percentencode}}"
@@ -67,6 +80,25 @@ def skeleton(lang: Lang, uid: str, key: str, *, time_from: str, refresh: str) ->
                 .keep_time(keep_time=True)
             )
     return builder
+
+
+def web_variable(lang: Lang) -> builders.ConstantVariable:
+    return (
+        builders.ConstantVariable(WEB_VARIABLE)
+        .label(tr(lang, "var.web.label"))
+        .description(tr(lang, "var.web.description"))
+        .value(DEFAULT_WEB_URL)
+    )
+
+
+def with_web_url(dashboard: dict[str, Any], url: str) -> dict[str, Any]:
+    """A copy of a generated dashboard whose data links point at the web app under ``url``."""
+    url = url.rstrip("/")
+    variables = [
+        {**v, "query": url} if v.get("name") == WEB_VARIABLE and v.get("type") == "constant" else v
+        for v in dashboard.get("templating", {}).get("list", [])
+    ]
+    return {**dashboard, "templating": {**dashboard.get("templating", {}), "list": variables}}
 
 
 def team_variable(lang: Lang) -> builders.QueryVariable:

@@ -22,15 +22,6 @@ class MissingTranslationError(DashboardsError):
         super().__init__(f"no translation for {key!r}; add it to dashboards/i18n.py")
 
 
-class MacroError(DashboardsError):
-    """A Grafana macro or template variable could not be expanded (as Grafana would fail)."""
-
-    def __init__(self, macro: str, problem: str) -> None:
-        self.macro = macro
-        self.problem = problem
-        super().__init__(f"{macro}: {problem}")
-
-
 class GrafanaRequestError(DashboardsError):
     """Grafana answered an API call with an error, or could not be reached."""
 

@@ -91,6 +91,18 @@ TEXTS: dict[str, Text] = {
     "var.all": Text("Alle", "All"),
     # Links -----------------------------------------------------------------------------
     "link.open_citizen": Text("Åbn borgerdetaljer", "Open citizen detail"),
+    "link.web_citizen": Text(
+        "Åbn borgeren i homevitals (kvittér, grænseværdier, rapport)",
+        "Open the citizen in homevitals (acknowledge, thresholds, report)",
+    ),
+    "link.web_alert": Text(
+        "Kvittér eller afslut alarmen i homevitals", "Acknowledge or resolve the alert in homevitals"
+    ),
+    "var.web.label": Text("Webapp", "Web app"),
+    "var.web.description": Text(
+        "Adressen på homevitals' webapp, som tabellernes links åbner (sættes af homevitals dashboards sync).",
+        "The address of the homevitals web app the tables' links open (set by homevitals dashboards sync).",
+    ),
     # Shared -----------------------------------------------------------------------------
     "no_data": Text("Ingen data", "No data"),
     "unit.mmhg": Text("suffix: mmHg", "suffix: mmHg"),

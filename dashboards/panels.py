@@ -134,8 +134,9 @@ def unit(value: str) -> model.DynamicConfigValue:
     return prop("unit", value)
 
 
-def link(title: str, url: str) -> model.DynamicConfigValue:
-    return prop("links", [{"title": title, "url": url}])
+def link(title: str, url: str, *more: tuple[str, str]) -> model.DynamicConfigValue:
+    """A cell's data links: one opens at a click, several as a menu (title, URL each)."""
+    return prop("links", [{"title": t, "url": u} for t, u in ((title, url), *more)])
 
 
 def columns(

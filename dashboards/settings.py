@@ -18,6 +18,13 @@ class DashboardsSettings(ServiceSettings):
 
     grafana_url: str | None = Field(default=None, description="e.g. https://grafana.example.dk")
     grafana_token: str | None = Field(default=None, description="Grafana service-account token")
+    web_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s]+$",
+        description="The web app's address as staff's browsers reach it, e.g. "
+        "https://homevitals.example.dk/app; the dashboards' data links open it. "
+        "Unset: the committed default (http://localhost:8000/app).",
+    )
     db_url: str = Field(
         default="timescaledb:5432",
         validation_alias=AliasChoices("DASHBOARDS_DB_URL", "HOMEVITALS_GRAFANA_DB_HOST"),

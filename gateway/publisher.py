@@ -16,6 +16,13 @@ Why MQTT 5: with MQTT 3.1.1 a broker acknowledges a publish its ACL denies and d
 a PUBACK would delete readings nobody received. MQTT 5 PUBACKs carry a reason code; a
 failure code (>= 0x80) keeps the batch and it is retried later.
 
+Reconnecting: paho's own back-off doubles from 1 s to 30 s without jitter (a gateway came
+back about 22 s after its broker, issue 15). :class:`_BackoffClient` replaces that one wait
+with :class:`gateway.backoff.ReconnectBackoff`: full jitter, capped at 4 s by default.
+
+Size: a batch stops below ``max_message_bytes`` (GATEWAY_MAX_MESSAGE_BYTES, the broker's
+``message_size_limit``), which the broker would refuse and disconnect for.
+
 Back-pressure: at most ``inflight_window`` batches await PUBACK. New batches are formed
 only while connected, so during an outage readings stay in the outbox (not in paho's
 memory), and are sent in order of measurement once the broker is back.
@@ -29,12 +36,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
 import structlog
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, _ConnectionState
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
@@ -42,10 +48,13 @@ from pydantic import ValidationError
 
 from gateway.ack_tracker import AckTracker, HubAckPolicy
 from gateway.backends import utc_now
+from gateway.backoff import ReconnectBackoff
 from gateway.outbox import Outbox, StoredBatch
 from homevitals.contract import readings_topic, status_topic
 from homevitals.contract.acks import AckOutcome, HubAck, acks_topic
-from homevitals.mqtt_tls import apply_credentials_and_tls
+from homevitals.contract.models import MAX_MESSAGE_BYTES
+from homevitals.errors import MqttConnectError, MqttPublishError, MqttSubscribeError
+from homevitals.mqtt_endpoint import MqttEndpoint
 
 log = structlog.get_logger("gateway.publisher")
 
@@ -56,19 +65,37 @@ REFUSED_RETRY_MAX_S = 300.0
 
 @dataclass(frozen=True, slots=True)
 class MqttConfig:
-    host: str
-    port: int
-    client_id: str
-    username: str | None = None
-    password: str | None = None
-    tls: bool = False
-    ca_file: Path | None = None
-    cert_file: Path | None = None
-    key_file: Path | None = None
-    keepalive_s: int = 60
+    """The broker endpoint, and the gateway's session and reconnect policy there."""
+
+    endpoint: MqttEndpoint
     session_expiry_s: int = 7 * 24 * 3600
-    reconnect_min_s: int = 1
-    reconnect_max_s: int = 30
+    reconnect_min_s: float = 0.5  # the back-off's base: attempt n waits up to min_s * 2**n ...
+    reconnect_max_s: float = 4.0  # ... and never more than this (less at random: full jitter)
+
+
+class _BackoffClient(mqtt.Client):
+    """paho's client with our reconnect wait.
+
+    paho waits in ``_reconnect_wait`` before every connection attempt after a failure or a
+    lost connection (first connection and reconnects alike), doubling a delay without jitter.
+    This is the one place it decides, so the override is the whole change; paho is pinned to
+    2.x in pyproject.toml; tests/gateway/test_gateway_backoff.py holds the schedule and
+    tests/chaos/test_chaos_reconnect.py measures the result on real processes.
+    """
+
+    backoff: ReconnectBackoff
+
+    def _reconnect_wait(self) -> None:
+        delay = self.backoff.next_delay()
+        log.debug("mqtt_reconnect_wait", wait_s=round(delay, 3), attempt=self.backoff.attempts,
+                 refused=self.backoff.refused)
+        deadline = time.monotonic() + delay
+        # As paho's own wait: give up early when the client is told to stop.
+        while not self._thread_terminate and self._state not in _STOPPING and time.monotonic() < deadline:
+            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+
+
+_STOPPING = (_ConnectionState.MQTT_CS_DISCONNECTING, _ConnectionState.MQTT_CS_DISCONNECTED)
 
 
 @dataclass
@@ -105,6 +132,7 @@ class Publisher:
         status_payload: Callable[[], dict[str, Any]],
         batch_linger_s: float = 0.0,
         hub_acks: HubAckPolicy | None = None,
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
         now: Callable[[], datetime] = utc_now,
     ) -> None:
         self.config = config
@@ -113,6 +141,8 @@ class Publisher:
         self.batch_size = batch_size
         self.inflight_window = inflight_window
         self.batch_linger_s = batch_linger_s
+        self.max_message_bytes = max_message_bytes
+        self.backoff = ReconnectBackoff(base_s=config.reconnect_min_s, cap_s=config.reconnect_max_s)
         self._now = now
         self._last_reading_at = 0.0
         self._status_payload = status_payload
@@ -129,25 +159,19 @@ class Publisher:
         self._inflight: dict[int, int] = {}  # paho mid -> batch_seq
         self._status_acks: dict[int, asyncio.Future[None]] = {}
         self.stats = PublisherStats()
+        self.connect_error: MqttConnectError | None = None  # the broker's last refusal, until a connect
         self._client = self._make_client()
 
     # --- paho setup and callbacks (paho's thread) --------------------------------------
 
     def _make_client(self) -> mqtt.Client:
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=self.config.client_id, protocol=mqtt.MQTTv5
+        endpoint = self.config.endpoint
+        client = _BackoffClient(
+            CallbackAPIVersion.VERSION2, client_id=endpoint.client_id, protocol=mqtt.MQTTv5
         )
-        apply_credentials_and_tls(
-            client,
-            username=self.config.username,
-            password=self.config.password,
-            tls=self.config.tls,
-            ca_file=self.config.ca_file,
-            cert_file=self.config.cert_file,
-            key_file=self.config.key_file,
-        )
+        client.backoff = self.backoff
+        endpoint.configure(client)
         client.will_set(self._status_topic, OFFLINE_STATUS, qos=1, retain=True)
-        client.reconnect_delay_set(self.config.reconnect_min_s, self.config.reconnect_max_s)
         # Our window bounds the batches; the +2 leaves room for status messages.
         client.max_inflight_messages_set(self.inflight_window + 2)
         client.max_queued_messages_set(0)
@@ -171,14 +195,19 @@ class Publisher:
         reason: ReasonCode,
         _properties: object,
     ) -> None:
+        # Here, in paho's thread, so the very next wait already knows how this attempt went.
+        if reason.is_failure:
+            self.backoff.connection_refused()
+        else:
+            self.backoff.connected()
         self._post(self._handle_connect, reason.value, str(reason), bool(flags.session_present))
 
     def _on_subscribe(
         self, _client: mqtt.Client, _userdata: object, _mid: int, reasons: list[ReasonCode], _props: object
     ) -> None:
-        refused = [str(reason) for reason in reasons if reason.is_failure]
-        if refused:
-            self._post(self._handle_acks_refused, ", ".join(refused))
+        refused = next((reason for reason in reasons if reason.is_failure), None)
+        if refused is not None:
+            self._post(self._handle_acks_refused, refused.value, str(refused))
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
         self._post(self._handle_hub_ack, bytes(message.payload))
@@ -196,12 +225,16 @@ class Publisher:
     # --- event handlers (the asyncio loop) ---------------------------------------------
 
     def _handle_connect(self, code: int, reason: str, session_present: bool) -> None:
+        endpoint = self.config.endpoint
         if code >= 0x80:
-            self.stats.last_error = f"broker refused the connection: {reason}"
-            log.error("mqtt_connect_refused", reason=reason, host=self.config.host, port=self.config.port)
+            self.connect_error = MqttConnectError(code, reason, host=endpoint.host, port=endpoint.port)
+            self.stats.last_error = str(self.connect_error)
+            log.error("mqtt_connect_refused", reason=reason, reason_code=code, host=endpoint.host,
+                      port=endpoint.port, client_id=endpoint.client_id)
             return
+        self.connect_error = None
         self.stats.connects += 1
-        log.info("mqtt_connected", host=self.config.host, port=self.config.port, inflight=len(self._inflight),
+        log.info("mqtt_connected", host=endpoint.host, port=endpoint.port, inflight=len(self._inflight),
                  session_present=session_present, awaiting_hub_ack=self.tracker.waiting)
         self._connected.set()
         if self.hub_acks.enabled:
@@ -235,8 +268,10 @@ class Publisher:
             delay = min(REFUSED_RETRY_MAX_S, REFUSED_RETRY_MIN_S * 2 ** (retry.attempts - 1))
             retry.not_before = time.monotonic() + delay
             self.stats.batches_refused += 1
-            self.stats.last_error = f"broker refused batch {batch_seq}: {reason}"
-            log.error("batch_refused_by_broker", batch_seq=batch_seq, reason=reason, retry_in_s=delay,
+            error = MqttPublishError(code, reason, topic=self._readings_topic)
+            self.stats.last_error = f"batch {batch_seq}: {error}"
+            log.error("batch_refused_by_broker", batch_seq=batch_seq, reason=reason, reason_code=code,
+                      retry_in_s=delay,
                       hint="check the broker ACL: the gateway must be allowed to publish its readings topic")
         elif self.hub_acks.enabled:
             self.stats.refused.pop(batch_seq, None)
@@ -255,9 +290,9 @@ class Publisher:
         self._check_idle()
         self._wakeup.set()
 
-    def _handle_acks_refused(self, reasons: str) -> None:
-        self.stats.last_error = f"broker refused the subscription to {self._acks_topic}: {reasons}"
-        log.error("hub_acks_subscription_refused", topic=self._acks_topic, reasons=reasons,
+    def _handle_acks_refused(self, code: int, reason: str) -> None:
+        self.stats.last_error = str(MqttSubscribeError(code, reason, topic=self._acks_topic))
+        log.error("hub_acks_subscription_refused", topic=self._acks_topic, reason=reason, reason_code=code,
                   hint="the broker ACL must let the gateway read its own acks topic; batches stay in the "
                   "outbox and are re-sent until acknowledged (or set GATEWAY_HUB_ACKS=false for a hub "
                   "without acks)")
@@ -319,10 +354,11 @@ class Publisher:
         self._loop = asyncio.get_running_loop()
         properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         properties.SessionExpiryInterval = self.config.session_expiry_s
+        endpoint = self.config.endpoint
         self._client.connect_async(
-            self.config.host,
-            self.config.port,
-            keepalive=self.config.keepalive_s,
+            endpoint.host,
+            endpoint.port,
+            keepalive=endpoint.keepalive_s,
             clean_start=False,
             properties=properties,
         )
@@ -333,8 +369,10 @@ class Publisher:
         if not self._connected.is_set() or self._loop is None:
             return None
         payload = OFFLINE_STATUS if state == "offline" else json.dumps(self._status_payload()).encode()
-        info = self._client.publish(self._status_topic, payload, qos=1, retain=True)
-        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+        try:
+            info = self._publish(self._status_topic, payload, retain=True)
+        except MqttPublishError as error:
+            log.warning("status_not_queued", reason=error.reason, reason_code=error.reason_code)
             return None
         future: asyncio.Future[None] = self._loop.create_future()
         self._status_acks[info.mid] = future
@@ -397,7 +435,9 @@ class Publisher:
         if self._lingering() and self.outbox.pending_count() < self.batch_size:
             return
         while self._has_room() and not self.stats.refused:
-            batch = self.outbox.form_batch(self.batch_size, sent_at=self._now())
+            batch = self.outbox.form_batch(
+                self.batch_size, sent_at=self._now(), max_bytes=self.max_message_bytes
+            )
             if batch is None or not self._send(batch):
                 return
 
@@ -415,9 +455,11 @@ class Publisher:
         # dead-letters a batch that fails (a row stored by an older version, say), so nothing
         # here holds a batch back and blocks every later reading.
         body = batch.to_json_bytes(self.gateway_id)
-        info = self._client.publish(self._readings_topic, body, qos=1, retain=False)
-        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
-            log.warning("publish_not_queued", batch_seq=batch.batch_seq, rc=mqtt.error_string(info.rc))
+        try:
+            info = self._publish(self._readings_topic, body, retain=False)
+        except MqttPublishError as error:
+            log.warning("publish_not_queued", batch_seq=batch.batch_seq, reason=error.reason,
+                        reason_code=error.reason_code)
             return False
         # paho keeps a queued message and sends it after a reconnect: it is in flight either way.
         self._inflight[info.mid] = batch.batch_seq
@@ -425,6 +467,13 @@ class Publisher:
         log.info("batch_published", batch_seq=batch.batch_seq, readings=len(batch.reading_ids),
                  bytes=len(body), inflight=len(self._inflight))
         return True
+
+    def _publish(self, topic: str, payload: bytes, *, retain: bool) -> mqtt.MQTTMessageInfo:
+        """QoS 1 publish; raises :class:`MqttPublishError` when paho does not queue it."""
+        info = self._client.publish(topic, payload, qos=1, retain=retain)
+        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+            raise MqttPublishError(info.rc, mqtt.error_string(info.rc), topic=topic)
+        return info
 
     async def drain(self, grace_s: float) -> bool:
         """Wait up to ``grace_s`` for the batches in flight to be acknowledged (by the hub, with acks)."""
@@ -450,4 +499,7 @@ class Publisher:
                     log.warning("offline_status_not_acknowledged")
         self._client.disconnect()
         await asyncio.to_thread(self._client.loop_stop)
+        # paho closes the socket pair loop_start made only in Client.__del__, which a reference
+        # cycle (our callbacks) delays to some garbage collection: close it now.
+        self._client._reset_sockets()
         self._loop = None

@@ -18,19 +18,18 @@ from gateway.clock import ClockHistory, ClockReading, MeasuredAt, resolve_measur
 from gateway.errors import UnsupportedReading
 from gatt import (
     BloodPressureMeasurement,
-    ConcentrationUnit,
     GattValue,
     GlucoseMeasurement,
     PlxSpotCheckMeasurement,
-    PressureUnit,
     TemperatureMeasurement,
-    TemperatureUnit,
     WeightMeasurement,
-    WeightUnit,
 )
-from gatt.glucose import SensorStatus
+from gatt.blood_pressure import PressureUnit
+from gatt.glucose import ConcentrationUnit, SensorStatus
+from gatt.health_thermometer import TemperatureUnit
 from gatt.reader import code_name, flag_names
 from gatt.uuids import CharacteristicUUID
+from gatt.weight_scale import WeightUnit
 from homevitals.contract import (
     BloodPressureReading,
     BloodPressureStatus,

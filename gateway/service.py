@@ -42,6 +42,7 @@ from gateway.scanner import ScanSupervisor, advertised_health_services
 from gateway.session import DeviceSession, SessionConfig, SessionReport
 from gateway.settings import GatewaySettings
 from gateway.status import DeviceRegistry, StatusInputs, build_status
+from homevitals.contract.models import MAX_MESSAGE_BYTES
 
 log = structlog.get_logger("gateway.service")
 
@@ -62,6 +63,7 @@ class ServiceConfig:
     batch_size: int = 50
     inflight_window: int = 4
     batch_linger_s: float = 0.5
+    max_message_bytes: int = MAX_MESSAGE_BYTES
     dedupe_days: int = 400
     shutdown_grace_s: float = 5.0
     hub_acks: HubAckPolicy = field(default_factory=HubAckPolicy)
@@ -79,6 +81,7 @@ class ServiceConfig:
             batch_size=settings.batch_size,
             inflight_window=settings.inflight_window,
             batch_linger_s=settings.batch_linger_s,
+            max_message_bytes=settings.max_message_bytes,
             dedupe_days=settings.dedupe_days,
             hub_acks=HubAckPolicy(
                 enabled=settings.hub_acks,
@@ -98,17 +101,10 @@ class ServiceConfig:
 
 def mqtt_config_from_settings(settings: GatewaySettings) -> MqttConfig:
     return MqttConfig(
-        host=settings.mqtt_host,
-        port=settings.mqtt_port,
-        client_id=settings.mqtt_client_id or f"homevitals-gateway-{settings.gateway_id}",
-        username=settings.mqtt_username,
-        password=settings.mqtt_password.get_secret_value() if settings.mqtt_password else None,
-        tls=settings.mqtt_tls,
-        ca_file=settings.mqtt_ca_file,
-        cert_file=settings.mqtt_cert_file,
-        key_file=settings.mqtt_key_file,
-        keepalive_s=settings.mqtt_keepalive_s,
+        settings.mqtt_endpoint(default_client_id=f"homevitals-gateway-{settings.gateway_id}"),
         session_expiry_s=settings.mqtt_session_expiry_s,
+        reconnect_min_s=settings.mqtt_reconnect_min_s,
+        reconnect_max_s=settings.mqtt_reconnect_max_s,
     )
 
 
@@ -144,10 +140,10 @@ class GatewayService:
             status_payload=self.status_payload,
             batch_linger_s=config.batch_linger_s,
             hub_acks=config.hub_acks,
+            max_message_bytes=config.max_message_bytes,
             now=backend.now,
         )
         self.scanner = ScanSupervisor(backend, self._on_advertisement, stall_after_s=config.scan_stall_s)
-        self.reports: list[SessionReport] = []
         self._slots = asyncio.Semaphore(config.max_connections)
         self._sessions: dict[str, asyncio.Task[None]] = {}
         self._schedule: dict[str, _DeviceSchedule] = {}
@@ -261,7 +257,7 @@ class GatewayService:
                     self.backend,
                     device,
                     address=address,
-                    outbox=self.outbox,
+                    store=self.outbox,
                     sink=self.store_reading,
                     config=self.config.session,
                     bond_first=entry is not None and entry.bonded,
@@ -272,8 +268,6 @@ class GatewayService:
             self._sessions.pop(address, None)
 
     def _after_session(self, report: SessionReport) -> None:
-        self.reports.append(report)
-        del self.reports[:-100]
         state = self.registry.state(report.address)
         if report.battery is not None:
             state.battery = report.battery

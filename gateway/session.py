@@ -15,9 +15,14 @@ the clock that stamped them.
 A device that answers a read or a subscription with "insufficient authentication/
 encryption" is bonded (``pair()``) and the step retried once.
 
-Every measurement is decoded and written to the outbox inside the notification callback,
-before anything else happens to it. Bytes that do not decode are logged with their hex and
-kept in the outbox's ``malformed`` table; they never stop the session.
+Every measurement is decoded and handed to the reading sink (the service writes it to the
+outbox) inside the notification callback, before anything else happens to it. Bytes that do
+not decode are logged with their hex and kept by the :class:`SessionStore` (the outbox's
+``malformed`` table); they never stop the session.
+
+The session's only other state on disk goes through :class:`SessionStore`, a narrow protocol
+that :class:`gateway.outbox.Outbox` implements: the cached Device Information, a glucose
+meter's last sequence number (for RACP "report records after"), malformed payloads.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TypeVar
+from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -41,7 +46,7 @@ from bleak.exc import BleakDBusError, BleakError, BleakGATTProtocolError, BleakG
 from gateway.backends import BleBackend
 from gateway.clock import ClockHistory, ClockReading, wall_clock
 from gateway.errors import DeviceSessionError, OutboxError, UnsupportedReading, describe
-from gateway.outbox import AddResult, Outbox
+from gateway.outbox import AddResult
 from gateway.readings import MEASUREMENT_UUIDS, BuiltReading, DeviceIdentity, build_reading
 from gatt import (
     BatteryLevel,
@@ -50,10 +55,10 @@ from gatt import (
     GlucoseMeasurement,
     RacpRequest,
     RacpResponse,
-    RacpResponseCode,
     decode_characteristic,
     normalize_uuid,
 )
+from gatt.racp import RacpResponseCode
 from gatt.uuids import CharacteristicUUID, uuid128
 from homevitals.contract import utc_text
 
@@ -61,6 +66,29 @@ log = structlog.get_logger("gateway.session")
 
 T = TypeVar("T")
 ReadingSink = Callable[[BuiltReading], AddResult]
+
+
+class SessionStore(Protocol):
+    """What a session keeps between sessions (implemented by :class:`gateway.outbox.Outbox`).
+
+    Each method may raise :class:`~gateway.errors.OutboxError` when the disk fails.
+    """
+
+    def cached_device_info(self, address: str, max_age: timedelta | None = None) -> DeviceIdentity | None:
+        """The identity read within ``max_age``, so a session need not read it again."""
+        ...
+
+    def store_device_info(self, identity: DeviceIdentity) -> None: ...
+
+    def last_sequence(self, address: str) -> int | None:
+        """The highest glucose record sequence number stored from this device."""
+        ...
+
+    def set_last_sequence(self, address: str, sequence: int) -> None: ...
+
+    def record_malformed(self, address: str, uuid: int, raw: bytes, error: str) -> None:
+        """Keep bytes that do not decode, with the reason, for inspection."""
+        ...
 
 MAX_SEQUENCE_NUMBER = 0xFFFF
 DISCONNECT_TIMEOUT_S = 10.0
@@ -144,7 +172,7 @@ class DeviceSession:
         device: BLEDevice,
         *,
         address: str,
-        outbox: Outbox,
+        store: SessionStore,
         sink: ReadingSink,
         config: SessionConfig,
         bond_first: bool = False,
@@ -152,7 +180,7 @@ class DeviceSession:
         self.backend = backend
         self.device = device
         self.address = address.upper()
-        self.outbox = outbox
+        self.store = store
         self.sink = sink
         self.config = config
         self.bond_first = bond_first
@@ -267,7 +295,7 @@ class DeviceSession:
     # --- steps --------------------------------------------------------------------------
 
     async def _device_information(self) -> DeviceIdentity:
-        cached = self.outbox.cached_device_info(self.address, self.config.device_info_max_age)
+        cached = self.store.cached_device_info(self.address, self.config.device_info_max_age)
         if cached is not None:
             return cached
         fields: dict[str, str] = {}
@@ -281,7 +309,7 @@ class DeviceSession:
                 self._log.warning("device_information_malformed", uuid=f"{uuid:04x}", hex=raw.hex(),
                                   error=str(error))
         identity = DeviceIdentity(self.address, **fields)
-        self.outbox.store_device_info(identity)
+        self.store.store_device_info(identity)
         self._log.info("device_information", **fields)
         return identity
 
@@ -371,7 +399,7 @@ class DeviceSession:
                 await asyncio.wait_for(self._disconnected.wait(), timeout=remaining)
 
     async def _fetch_glucose_records(self) -> None:
-        last = self.outbox.last_sequence(self.address)
+        last = self.store.last_sequence(self.address)
         if last is None or last >= MAX_SEQUENCE_NUMBER:
             request = RacpRequest.report_all()
         else:
@@ -428,7 +456,7 @@ class DeviceSession:
             self.report.malformed += 1
             self._log.error("malformed_payload", uuid=f"{uuid:04x}", hex=raw.hex(), offset=error.offset,
                             expected=error.expected)
-            self.outbox.record_malformed(self.address, uuid, raw, str(error))
+            self.store.record_malformed(self.address, uuid, raw, str(error))
             return
         try:
             reading = build_reading(
@@ -453,7 +481,7 @@ class DeviceSession:
             self._log.warning("measured_at_in_future_replaced", reading_id=reading.reading_id,
                               estimate=reading.timing.clamped_from.isoformat())
         if isinstance(measurement, GlucoseMeasurement):
-            self.outbox.set_last_sequence(self.address, measurement.sequence_number)
+            self.store.set_last_sequence(self.address, measurement.sequence_number)
         self._log.info(
             "reading_received",
             reading_id=reading.reading_id,

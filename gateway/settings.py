@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -19,14 +19,14 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from homevitals.contract.models import MAX_READINGS_PER_BATCH, is_valid_gateway_id
+from homevitals.contract.models import MAX_MESSAGE_BYTES, MAX_READINGS_PER_BATCH, is_valid_gateway_id
 from homevitals.errors import ConfigurationError
-from homevitals.settings import ServiceSettings
+from homevitals.mqtt_endpoint import MqttClientSettings
 
 BleBackendName = Literal["bleak", "simulator"]
 
 
-class GatewaySettings(ServiceSettings):
+class GatewaySettings(MqttClientSettings):
     """Every setting of ``homevitals gateway``; see docs/gateway.md for the table."""
 
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", env_file=None)
@@ -37,18 +37,22 @@ class GatewaySettings(ServiceSettings):
         description="Outbox and allow-list (BlueZ keeps link keys in /var/lib/bluetooth).",
     )
 
-    mqtt_host: str = Field(default="localhost", description="Broker host name.")
-    mqtt_port: int = Field(default=1883, ge=1, le=65535, description="Broker port (8883 for TLS).")
-    mqtt_username: str | None = Field(default=None, description="Broker user name.")
-    mqtt_password: SecretStr | None = Field(default=None, description="Broker password.")
-    mqtt_tls: bool = Field(default=False, description="Connect with TLS.")
-    mqtt_ca_file: Path | None = Field(default=None, description="CA bundle; system CAs when unset.")
-    mqtt_cert_file: Path | None = Field(default=None, description="Client certificate (PEM).")
-    mqtt_key_file: Path | None = Field(default=None, description="Client certificate key (PEM).")
+    # mqtt_host, mqtt_port, mqtt_username, mqtt_password, mqtt_tls, mqtt_ca_file, mqtt_cert_file,
+    # mqtt_key_file, mqtt_keepalive_s: MqttClientSettings.
     mqtt_client_id: str | None = Field(default=None, description="Default: homevitals-gateway-{id}.")
-    mqtt_keepalive_s: int = Field(default=60, ge=5, le=3600)
     mqtt_session_expiry_s: int = Field(
         default=7 * 24 * 3600, ge=0, description="MQTT 5 session expiry: how long the broker keeps it."
+    )
+    mqtt_reconnect_min_s: float = Field(
+        default=0.5, gt=0, le=60, description="Reconnect back-off: attempt n waits up to this * 2**n…"
+    )
+    mqtt_reconnect_max_s: float = Field(
+        default=4.0, gt=0, le=600,
+        description="…but never more (a random part of it: full jitter, so a fleet spreads out).",
+    )
+    max_message_bytes: int = Field(
+        default=MAX_MESSAGE_BYTES, ge=4096, le=MAX_MESSAGE_BYTES,
+        description="Split batches below this: the broker's message_size_limit (the contract's limit).",
     )
 
     timezone: str = Field(
@@ -132,9 +136,9 @@ class GatewaySettings(ServiceSettings):
         return value
 
     @model_validator(mode="after")
-    def _tls_pairs(self) -> GatewaySettings:
-        if (self.mqtt_cert_file is None) != (self.mqtt_key_file is None):
-            raise ValueError("set both GATEWAY_MQTT_CERT_FILE and GATEWAY_MQTT_KEY_FILE, or neither")
+    def _reconnect_bounds(self) -> GatewaySettings:
+        if self.mqtt_reconnect_min_s > self.mqtt_reconnect_max_s:
+            raise ValueError("GATEWAY_MQTT_RECONNECT_MIN_S must not exceed GATEWAY_MQTT_RECONNECT_MAX_S")
         return self
 
     @property
@@ -159,9 +163,7 @@ class GatewaySettings(ServiceSettings):
         return self.data_dir / "allowlist.json"
 
     def check_secrets(self) -> None:
-        if self.mqtt_username is not None:
-            password = self.mqtt_password.get_secret_value() if self.mqtt_password else None
-            self.require_secret("GATEWAY_MQTT_PASSWORD", password)
+        self.check_mqtt_password()
 
 
 def load_settings(config_file: Path | None = None, **overrides: object) -> GatewaySettings:

@@ -39,11 +39,29 @@ def _missing_extra(name: str, error: ImportError) -> typer.Typer:
     return group
 
 
+def _not_installed(name: str, package: str) -> typer.Typer:
+    group = typer.Typer(help=f"[unavailable: {package} is not installed]")
+
+    @group.callback(invoke_without_command=True)
+    def unavailable() -> None:
+        typer.echo(
+            f"'homevitals {name}' is not part of the installed package ({package} ships only in a "
+            "source checkout). Run it from a checkout: pip install -e '.[dev,server,gateway,sim]'.",
+            err=True,
+        )
+        raise typer.Exit(code=3)
+
+    return group
+
+
 def _register(entry_point: EntryPoint) -> None:
     try:
         target = entry_point.load()
     except ImportError as error:
         own_module = entry_point.value.split(":")[0].split(".")[0]
+        if error.name == own_module:  # the whole package is absent: benchmarks/ is not in the wheel
+            app.add_typer(_not_installed(entry_point.name, own_module), name=entry_point.name)
+            return
         if error.name is not None and error.name.split(".")[0] == own_module:
             raise  # our own code is broken: show the real traceback
         app.add_typer(_missing_extra(entry_point.name, error), name=entry_point.name)

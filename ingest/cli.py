@@ -39,8 +39,7 @@ def _service(*, retire: bool) -> tuple[IngestService, IngestSettings]:
     settings = IngestSettings()
     configure_logging(settings.log_level, settings.log_format)
     try:
-        if settings.mqtt_username is not None:
-            settings.require_secret("INGEST_MQTT_PASSWORD", settings.mqtt_password)
+        settings.check_mqtt_password()
     except ConfigurationError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(code=2) from error

@@ -40,7 +40,8 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from homevitals.contract.acks import AckOutcome
 from homevitals.contract.models import READINGS_SUBSCRIPTION, STATUS_SUBSCRIPTION
-from homevitals.mqtt_tls import apply_credentials_and_tls
+from homevitals.errors import MqttConnectError, MqttPublishError, MqttSubscribeError
+from homevitals.mqtt_endpoint import MqttEndpoint
 from ingest.buffer import InflightBuffer
 from ingest.envelope import Envelope
 from ingest.hub_acks import OutgoingAck, acks_for
@@ -78,11 +79,9 @@ _BURST = 100  # packets read back to back before the next select() and keepalive
 
 @dataclass(frozen=True)
 class BrokerConfig:
-    """How to reach the broker, and which persistent session to resume there."""
+    """The broker endpoint, and which session (and shared-subscription group) to use there."""
 
-    host: str
-    port: int
-    client_id: str
+    endpoint: MqttEndpoint
     share_group: str = "ingest"
     # 3.1.1 by default: paho parses MQTT v5 properties of every PUBLISH in pure Python, about
     # a quarter of its per-message cost (docs/benchmarks.md); the session persists either way.
@@ -90,38 +89,24 @@ class BrokerConfig:
     session_expiry_s: int = SESSION_NEVER_EXPIRES  # MQTT v5 only, with persistent_session
     # False: clean session (3.1.1) / clean start with expiry 0 (5); see the module docstring.
     persistent_session: bool = False
-    keepalive_s: int = 30
-    username: str | None = None
-    password: str | None = None
-    tls: bool = False
-    ca_file: str | None = None
-    cert_file: str | None = None
-    key_file: str | None = None
     backoff_max_s: float = 10.0
 
 
 def _new_client(broker: BrokerConfig, *, clean: bool) -> mqtt.Client:
+    client_id = broker.endpoint.client_id
     if broker.protocol == "5":
         client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=broker.client_id, protocol=mqtt.MQTTv5, manual_ack=True
+            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=True
         )
     else:
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
-            client_id=broker.client_id,
+            client_id=client_id,
             protocol=mqtt.MQTTv311,
             clean_session=clean,
             manual_ack=True,
         )
-    apply_credentials_and_tls(
-        client,
-        username=broker.username,
-        password=broker.password,
-        tls=broker.tls,
-        ca_file=broker.ca_file,
-        cert_file=broker.cert_file,
-        key_file=broker.key_file,
-    )
+    broker.endpoint.configure(client)
     return client
 
 
@@ -132,24 +117,38 @@ def _session_properties(packet: int, expiry_s: int) -> Properties:
 
 
 def forget_session(broker: BrokerConfig, timeout: float = 10.0) -> None:
-    """Make the broker drop this client id's session (and with it its shared-group membership)."""
+    """Make the broker drop this client id's session (and with it its shared-group membership).
+
+    Raises :class:`MqttConnectError` when the broker refuses the connection (the session stays).
+    """
+    endpoint = broker.endpoint
+    client = _new_client(broker, clean=True)
+    refused: list[ReasonCode] = []
+
+    def on_connect(
+        _client: mqtt.Client, _userdata: Any, _flags: mqtt.ConnectFlags, reason: ReasonCode, _props: Any
+    ) -> None:
+        if reason.is_failure:
+            refused.append(reason)
+
+    client.on_connect = on_connect
     if broker.protocol == "5":
-        client = _new_client(broker, clean=True)
         client.connect(
-            broker.host,
-            broker.port,
-            keepalive=broker.keepalive_s,
+            endpoint.host,
+            endpoint.port,
+            keepalive=endpoint.keepalive_s,
             clean_start=True,
             properties=_session_properties(PacketTypes.CONNECT, 0),
         )
     else:
-        client = _new_client(broker, clean=True)
-        client.connect(broker.host, broker.port, keepalive=broker.keepalive_s)
+        client.connect(endpoint.host, endpoint.port, keepalive=endpoint.keepalive_s)
     deadline = time.monotonic() + timeout
-    while not client.is_connected() and time.monotonic() < deadline:
+    while not client.is_connected() and not refused and time.monotonic() < deadline:
         client.loop(timeout=0.1)
     client.disconnect()
     client.loop(timeout=0.1)
+    if refused:
+        raise MqttConnectError(refused[0].value, str(refused[0]), host=endpoint.host, port=endpoint.port)
 
 
 class MqttConsumer:
@@ -197,6 +196,7 @@ class MqttConsumer:
         self._thread: threading.Thread | None = None
         self._gauges_at = 0.0
         self.failure: BaseException | None = None
+        self.connect_error: MqttConnectError | None = None  # the broker's last refusal, until a connect
 
         client = _new_client(broker, clean=not broker.persistent_session)
         client.on_connect = self._on_connect
@@ -206,16 +206,17 @@ class MqttConsumer:
         client.on_message = self._on_message
         if broker.protocol == "5":
             client.connect_async(
-                broker.host,
-                broker.port,
-                keepalive=broker.keepalive_s,
+                broker.endpoint.host,
+                broker.endpoint.port,
+                keepalive=broker.endpoint.keepalive_s,
                 clean_start=not broker.persistent_session,
                 properties=_session_properties(
                     PacketTypes.CONNECT, broker.session_expiry_s if broker.persistent_session else 0
                 ),
             )
         else:
-            client.connect_async(broker.host, broker.port, keepalive=broker.keepalive_s)
+            endpoint = broker.endpoint
+            client.connect_async(endpoint.host, endpoint.port, keepalive=endpoint.keepalive_s)
         self._client = client
         self._readings_counter = metrics.messages_received.labels(topic="readings")
         self._status_counter = metrics.messages_received.labels(topic="status")
@@ -284,14 +285,20 @@ class MqttConsumer:
         published: dict[AckOutcome, int] = {}
         while self._hub_acks:
             ack = self._hub_acks.popleft()
-            info = self._client.publish(ack.topic, ack.payload, qos=1, retain=False)
-            if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+            try:
+                self._publish_hub_ack(ack)
+            except MqttPublishError as error:
                 log.warning("ingest.hub_ack_not_queued", gateway_id=ack.gateway_id, batch_seq=ack.batch_seq,
-                            rc=mqtt.error_string(info.rc))
+                            reason=error.reason, reason_code=error.reason_code)
                 continue
             published[ack.outcome] = published.get(ack.outcome, 0) + 1
         for outcome, n in published.items():
             self.metrics.hub_acks.labels(outcome=str(outcome)).inc(n)
+
+    def _publish_hub_ack(self, ack: OutgoingAck) -> None:
+        info = self._client.publish(ack.topic, ack.payload, qos=1, retain=False)
+        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+            raise MqttPublishError(info.rc, mqtt.error_string(info.rc), topic=ack.topic)
 
     def _send_acks(self) -> None:
         """Network thread: PUBACK what was committed, if it came over the current connection.
@@ -317,20 +324,25 @@ class MqttConsumer:
     def _on_connect(
         self, client: mqtt.Client, _userdata: Any, flags: mqtt.ConnectFlags, reason: ReasonCode, _props: Any
     ) -> None:
+        endpoint = self.broker.endpoint
         if reason.is_failure:
-            log.warning(
-                "mqtt.connect_refused", reason=str(reason), host=self.broker.host, port=self.broker.port
+            self.connect_error = MqttConnectError(
+                reason.value, str(reason), host=endpoint.host, port=endpoint.port
             )
+            log.warning("mqtt.connect_refused", reason=str(reason), reason_code=reason.value,
+                        host=endpoint.host, port=endpoint.port, client_id=endpoint.client_id,
+                        error=str(self.connect_error))
             return
+        self.connect_error = None
         self._generation += 1
         self._connected = True
         self._backoff.reset()
         self.metrics.mqtt_reconnects.inc()
         log.info(
             "mqtt.connected",
-            host=self.broker.host,
-            port=self.broker.port,
-            client_id=self.broker.client_id,
+            host=endpoint.host,
+            port=endpoint.port,
+            client_id=endpoint.client_id,
             session_present=flags.session_present,
         )
         if self.retire:
@@ -341,7 +353,11 @@ class MqttConsumer:
     def _on_subscribe(
         self, _client: mqtt.Client, _userdata: Any, _mid: int, reasons: list[ReasonCode], _props: Any
     ) -> None:
-        failed = [str(r) for r in reasons if r.is_failure]
+        failed = [
+            str(MqttSubscribeError(reason.value, str(reason), topic=topic))
+            for reason, topic in zip(reasons, self.topics, strict=False)
+            if reason.is_failure
+        ]
         if failed:
             log.error("mqtt.subscribe_refused", reasons=failed)
             return
@@ -511,7 +527,8 @@ class MqttConsumer:
         try:
             self._client.reconnect()
         except OSError as error:
-            log.warning("mqtt.connect_failed", host=self.broker.host, port=self.broker.port, error=str(error))
+            endpoint = self.broker.endpoint
+            log.warning("mqtt.connect_failed", host=endpoint.host, port=endpoint.port, error=str(error))
             return False
         return True
 

@@ -17,6 +17,7 @@ from datetime import timedelta
 import psycopg
 import structlog
 
+from homevitals.errors import MqttConnectError
 from ingest.alerts import periodic_rules, run_periodic
 from ingest.buffer import InflightBuffer
 from ingest.committer import Committer, connect_database
@@ -39,20 +40,11 @@ class IngestService:
             batch_wait_s=settings.batch_max_wait_ms / 1000,
         )
         self.broker = BrokerConfig(
-            host=settings.mqtt_host,
-            port=settings.mqtt_port,
-            client_id=settings.mqtt_client_id,
+            settings.mqtt_endpoint(),
             share_group=settings.mqtt_share_group,
             protocol=settings.mqtt_protocol,
             session_expiry_s=settings.mqtt_session_expiry_s,
             persistent_session=settings.mqtt_persistent_session or retire,
-            keepalive_s=settings.mqtt_keepalive_s,
-            username=settings.mqtt_username,
-            password=settings.mqtt_password,
-            tls=settings.mqtt_tls,
-            ca_file=settings.mqtt_ca_file,
-            cert_file=settings.mqtt_cert_file,
-            key_file=settings.mqtt_key_file,
             backoff_max_s=settings.mqtt_backoff_max_s,
         )
         self.consumer = MqttConsumer(
@@ -127,7 +119,7 @@ class IngestService:
         """Retire: take what the broker queued for this session until ``idle_s`` pass without a
         message, store it, then make the broker forget the session. Returns an exit code."""
         if not self.consumer.wait_subscribed(timeout=60):
-            log.error("ingest.retire_not_connected", client_id=self.broker.client_id)
+            log.error("ingest.retire_not_connected", client_id=self.broker.endpoint.client_id)
             return self.shutdown() or 1
         while not self.stopping.wait(timeout=0.2):
             idle = time.monotonic() - self.consumer.last_message_monotonic
@@ -135,8 +127,19 @@ class IngestService:
                 break
         code = self.shutdown()
         if code == 0 and self.buffer.outstanding == 0:
-            forget_session(self.broker)
-            log.info("ingest.retired", client_id=self.broker.client_id)
+            try:
+                forget_session(self.broker)
+            except MqttConnectError as error:
+                log.error(  # noqa: TRY400 - the error's fields say it all; no traceback
+                    "ingest.retire_forget_refused",
+                    client_id=self.broker.endpoint.client_id,
+                    reason=error.reason,
+                    reason_code=error.reason_code,
+                    error=str(error),
+                    hint="the broker keeps this session; run the retire again with working credentials",
+                )
+                return 1
+            log.info("ingest.retired", client_id=self.broker.endpoint.client_id)
         return code
 
     def shutdown(self) -> int:

@@ -12,7 +12,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from homevitals.contract.models import MAX_MESSAGE_BYTES
-from homevitals.settings import ServiceSettings
+from homevitals.mqtt_endpoint import MqttClientSettings
 
 
 def _default_client_id() -> str:
@@ -21,7 +21,7 @@ def _default_client_id() -> str:
     return f"homevitals-ingest-{socket.gethostname()}"[:64]
 
 
-class IngestSettings(ServiceSettings):
+class IngestSettings(MqttClientSettings):
     """Every setting of ``homevitals ingest run``; names are ``INGEST_`` + the field, upper case."""
 
     model_config = SettingsConfigDict(env_prefix="INGEST_", extra="ignore", env_file=None)
@@ -30,14 +30,8 @@ class IngestSettings(ServiceSettings):
         default="postgresql://localhost/homevitals",
         description="libpq URL; connect as a login role that is a member of homevitals_ingest.",
     )
-    mqtt_host: str = Field(default="localhost", description="Broker host.")
-    mqtt_port: int = Field(default=1883, ge=1, le=65535, description="Broker port.")
-    mqtt_username: str | None = Field(default=None, description="Broker user name, if it wants one.")
-    mqtt_password: str | None = Field(default=None, description="Broker password.")
-    mqtt_tls: bool = Field(default=False, description="Connect with TLS.")
-    mqtt_ca_file: str | None = Field(default=None, description="CA bundle for TLS; default: system CAs.")
-    mqtt_cert_file: str | None = Field(default=None, description="Client certificate (mutual TLS).")
-    mqtt_key_file: str | None = Field(default=None, description="Client key (mutual TLS).")
+    # mqtt_host, mqtt_port, mqtt_username, mqtt_password, mqtt_tls, mqtt_ca_file, mqtt_cert_file,
+    # mqtt_key_file: MqttClientSettings.
     mqtt_client_id: str = Field(
         default_factory=_default_client_id,
         min_length=1,

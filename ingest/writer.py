@@ -2,9 +2,10 @@
 
 In one transaction:
 1. create the gateways and devices seen for the first time (without locking existing rows);
-2. COPY the readings into a temporary staging table, insert their ids into the
-   ``reading_ids`` ledger ``ON CONFLICT DO NOTHING RETURNING``, and insert into ``readings``
-   only the ids that came back, attributed through the assignment covering ``measured_at``;
+2. through the write strategy (ingest/write_strategy.py; production: COPY the readings into a
+   temporary staging table), insert their ids into the ``reading_ids`` ledger ``ON CONFLICT
+   DO NOTHING RETURNING``, and insert into ``readings`` only the ids that came back,
+   attributed through the assignment covering ``measured_at``;
 3. update the devices (last seen, battery, model, serial, firmware) and the gateways (last
    seen, ``batch_seq`` high-water mark, gaps);
 4. open threshold alerts for the new readings, at most one unresolved per citizen, metric
@@ -23,7 +24,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -41,58 +42,7 @@ from ingest.errors import (
 )
 from ingest.packing import packed as _packed
 from ingest.validation import PreparedReading, Rejection, StatusReport, ValidBatch
-
-STAGING_TABLE: Final = "ingest_staging"
-
-# Column types of the staging table, in PreparedReading's field order.
-_STAGING_TYPES: Final[dict[str, str]] = {
-    "reading_id": "uuid",
-    "measured_at": "timestamptz",
-    "kind": "text",
-    "address": "text",
-    "user_slot": "smallint",
-    "gateway_id": "text",
-    "batch_seq": "bigint",
-    "device_time": "timestamp",
-    "gateway_time": "timestamptz",
-    "time_source": "text",
-    "unit": "text",
-    "original_unit": "text",
-    "systolic": "real",
-    "diastolic": "real",
-    "mean_arterial_pressure": "real",
-    "pulse_rate": "real",
-    "value": "double precision",
-    "values_json": "text",  # cast to jsonb on the way into readings
-    "status_json": "text",
-    "invalid_values": "text[]",
-    "implausible": "boolean",
-    "implausible_reasons": "text[]",
-    "clock_in_future": "boolean",
-    "raw_uuid": "text",
-    "raw": "bytea",
-    "serial": "text",
-    "manufacturer": "text",
-    "model": "text",
-    "firmware": "text",
-    "battery_level": "smallint",
-}
-if tuple(_STAGING_TYPES) != PreparedReading._fields:  # pragma: no cover - a layout slip fails at import
-    raise RuntimeError("staging columns and PreparedReading fields differ")
-
-# ON COMMIT DELETE ROWS: every transaction starts with an empty staging table, and a rolled
-# back batch leaves nothing behind.
-_CREATE_STAGING = sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} ({}) ON COMMIT DELETE ROWS").format(
-    sql.Identifier(STAGING_TABLE),
-    sql.SQL(", ").join(
-        sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind)) for name, kind in _STAGING_TYPES.items()
-    ),
-)
-# Binary COPY: about twice as fast as text here (docs/benchmarks.md).
-_STAGING_TYPE_NAMES: Final = list(_STAGING_TYPES.values())
-_COPY_STAGING = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
-    sql.Identifier(STAGING_TABLE), sql.SQL(", ").join(sql.Identifier(name) for name in _STAGING_TYPES)
-)
+from ingest.write_strategy import NEWER_BATTERY_WINS, StagingCopyStrategy, StoredRow, WriteStrategy
 
 # Sorted, so that concurrent workers lock gateway rows in the same order (no deadlocks).
 _UPSERT_READING_GATEWAYS = """
@@ -162,15 +112,6 @@ ON CONFLICT (gateway_id) DO UPDATE SET
 WHERE g.status_at IS NULL OR excluded.status_at >= g.status_at
 """
 
-# A battery level replaces the stored one only when it was read later (status and readings
-# arrive out of order across workers). Shared by both device upserts below.
-_NEWER_BATTERY_WINS = sql.SQL("""battery_level = CASE WHEN excluded.battery_level IS NOT NULL
-                        AND (d.battery_at IS NULL OR excluded.battery_at >= d.battery_at)
-                       THEN excluded.battery_level ELSE d.battery_level END,
-  battery_at = CASE WHEN excluded.battery_level IS NOT NULL
-                     AND (d.battery_at IS NULL OR excluded.battery_at >= d.battery_at)
-                    THEN excluded.battery_at ELSE d.battery_at END""")
-
 _UPSERT_STATUS_DEVICE = sql.SQL("""
 INSERT INTO devices AS d (address, model, battery_level, battery_at, first_seen, last_seen, last_gateway_id)
 VALUES (%(address)s::text, %(model)s::text, %(battery)s::smallint,
@@ -183,97 +124,12 @@ ON CONFLICT (address) DO UPDATE SET
   last_seen = greatest(d.last_seen, least(%(seen)s::timestamptz, now())),
   last_gateway_id = CASE WHEN %(seen)s::timestamptz >= d.last_seen
                          THEN excluded.last_gateway_id ELSE d.last_gateway_id END
-""").format(newer_battery=_NEWER_BATTERY_WINS)
-
-# First/last seen follow the gateway's clock (when the bytes arrived), never beyond the hub's.
-_UPSERT_READING_DEVICES = sql.SQL("""
-INSERT INTO devices AS d (address, kind, serial, manufacturer, model, firmware, battery_level, battery_at,
-                          first_seen, last_seen, last_gateway_id)
-SELECT DISTINCT ON (address) address, kind, serial, manufacturer, model, firmware, battery_level,
-       CASE WHEN battery_level IS NOT NULL THEN least(gateway_time, now()) END,
-       least(gateway_time, now()), least(gateway_time, now()), gateway_id
-FROM {staging}
-ORDER BY address, gateway_time DESC
-ON CONFLICT (address) DO UPDATE SET
-  kind = coalesce(d.kind, excluded.kind),
-  serial = coalesce(excluded.serial, d.serial),
-  manufacturer = coalesce(excluded.manufacturer, d.manufacturer),
-  model = coalesce(excluded.model, d.model),
-  firmware = coalesce(excluded.firmware, d.firmware),
-  {newer_battery},
-  first_seen = least(d.first_seen, excluded.first_seen),
-  last_seen = greatest(d.last_seen, excluded.last_seen),
-  last_gateway_id = CASE WHEN excluded.last_seen >= d.last_seen
-                         THEN excluded.last_gateway_id ELSE d.last_gateway_id END
-""").format(staging=sql.Identifier(STAGING_TABLE), newer_battery=_NEWER_BATTERY_WINS)
-
-_INSERT_NEW_DEVICES = sql.SQL("""
-INSERT INTO devices (address, kind, serial, manufacturer, model, firmware, battery_level, battery_at,
-                     first_seen, last_seen, last_gateway_id)
-SELECT DISTINCT ON (address) address, kind, serial, manufacturer, model, firmware, battery_level,
-       CASE WHEN battery_level IS NOT NULL THEN least(gateway_time, now()) END,
-       least(gateway_time, now()), least(gateway_time, now()), gateway_id
-FROM {staging}
-ORDER BY address, gateway_time DESC
-ON CONFLICT (address) DO NOTHING
-""").format(staging=sql.Identifier(STAGING_TABLE))
-
-# The heart of idempotency: only ids the ledger did not know reach the hypertable. Sorted
-# ledger inserts keep two workers racing on the same ids from deadlocking. Attribution: the
-# assignment of this device and user slot (no user id = slot 1) covering measured_at; the
-# exclusion constraint guarantees there is at most one.
-_INSERT_READINGS = sql.SQL("""
-WITH fresh AS (
-  INSERT INTO reading_ids (reading_id, measured_at)
-  SELECT reading_id, measured_at FROM {staging} ORDER BY reading_id
-  ON CONFLICT (reading_id) DO NOTHING
-  RETURNING reading_id
-)
-INSERT INTO readings (measured_at, reading_id, kind, device_id, user_slot, citizen_id, assignment_id,
-                      gateway_id, batch_seq, device_time, gateway_time, time_source, unit, original_unit,
-                      systolic, diastolic, mean_arterial_pressure, pulse_rate, value, "values", status,
-                      invalid_values, implausible, implausible_reasons, clock_in_future, raw_uuid, raw)
-SELECT s.measured_at, s.reading_id, s.kind, dev.id, s.user_slot, a.citizen_id, a.id,
-       s.gateway_id, s.batch_seq, s.device_time, s.gateway_time, s.time_source, s.unit, s.original_unit,
-       s.systolic, s.diastolic, s.mean_arterial_pressure, s.pulse_rate, s.value, s.values_json::jsonb,
-       s.status_json::jsonb, coalesce(s.invalid_values, ARRAY[]::text[]), s.implausible,
-       coalesce(s.implausible_reasons, ARRAY[]::text[]), s.clock_in_future,
-       s.raw_uuid, s.raw
-FROM {staging} s
-JOIN fresh f ON f.reading_id = s.reading_id
-JOIN devices dev ON dev.address = s.address
-LEFT JOIN device_assignments a
-  ON a.device_id = dev.id AND a.user_slot = coalesce(s.user_slot, 1) AND a.valid @> s.measured_at
-RETURNING reading_id, citizen_id, kind, measured_at, gateway_time, implausible, clock_in_future,
-          systolic, diastolic, pulse_rate, value
-""").format(staging=sql.Identifier(STAGING_TABLE))
+""").format(newer_battery=NEWER_BATTERY_WINS)
 
 _INSERT_DEAD_LETTER = """
 INSERT INTO dead_letters (topic, gateway_id, reason, detail, payload, payload_bytes, payload_truncated)
 VALUES (%s, %s, %s, %s, %s, %s, %s)
 """
-
-# A duplicate id whose content differs from the stored row is a conflict (docs/contract.md
-# "Conflicting re-sends"): the first stored version stays, the newcomer is kept here. Runs
-# only when a batch held duplicates; the ledger's measured_at reaches the hypertable by its
-# unique index.
-_RECORD_CONFLICTS = sql.SQL("""
-INSERT INTO reading_conflicts (reading_id, gateway_id, batch_seq, stored, arrived)
-SELECT s.reading_id, s.gateway_id, s.batch_seq,
-       jsonb_build_object('measured_at', r.measured_at, 'values', r."values", 'status', r.status,
-                          'raw', encode(r.raw, 'hex'), 'raw_uuid', r.raw_uuid),
-       jsonb_build_object('measured_at', s.measured_at, 'values', s.values_json::jsonb,
-                          'status', s.status_json::jsonb, 'raw', encode(s.raw, 'hex'),
-                          'raw_uuid', s.raw_uuid)
-FROM {staging} s
-JOIN reading_ids l ON l.reading_id = s.reading_id
-JOIN readings r ON r.measured_at = l.measured_at AND r.reading_id = l.reading_id
-WHERE s.reading_id = ANY(%s)
-  AND (r."values" IS DISTINCT FROM s.values_json::jsonb
-       OR r.status IS DISTINCT FROM s.status_json::jsonb
-       OR r.raw IS DISTINCT FROM s.raw OR r.measured_at IS DISTINCT FROM s.measured_at)
-""").format(staging=sql.Identifier(STAGING_TABLE))
-
 
 @dataclass(slots=True)
 class GapReport:
@@ -350,16 +206,27 @@ def classify_database_error(error: psycopg.Error) -> IngestError:
 
 
 class BatchWriter:
-    """Writes batches on one connection (autocommit; each batch is an explicit transaction)."""
+    """Writes batches on one connection (autocommit; each batch is an explicit transaction).
+
+    ``strategy`` puts the readings in (production: :class:`StagingCopyStrategy`); the steps
+    around it, and their order, are the writer's own (see :meth:`_write`).
+    """
 
     # Run in each batch's transaction on the attributed, plausible readings it stored.
     alert_rules: tuple[AlertRule, ...] = batch_rules()
 
-    def __init__(self, conn: psycopg.Connection[Any], *, max_dead_letter_bytes: int = 1024 * 1024) -> None:
+    def __init__(
+        self,
+        conn: psycopg.Connection[Any],
+        *,
+        max_dead_letter_bytes: int = 1024 * 1024,
+        strategy: WriteStrategy | None = None,
+    ) -> None:
         self.conn = conn
         self.max_dead_letter_bytes = max_dead_letter_bytes
+        self.strategy: WriteStrategy = strategy if strategy is not None else StagingCopyStrategy()
         try:
-            conn.execute(_CREATE_STAGING)
+            self.strategy.prepare(conn)
         except psycopg.Error as error:
             raise classify_database_error(error) from error
 
@@ -393,9 +260,9 @@ class BatchWriter:
         if batches:
             rows = self._dedupe(batches, result)
             self.conn.execute(_INSERT_NEW_GATEWAYS, (_packed(sorted({b.gateway_id for b in batches})),))
-            stored = self._insert_rows(rows)
+            stored = self.strategy.insert_readings(self.conn, rows)
             self._record_conflicts(rows, stored, result)
-            self._touch_devices(rows)
+            self.strategy.touch_devices(self.conn, rows)
             self._track_gateways(batches, result)
             self._account(stored, result)
             summaries.record(self.conn, stored)
@@ -486,33 +353,16 @@ class BatchWriter:
                 rows.append(reading)
         return rows
 
-    def _insert_rows(self, rows: list[PreparedReading]) -> list[tuple[Any, ...]]:
-        """Insert new devices and the new readings; return the RETURNING rows of
-        ``_INSERT_READINGS``. COPY into staging, then set-based SQL (docs/benchmarks.md
-        compares this with the alternatives)."""
-        with self.conn.cursor() as cur:
-            with cur.copy(_COPY_STAGING) as copy:
-                copy.set_types(_STAGING_TYPE_NAMES)
-                for row in rows:
-                    copy.write_row(row)
-            cur.execute(_INSERT_NEW_DEVICES)
-            return cur.execute(_INSERT_READINGS).fetchall()
-
     def _record_conflicts(
-        self, rows: list[PreparedReading], stored: list[tuple[Any, ...]], result: WriteResult
+        self, rows: list[PreparedReading], stored: list[StoredRow], result: WriteResult
     ) -> None:
         if len(stored) == len(rows):
             return  # every id was new: nothing to compare (the hot path)
-        fresh = {row[0] for row in stored}
+        fresh = {row.reading_id for row in stored}
         repeated = [row.reading_id for row in rows if row.reading_id not in fresh]
-        cur = self.conn.execute(_RECORD_CONFLICTS, (repeated,))
-        result.conflicts += cur.rowcount
+        result.conflicts += self.strategy.record_conflicts(self.conn, rows, repeated)
 
-    def _touch_devices(self, rows: list[PreparedReading]) -> None:  # noqa: ARG002 - rows are in staging
-        """Last seen, battery, model, serial, firmware of the batch's devices."""
-        self.conn.execute(_UPSERT_READING_DEVICES)
-
-    def _account(self, stored: list[tuple[Any, ...]], result: WriteResult) -> None:
+    def _account(self, stored: list[StoredRow], result: WriteResult) -> None:
         result.stored = len(stored)
         result.duplicates = result.readings - result.stored
         attributed: list[StoredReading] = []

@@ -7,8 +7,6 @@ cloned from a migrated template, so tests never see each other's rows.
 
 from __future__ import annotations
 
-import itertools
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,14 +14,13 @@ import pytest
 
 from devstack.services.mosquitto import LocalMosquitto
 from devstack.services.postgres import LocalPostgres
+from tests.support.database import TEMPLATE_DB, fresh_database
 
-TEMPLATE_DB = "homevitals_template"
 INTEGRATION_FIXTURES = {
     "postgres_server", "migrated_template", "db_dsn", "mosquitto", "private_mosquitto",
     "private_postgres",
 }
 REPO_ROOT = Path(__file__).resolve().parent.parent
-_db_counter = itertools.count()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -69,10 +66,8 @@ def migrated_template(postgres_server: LocalPostgres) -> str:
 @pytest.fixture
 def db_dsn(postgres_server: LocalPostgres, migrated_template: str) -> Iterator[str]:
     """A fresh, migrated database for one test (superuser DSN)."""
-    name = f"t_{os.getpid()}_{next(_db_counter)}"
-    postgres_server.execute("postgres", f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
-    yield postgres_server.dsn_for(name)
-    postgres_server.execute("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with fresh_database(postgres_server) as dsn:
+        yield dsn
 
 
 @pytest.fixture(scope="session")

@@ -62,6 +62,34 @@ TEXTS: dict[str, Text] = {
         "No login is configured. Set API_OIDC_DISCOVERY_URL (see docs/web.md).",
     ),
     "login.failed": Text("Login mislykkedes: {reason}", "Login failed: {reason}"),
+    "login.refused.state": Text(
+        "Svaret fra kommunens login hører ikke til et login, som denne browser startede ({detail}). "
+        "Luk fanen, og log ind igen herfra.",
+        "The municipality's login answered a login this browser did not start ({detail}). "
+        "Close the tab and log in again from here.",
+    ),
+    "login.refused.id_token": Text(
+        "Kommunens login sendte et ID-token, der ikke kan godkendes ({detail}). "
+        "Log ind igen; sker det igen, så kontakt IT.",
+        "The municipality's login sent an ID token that does not verify ({detail}). "
+        "Log in again; if it happens again, contact IT.",
+    ),
+    "login.refused.provider": Text(
+        "Kommunens login afviste login ({detail}). Log ind igen; sker det igen, så kontakt IT.",
+        "The municipality's login refused the login ({detail}). Log in again; if it happens again, "
+        "contact IT.",
+    ),
+    "login.refused.claims": Text(
+        "Du er logget ind, men dit login har ingen brugbar rolle eller plejegruppe ({detail}). "
+        "Bed IT om at give dig en rolle i kommunens login.",
+        "You are logged in, but your login carries no usable role or care team ({detail}). "
+        "Ask IT to give you a role in the municipality's login.",
+    ),
+    "login.refused.unreachable": Text(
+        "Kommunens login kunne ikke nås ({detail}). Prøv igen om lidt; sker det igen, så kontakt IT.",
+        "The municipality's login could not be reached ({detail}). Try again shortly; if it "
+        "happens again, contact IT.",
+    ),
     "logged_out": Text("Du er logget ud.", "You are logged out."),
     # Errors -----------------------------------------------------------------------------
     "error.title": Text("Det gik ikke", "That did not work"),
@@ -205,9 +233,19 @@ TEXTS: dict[str, Text] = {
     "thresholds.standard": Text("Standard", "Default"),
     "thresholds.save": Text("Gem grænseværdier", "Save thresholds"),
     "thresholds.saved": Text("Grænseværdierne er gemt.", "The thresholds are saved."),
-    "thresholds.order": Text(
-        "{metric}: værdierne skal stige (rød lav < gul lav < gul høj < rød høj).",
-        "{metric}: the values must rise (red low < yellow low < yellow high < red high).",
+    "thresholds.read_only": Text(
+        "Du kan se grænseværdierne; borgerens plejegruppe ændrer dem.",
+        "You can see the thresholds; the citizen's care team changes them.",
+    ),
+    "thresholds.pair": Text(
+        "{metric}: {low} ({low_value}) skal være mindre end {high} ({high_value}). "
+        "Værdierne skal stige: rød lav < gul lav < gul høj < rød høj.",
+        "{metric}: {low} ({low_value}) must be less than {high} ({high_value}). "
+        "The values must rise: red low < yellow low < yellow high < red high.",
+    ),
+    "thresholds.range": Text(
+        "{metric}: en værdi er uden for det mulige (mellem -{limit} og {limit}).",
+        "{metric}: a value is out of range (between -{limit} and {limit}).",
     ),
     "thresholds.number": Text(
         "{metric}: skriv tal i alle fire felter.", "{metric}: enter numbers in all four fields."

@@ -1,7 +1,7 @@
 """Time every panel query of every dashboard, as Grafana sends it, as Grafana's role.
 
 The SQL is taken from the generated dashboards (dashboards/generated/, what ``dashboards
-sync`` uploads), expanded by :func:`dashboards.grafana_sql.render` exactly as Grafana
+sync`` uploads), expanded by :func:`benchmarks.grafana_sql.render` exactly as Grafana
 would expand it for the dashboard's default time range, and run on a login role that is a
 member of ``homevitals_grafana``.
 """
@@ -18,9 +18,9 @@ from typing import Any, Final
 import psycopg
 from psycopg import sql
 
+from benchmarks.grafana_sql import TimeRange, Variable, render
 from benchmarks.scale.timing import Timing
 from dashboards.build import load_generated
-from dashboards.grafana_sql import TimeRange, Variable, render
 from database.summaries import reference_care_overview_sql
 
 GRAFANA_LOGIN: Final = "bench_grafana_reader"

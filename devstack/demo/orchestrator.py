@@ -23,16 +23,21 @@ from types import FrameType
 
 import psycopg
 import yaml
+from pydantic import SecretStr
 
+from api.broker import DynsecAdmin
+from api.broker.bootstrap import HubAccounts, bootstrap, ingest_username
 from database.login_roles import LOGIN_ROLES, ensure_login_role
 from database.migrate import migrate
 from devstack.demo.homes import DemoHome, plan_homes
 from devstack.demo.processes import ManagedProcess
 from devstack.demo.seed import seed_homes
-from devstack.services.mosquitto import LocalMosquitto
+from devstack.services.mosquitto import DYNSEC_ADMIN, LocalMosquitto
 from devstack.services.ports import port_in_use
 from devstack.services.postgres import LocalPostgres
 from homevitals.errors import HomevitalsError
+
+DEMO_INGEST_CLIENT_ID = "demo-ingest-1"
 
 
 class DemoError(HomevitalsError):
@@ -116,10 +121,26 @@ class Demo:
         return dsn
 
     def start_broker(self) -> None:
-        self._progress(f"Mosquitto on 127.0.0.1:{self.config.mqtt_port}")
+        self._progress(f"Mosquitto on 127.0.0.1:{self.config.mqtt_port} (dynamic security plugin)")
         self._check_port(self.config.mqtt_port, "mosquitto", "--mqtt-port")
-        self.mosquitto = LocalMosquitto(self.config.mqtt_port, state_dir=self.dir / "mosquitto")
+        self.mosquitto = LocalMosquitto(
+            self.config.mqtt_port, state_dir=self.dir / "mosquitto", dynsec=True,
+            admin_password=self._secret("mqtt-hub_admin"),
+        )
         self.mosquitto.start()
+        # The same accounts as a deployment's broker-init job (`homevitals broker init`).
+        accounts = HubAccounts(
+            ingest_password=SecretStr(self._secret("mqtt-hub_ingest")),
+            ingest_client_ids=(DEMO_INGEST_CLIENT_ID,),
+        )
+        with self._broker_admin() as admin:
+            bootstrap(admin, accounts, progress=lambda line: self.say(f"      {line}"))
+
+    def _broker_admin(self) -> DynsecAdmin:
+        return DynsecAdmin(
+            host="127.0.0.1", port=self.config.mqtt_port, username=DYNSEC_ADMIN,
+            password=SecretStr(self._secret("mqtt-hub_admin")),
+        )
 
     def seed(self, dsn: str) -> tuple[list[DemoHome], dict[str, int]]:
         homes = plan_homes(self.config.citizens)
@@ -156,7 +177,9 @@ class Demo:
                 "INGEST_MQTT_HOST": "127.0.0.1",
                 "INGEST_MQTT_PORT": str(self.config.mqtt_port),
                 "INGEST_METRICS_PORT": str(self.config.metrics_port),
-                "INGEST_CLIENT_ID": "demo-ingest-1",
+                "INGEST_MQTT_CLIENT_ID": DEMO_INGEST_CLIENT_ID,
+                "INGEST_MQTT_USERNAME": ingest_username(1),
+                "INGEST_MQTT_PASSWORD": self._secret("mqtt-hub_ingest"),
             },
         )
         self._progress(f"API on http://127.0.0.1:{self.config.api_port}")
@@ -196,6 +219,10 @@ class Demo:
     def start_gateways(self, homes: list[DemoHome]) -> None:
         cli = _homevitals()
         self._progress(f"{len(homes)} simulated homes (gateways at speed x{self.config.speed:g})")
+        # Each gateway gets its own broker account, as enrollment gives a real one.
+        with self._broker_admin() as admin:
+            for home in homes:
+                admin.provision_gateway(home.gateway_id, SecretStr(self._secret(f"mqtt-{home.gateway_id}")))
         for home in homes:
             data_dir = self.dir / "gateways" / home.gateway_id
             data_dir.mkdir(parents=True, exist_ok=True)
@@ -217,6 +244,8 @@ class Demo:
                     "GATEWAY_ID": home.gateway_id,
                     "GATEWAY_MQTT_HOST": "127.0.0.1",
                     "GATEWAY_MQTT_PORT": str(self.config.mqtt_port),
+                    "GATEWAY_MQTT_USERNAME": home.gateway_id,
+                    "GATEWAY_MQTT_PASSWORD": self._secret(f"mqtt-{home.gateway_id}"),
                     "GATEWAY_DATA_DIR": str(data_dir),
                     "GATEWAY_LOG_FORMAT": "json",
                 },

@@ -19,6 +19,7 @@ from typing import Self
 
 from devstack.services.errors import ServiceStartError
 from devstack.services.ports import free_port, wait_for_port
+from homevitals.contract.models import MAX_MESSAGE_BYTES
 
 # Limits that keep a manual-ack subscriber's QoS 1 backlog intact (0 = unlimited).
 NO_DROP_LIMITS = """\
@@ -50,17 +51,19 @@ class LocalMosquitto:
         extra_config: str = "",
         allow_anonymous: bool = True,
         dynsec: bool = False,
+        admin_password: str | None = None,
     ) -> None:
         self._owned_tmp = state_dir is None
         self.state_dir = state_dir or Path(tempfile.mkdtemp(prefix="homevitals-mqtt-"))
         self.port = port or free_port()
         self.extra_config = extra_config
         # Dynamic security: accounts and ACLs live in the plugin's JSON file, managed at run
-        # time over $CONTROL/dynamic-security/v1; only the generated admin exists at start.
+        # time over $CONTROL/dynamic-security/v1; only the admin exists at start. Pass the
+        # admin password to reuse a state_dir (its file keeps the first one).
         self.dynsec = dynsec
         self.allow_anonymous = allow_anonymous and not dynsec
         self.dynsec_path = self.state_dir / "dynamic-security.json"
-        self.admin_password = secrets.token_urlsafe(24) if dynsec else ""
+        self.admin_password = (admin_password or secrets.token_urlsafe(24)) if dynsec else ""
         self.config_path = self.state_dir / "mosquitto.conf"
         self.log_path = self.state_dir / "mosquitto.log"
         self._process: subprocess.Popen[bytes] | None = None
@@ -111,7 +114,11 @@ class LocalMosquitto:
                     os.chown(self.dynsec_path, entry.pw_uid, entry.pw_gid)
                 except KeyError:
                     pass
-        return f"plugin {DYNSEC_PLUGIN}\nplugin_opt_config_file {self.dynsec_path}\n"
+        # As deploy/mosquitto/mosquitto.conf: the contract's largest message, nothing above.
+        return (
+            f"plugin {DYNSEC_PLUGIN}\nplugin_opt_config_file {self.dynsec_path}\n"
+            f"message_size_limit {MAX_MESSAGE_BYTES}\n"
+        )
 
     def start(self) -> Self:
         self.write_config()

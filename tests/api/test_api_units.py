@@ -1,4 +1,4 @@
-"""Small pure pieces: FHIR date search ranges, cursors, and the benchmark's docs writer."""
+"""Small pure pieces: FHIR date search ranges, and cursors."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from api.bench import write_docs
 from api.errors import InvalidRequest
 from api.fhir.search import parse_codes, parse_dates, parse_patient
 from api.pagination import CURSOR_ID, CURSOR_TIME, decode_cursor, encode_cursor
@@ -49,12 +48,3 @@ def test_cursors_round_trip_and_refuse_forgeries():
     ):
         with pytest.raises(InvalidRequest):
             decode_cursor(forged, CURSOR_TIME, CURSOR_ID)
-
-
-def test_benchmark_docs_replace_only_the_api_section(tmp_path):
-    path = tmp_path / "benchmarks.md"
-    write_docs(path, "## API\n\nfirst\n")
-    assert path.read_text() == "## API\n\nfirst\n"
-    path.write_text("# Benchmarks\n\n## Ingest\n\n10k/s\n\n" + path.read_text() + "\n## Later\n\nkept\n")
-    write_docs(path, "## API\n\nsecond\n")
-    assert path.read_text() == "# Benchmarks\n\n## Ingest\n\n10k/s\n\n## API\n\nsecond\n\n## Later\n\nkept\n"

@@ -17,21 +17,19 @@ import pytest
 from dashboards.i18n import TEXTS as DASHBOARD_TEXTS
 from gateway.readings import MEASUREMENT_UUIDS, DeviceIdentity, build_reading
 from gatt import (
-    DECODERS,
     BloodPressureMeasurement,
-    ConcentrationUnit,
     GlucoseMeasurement,
-    GlucoseType,
     PlxSpotCheckMeasurement,
-    PressureUnit,
-    SampleLocation,
     TemperatureMeasurement,
-    TemperatureUnit,
     WeightMeasurement,
-    WeightUnit,
     decode_characteristic,
 )
+from gatt.blood_pressure import PressureUnit
+from gatt.decoding import DECODERS
+from gatt.glucose import ConcentrationUnit, GlucoseType, SampleLocation
+from gatt.health_thermometer import TemperatureUnit
 from gatt.uuids import CharacteristicUUID, ServiceUUID
+from gatt.weight_scale import WeightUnit
 from homevitals.contract import Kind
 from homevitals.contract.kinds import (
     FHIR_OBSERVATIONS,

@@ -13,7 +13,7 @@ import pytest
 from dashboards_seed import Seeded, seed
 from fake_grafana import FakeGrafana
 
-from dashboards.grafana_sql import TimeRange, Variable, render
+from benchmarks.grafana_sql import TimeRange, Variable, render
 from devstack.services.postgres import LocalPostgres
 
 

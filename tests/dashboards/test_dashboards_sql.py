@@ -15,13 +15,13 @@ import psycopg
 import pytest
 from dashboards_seed import IDENTIFIERS
 
+from benchmarks.grafana_sql import TimeRange, Variable
 from dashboards import care_overview as care
 from dashboards import citizen_detail as detail
 from dashboards import fleet
 from dashboards import ingest_operations as ingest
 from dashboards.build import load_generated
 from dashboards.common import CITIZEN_QUERY, TEAM_QUERY
-from dashboards.grafana_sql import TimeRange, Variable
 
 pytestmark = pytest.mark.integration
 
@@ -90,14 +90,14 @@ def care_expectations(w: Any) -> dict[str, Expect]:
             citizens,
         ),
         care.OPEN_ALERTS: Expect(
-            ("opened_at", "citizen_id", "label", "care_team", "level", "state", "alert_type", "metric", "value",
-             "measured_at"),
+            ("alert_id", "opened_at", "citizen_id", "label", "care_team", "level", "state", "alert_type", "metric",
+             "value", "measured_at"),
             [
-                (t["alert_k_sys"], ids["karen"], "Karen H.", "team-nord", "alert", "open", "threshold",
+                (s.alerts["k_sys"], t["alert_k_sys"], ids["karen"], "Karen H.", "team-nord", "alert", "open", "threshold",
                  "systolic", 165.0, None),
-                (t["alert_j_missing"], ids["jens"], "Jens J.", "team-nord", "warning", "open",
+                (s.alerts["j_missing"], t["alert_j_missing"], ids["jens"], "Jens J.", "team-nord", "warning", "open",
                  "missing_measurements", "blood_pressure", None, None),
-                (t["alert_k_dia"], ids["karen"], "Karen H.", "team-nord", "warning", "acknowledged", "threshold",
+                (s.alerts["k_dia"], t["alert_k_dia"], ids["karen"], "Karen H.", "team-nord", "warning", "acknowledged", "threshold",
                  "diastolic", 95.0, None),
             ],
         ),

@@ -145,8 +145,9 @@ def test_a_wrong_token_is_an_error_naming_the_request(fake_grafana):
 
 
 # -- the command line ----------------------------------------------------------------------
-def cli(*args: str, password: str | None = PASSWORD) -> subprocess.CompletedProcess[str]:
+def cli(*args: str, password: str | None = PASSWORD, **extra_env: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DASHBOARDS_", "HOMEVITALS_GRAFANA_", "GRAFANA_"))}
+    env.update(extra_env)
     if password is not None:
         env["HOMEVITALS_GRAFANA_DB_PASSWORD"] = password
     return subprocess.run([sys.executable, "-m", "dashboards.cli", *args], capture_output=True, text=True,
@@ -202,3 +203,14 @@ def test_cli_reports_errors_and_exits_non_zero(fake_grafana):
     no_url = cli("sync", "--token", TOKEN)
     assert no_url.returncode == 2 and "--url" in no_url.stderr
     assert fake_grafana.writes() == []
+
+
+def test_cli_points_the_data_links_at_dashboards_web_url(fake_grafana):
+    url = "https://homevitals.kommune.dk/app"
+    result = cli("sync", "--url", fake_grafana.url, "--token", TOKEN, DASHBOARDS_WEB_URL=url)
+    assert result.returncode == 0, result.stderr
+    for uid in ("homevitals-care-overview", "homevitals-citizen-detail"):
+        variables = fake_grafana.dashboards[uid]["dashboard"]["templating"]["list"]
+        assert [v["query"] for v in variables if v["name"] == "web"] == [url], uid
+    bad = cli("sync", "--url", fake_grafana.url, "--token", TOKEN, DASHBOARDS_WEB_URL="homevitals/app")
+    assert bad.returncode == 2 and bad.stderr.startswith("sync failed: DASHBOARDS_WEB_URL: String should match")

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dashboards.errors import MacroError
-from dashboards.grafana_sql import (
+from benchmarks.grafana_sql import (
+    MacroError,
     TimeRange,
     Variable,
     expand_macros,

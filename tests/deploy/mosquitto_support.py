@@ -1,9 +1,10 @@
 """A real Mosquitto running the broker configuration shipped for compose.
 
-``deploy/mosquitto/make-auth.sh`` writes the password file (with the real mosquitto_passwd)
-and installs the ACL, exactly as the compose job ``mosquitto-auth`` does, from the same
-environment; ``deploy/mosquitto/mosquitto.conf`` is started with only its container paths and
-listener moved to a temporary folder and a free port.
+``deploy/mosquitto/dynsec-init.sh`` creates the dynamic security plugin's file (with the real
+mosquitto_ctrl) exactly as the compose job ``mosquitto-init`` does, from the same environment;
+``deploy/mosquitto/mosquitto.conf`` is started with only its container paths, plugin path and
+listener moved to a temporary folder and a free port. :func:`bootstrap_hub` then does what
+the ``broker-init`` job does (``homevitals broker init``), over the admin connection.
 """
 
 from __future__ import annotations
@@ -13,19 +14,24 @@ import datetime as dt
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from deploy_support import DEPLOY
+from pydantic import SecretStr
 
-from devstack.services.mosquitto import mosquitto_binary
+from api.broker import DynsecAdmin
+from api.broker.bootstrap import HubAccounts, bootstrap
+from devstack.services.mosquitto import DYNSEC_ADMIN, DYNSEC_PLUGIN, mosquitto_binary
 from devstack.services.ports import free_port, wait_for_port
 
 MOSQUITTO_DIR = DEPLOY / "mosquitto"
+SHIPPED_PLUGIN = "/usr/lib/mosquitto_dynamic_security.so"  # its path in the eclipse-mosquitto image
 
 
 def _give_to_broker_user(*paths: Path) -> None:
@@ -37,17 +43,12 @@ def _give_to_broker_user(*paths: Path) -> None:
         os.chown(path, entry.pw_uid, entry.pw_gid)
 
 
-def run_make_auth(auth_dir: Path, auth_env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """make-auth.sh with the environment of the compose job, writing into ``auth_dir``."""
-    environment = {
-        "PATH": os.environ["PATH"],
-        "MOSQUITTO_AUTH_DIR": str(auth_dir),
-        "MOSQUITTO_ACL_SOURCE": str(MOSQUITTO_DIR / "acl"),
-        **auth_env,
-    }
+def run_dynsec_init(dynsec_file: Path, init_env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """dynsec-init.sh with the environment of the compose job, writing ``dynsec_file``."""
+    environment = {"PATH": os.environ["PATH"], "MOSQUITTO_DYNSEC_FILE": str(dynsec_file), **init_env}
     return subprocess.run(
-        ["sh", str(MOSQUITTO_DIR / "make-auth.sh")], env=environment, capture_output=True, text=True, timeout=30,
-        check=False,
+        ["sh", str(MOSQUITTO_DIR / "dynsec-init.sh")], env=environment, capture_output=True, text=True,
+        timeout=30, check=False,
     )
 
 
@@ -62,33 +63,65 @@ def _moved(text: str, replacements: dict[str, str]) -> str:
 class Broker:
     port: int
     base: Path
+    admin_password: str
     tls_port: int | None = None
     ca_file: Path | None = None
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
     def log(self) -> str:
         return (self.base / "mosquitto.log").read_text(errors="replace")
 
+    @property
+    def dynsec_file(self) -> Path:
+        return self.base / "dynsec" / "dynamic-security.json"
+
+    def admin(self) -> DynsecAdmin:
+        return DynsecAdmin(
+            host="127.0.0.1", port=self.port, username=DYNSEC_ADMIN, password=SecretStr(self.admin_password)
+        )
+
+    def start(self) -> None:
+        with (self.base / "mosquitto.log").open("ab") as log:
+            self.process = subprocess.Popen(
+                [mosquitto_binary(), "-c", str(self.base / "mosquitto.conf")], stdout=log, stderr=log
+            )
+        wait_for_port("127.0.0.1", self.port, timeout=15)
+        if self.tls_port:
+            wait_for_port("127.0.0.1", self.tls_port, timeout=15)
+
+    def stop(self, *, crash: bool = False) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGKILL if crash else signal.SIGTERM)
+            self.process.wait(timeout=15)
+            self.process = None
+
+
+def bootstrap_hub(broker: Broker, accounts: HubAccounts) -> None:
+    """What ``homevitals broker init`` does in the broker-init job."""
+    with broker.admin() as admin:
+        bootstrap(admin, accounts, progress=lambda _line: None)
+
 
 @contextlib.contextmanager
-def shipped_broker(auth_env: dict[str, str], *, tls: bool = False) -> Iterator[Broker]:
+def shipped_broker(init_env: dict[str, str], *, tls: bool = False) -> Iterator[Broker]:
     base = Path(tempfile.mkdtemp(prefix="homevitals-compose-mqtt-"))
-    process: subprocess.Popen[bytes] | None = None
+    broker: Broker | None = None
     try:
-        auth, data, conf_d, certs = (base / name for name in ("auth", "data", "conf.d", "certs"))
-        for folder in (data, conf_d, certs):
+        dynsec, data, conf_d, certs = (base / name for name in ("dynsec", "data", "conf.d", "certs"))
+        for folder in (dynsec, data, conf_d, certs):
             folder.mkdir()
         for shipped in (MOSQUITTO_DIR / "conf.d").iterdir():
             shutil.copy(shipped, conf_d / shipped.name)
-        made = run_make_auth(auth, auth_env)
+        made = run_dynsec_init(dynsec / "dynamic-security.json", init_env)
         assert made.returncode == 0, made.stderr
-        broker = Broker(port=free_port(), base=base)
+        broker = Broker(port=free_port(), base=base, admin_password=init_env["MQTT_ADMIN_PASSWORD"])
         config = _moved(
             (MOSQUITTO_DIR / "mosquitto.conf").read_text(),
             {
                 "\nlistener 1883\n": f"\nlistener {broker.port} 127.0.0.1\n",
-                "/mosquitto/auth/passwd": str(auth / "passwd"),
-                "/mosquitto/auth/acl": str(auth / "acl"),
+                SHIPPED_PLUGIN: str(DYNSEC_PLUGIN),
+                "/mosquitto/dynsec/dynamic-security.json": str(broker.dynsec_file),
                 "/mosquitto/data/": f"{data}/",
                 "/mosquitto/config/conf.d": str(conf_d),
             },
@@ -103,17 +136,12 @@ def shipped_broker(auth_env: dict[str, str], *, tls: bool = False) -> Iterator[B
                 ).replace("/mosquitto/certs/", f"{certs}/")
             )
         (base / "mosquitto.conf").write_text(config)
-        _give_to_broker_user(base, data, conf_d, certs, *certs.iterdir())
-        with (base / "mosquitto.log").open("wb") as log:
-            process = subprocess.Popen([mosquitto_binary(), "-c", str(base / "mosquitto.conf")], stdout=log, stderr=log)
-        wait_for_port("127.0.0.1", broker.port, timeout=15)
-        if broker.tls_port:
-            wait_for_port("127.0.0.1", broker.tls_port, timeout=15)
+        _give_to_broker_user(base, dynsec, data, conf_d, certs, *certs.iterdir())
+        broker.start()
         yield broker
     finally:
-        if process is not None:
-            process.terminate()
-            process.wait(timeout=15)
+        if broker is not None:
+            broker.stop()
         shutil.rmtree(base, ignore_errors=True)
 
 

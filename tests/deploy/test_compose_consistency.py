@@ -27,6 +27,9 @@ from deploy_support import (
 )
 from pydantic_settings import BaseSettings
 
+from api.broker.bootstrap import ingest_username
+from api.broker.commands import gateway_client_id
+from api.broker.settings import BrokerAdminSettings
 from api.settings import ApiSettings
 from gateway.settings import GatewaySettings
 from homevitals.cli import build_app
@@ -43,9 +46,10 @@ SETTINGS_OF_COMMAND: dict[tuple[str, ...], tuple[type[BaseSettings], ...]] = {
     ("ingest", "run"): (IngestSettings,),
     ("api", "run"): (ApiSettings, WebSettings),
     ("db", "migrate"): (DatabaseSettings, roles_script.LoginRolesSettings),
+    ("broker", "init"): (BrokerAdminSettings,),
 }
 SETTINGS_PREFIXES = ("GATEWAY_", "INGEST_", "API_", "HOMEVITALS_")
-ONE_SHOT = {"mosquitto-auth", "migrate"}
+ONE_SHOT = {"mosquitto-init", "broker-init", "migrate"}
 
 
 # ---- helpers -------------------------------------------------------------------------------
@@ -202,7 +206,7 @@ def test_files_used_by_commands_exist_in_the_repository(
             source = mounts[owners[0]] / path.relative_to(owners[0])
             assert source.is_file(), f"{name}: {word} would be {source}, which does not exist"
             checked += 1
-    assert checked >= 5  # make-auth.sh, create_login_roles.py, the three scenarios
+    assert checked >= 5  # dynsec-init.sh, create_login_roles.py, the three scenarios
 
 
 # ---- environment -> settings ---------------------------------------------------------------
@@ -213,8 +217,8 @@ def test_every_service_variable_is_a_setting_of_that_service(services: dict[str,
         for variable in environment_of(service):
             if not variable.startswith(SETTINGS_PREFIXES):
                 continue
-            if name in {"mosquitto-auth", "grafana"}:
-                continue  # read by make-auth.sh and by the Grafana provisioning, checked below
+            if name in {"mosquitto-init", "grafana"}:
+                continue  # read by dynsec-init.sh and by the Grafana provisioning, checked below
             assert variable in accepted, (
                 f"{name}: {variable} is not a setting of {[c.__name__ for c in classes] or 'any service'}"
             )
@@ -229,7 +233,9 @@ def test_every_setting_service_gets_its_environment_name_right(services: dict[st
     assert "HOMEVITALS_DATABASE_URL" in accepted_env_names(DatabaseSettings)
 
 
-@pytest.mark.parametrize("service_name", ["ingest-1", "ingest-2", "api", "sim-home-1", "sim-home-2", "sim-home-3", "migrate"])
+@pytest.mark.parametrize(
+    "service_name", ["ingest-1", "ingest-2", "api", "sim-home-1", "sim-home-2", "sim-home-3", "migrate", "broker-init"]
+)
 def test_the_settings_accept_the_values_in_production(
     service_name: str, resolved_services: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -254,6 +260,9 @@ def test_the_settings_accept_the_values_in_production(
             settings.verifier_config()
         if isinstance(settings, WebSettings):
             settings.check()
+        if isinstance(settings, BrokerAdminSettings):
+            settings.admin()  # the admin password passes the secret checks
+            assert len(settings.hub_accounts().gateways) == 3
         if isinstance(settings, roles_script.LoginRolesSettings):
             for role in roles_script.LOGIN_ROLES:
                 roles_script.check_password(settings, role, settings.password_for(role))
@@ -292,17 +301,26 @@ def test_database_clients_use_the_login_users_the_migrate_job_creates(
     assert migrate[reader.setting] in grafana.values(), "Grafana does not get grafana_reader's password"
 
 
-def _gateway_accounts(resolved_services: dict[str, dict[str, Any]]) -> dict[str, str]:
-    lines = (environment_of(resolved_services["mosquitto-auth"])["MQTT_GATEWAY_ACCOUNTS"] or "").splitlines()
-    return dict(line.strip().split(":", 1) for line in lines if line.strip())
+def _broker_init() -> BrokerAdminSettings:
+    return BrokerAdminSettings.model_construct()
 
 
 def test_mqtt_clients_use_the_accounts_the_broker_gets(
-    services: dict[str, dict[str, Any]], resolved_services: dict[str, dict[str, Any]]
+    services: dict[str, dict[str, Any]], resolved_services: dict[str, dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    auth = environment_of(resolved_services["mosquitto-auth"])
-    acl = (DEPLOY / "mosquitto" / "acl").read_text()
-    accounts = _gateway_accounts(resolved_services)
+    """Every MQTT client logs in with an account broker-init makes, bound to the client id it uses."""
+    init_env = environment_of(resolved_services["broker-init"])
+    for variable, value in init_env.items():
+        if value is not None:
+            monkeypatch.setenv(variable, value)
+    init = BrokerAdminSettings()
+    accounts = init.hub_accounts()
+    assert (init.host, init.port) == ("mosquitto", 1883)
+    assert init.admin_password is not None
+    assert init.admin_password.get_secret_value() == environment_of(resolved_services["mosquitto"])["MQTT_ADMIN_PASSWORD"]
+    assert init.admin_password.get_secret_value() == environment_of(resolved_services["mosquitto-init"])["MQTT_ADMIN_PASSWORD"]
+
     homes = [name for name, s in services.items() if settings_classes(s) == (GatewaySettings,)]
     assert len(homes) >= 2, "several simulated homes"
     gateway_ids = set()
@@ -310,33 +328,44 @@ def test_mqtt_clients_use_the_accounts_the_broker_gets(
         env = environment_of(resolved_services[home])
         gateway_id = env["GATEWAY_ID"] or ""
         assert is_valid_gateway_id(gateway_id), f"{home}: {gateway_id!r} is not a gateway id"
-        assert env["GATEWAY_MQTT_USERNAME"] == gateway_id, "the ACL's %u pattern needs user name == gateway id"
-        assert accounts.get(gateway_id) == env["GATEWAY_MQTT_PASSWORD"], f"{home}: no matching broker account"
+        assert env["GATEWAY_MQTT_USERNAME"] == gateway_id, "a gateway's account is named after its id"
+        assert env.get("GATEWAY_MQTT_CLIENT_ID") is None, "the default client id is the one bound to the account"
+        password = accounts.gateways.get(gateway_id)
+        assert password is not None and password.get_secret_value() == env["GATEWAY_MQTT_PASSWORD"], (
+            f"{home}: no matching broker account"
+        )
         assert (env["GATEWAY_MQTT_HOST"], env["GATEWAY_MQTT_PORT"]) == ("mosquitto", "1883")
         assert networks_of(services[home]) & networks_of(services["mosquitto"])
         assert "db" not in networks_of(services[home]), "a gateway must not reach the database"
         gateway_ids.add(gateway_id)
     assert len(gateway_ids) == len(homes), "every home has its own gateway id"
+    assert gateway_client_id("sim-home-1") == "homevitals-gateway-sim-home-1"  # GatewaySettings' default
     volumes = [named_volumes(services[home]) for home in homes]
     assert all(len(v) == 1 for v in volumes) and len(set.union(*volumes)) == len(homes), "own outbox volume each"
 
     client_ids = set()
     for worker in ("ingest-1", "ingest-2"):
         env = environment_of(resolved_services[worker])
-        assert env["INGEST_MQTT_USERNAME"] == "hub_ingest" and f"user {env['INGEST_MQTT_USERNAME']}" in acl
-        assert env["INGEST_MQTT_PASSWORD"] == auth["MQTT_INGEST_PASSWORD"]
+        client_id = env["INGEST_MQTT_CLIENT_ID"]
+        assert client_id in accounts.ingest_client_ids, f"{worker}: {client_id} has no ingest account"
+        assert env["INGEST_MQTT_USERNAME"] == ingest_username(accounts.ingest_client_ids.index(client_id) + 1), (
+            f"{worker}: the account bound to {client_id} is another"
+        )
+        assert env["INGEST_MQTT_PASSWORD"] == accounts.ingest_password.get_secret_value()
         assert (env["INGEST_MQTT_HOST"], env["INGEST_MQTT_PORT"]) == ("mosquitto", "1883")
-        assert f"$share/{env['INGEST_MQTT_SHARE_GROUP']}/homevitals/v1/gateways/+/readings" in acl
-        client_ids.add(env["INGEST_MQTT_CLIENT_ID"])
-    assert len(client_ids) == 2, "each ingest worker needs its own persistent session"
-    mosquitto = environment_of(resolved_services["mosquitto"])
-    assert mosquitto["MQTT_HEALTHCHECK_PASSWORD"] == auth["MQTT_HEALTHCHECK_PASSWORD"]
+        assert env["INGEST_MQTT_SHARE_GROUP"] == accounts.share_group
+        client_ids.add(client_id)
+    assert len(client_ids) == 2, "each ingest worker needs its own client id"
+    assert "mqtt" in networks_of(services["broker-init"]) & networks_of(services["mosquitto"])
 
 
 def test_the_broker_listens_where_clients_connect() -> None:
     config = (DEPLOY / "mosquitto" / "mosquitto.conf").read_text()
     assert re.search(r"^listener 1883$", config, re.MULTILINE)
     assert re.search(r"^allow_anonymous false$", config, re.MULTILINE)
+    assert re.search(r"^plugin /usr/lib/mosquitto_dynamic_security\.so$", config, re.MULTILINE)
+    assert re.search(r"^plugin_opt_config_file /mosquitto/dynsec/dynamic-security\.json$", config, re.MULTILINE)
+    assert not re.search(r"^(password_file|acl_file)", config, re.MULTILINE), "dynsec only: no acl_file set-up"
     for limit in ("max_inflight_messages 0", "max_queued_messages 0", "max_queued_bytes 0"):
         assert re.search(rf"^{limit}$", config, re.MULTILINE), f"{limit}: QoS 1 messages could be dropped"
 
@@ -397,10 +426,16 @@ def test_the_start_order(services: dict[str, dict[str, Any]]) -> None:
     def waits_for(name: str) -> dict[str, str]:
         return {dep: spec["condition"] for dep, spec in services[name].get("depends_on", {}).items()}
 
-    assert waits_for("mosquitto") == {"mosquitto-auth": "service_completed_successfully"}
+    assert waits_for("mosquitto") == {"mosquitto-init": "service_completed_successfully"}
+    assert waits_for("broker-init") == {"mosquitto": "service_healthy"}
     assert waits_for("migrate") == {"timescaledb": "service_healthy"}
     for worker in ("ingest-1", "ingest-2"):
-        assert waits_for(worker) == {"mosquitto": "service_healthy", "migrate": "service_completed_successfully"}
+        assert waits_for(worker) == {
+            "mosquitto": "service_healthy", "broker-init": "service_completed_successfully",
+            "migrate": "service_completed_successfully",
+        }
+    for home in ("sim-home-1", "sim-home-2", "sim-home-3"):
+        assert waits_for(home) == {"mosquitto": "service_healthy", "broker-init": "service_completed_successfully"}
     assert waits_for("api") == {"migrate": "service_completed_successfully"}
     assert waits_for("grafana") == {"migrate": "service_completed_successfully"}
 

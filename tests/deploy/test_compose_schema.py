@@ -106,7 +106,8 @@ def test_docker_compose_lists_every_service(generated_env: Path) -> None:
     result = _compose(generated_env, "config", "--services")
     assert result.returncode == 0, result.stderr
     assert set(result.stdout.split()) == {
-        "mosquitto-auth", "mosquitto", "timescaledb", "migrate", "ingest-1", "ingest-2", "api", "grafana",
+        "mosquitto-init", "mosquitto", "broker-init", "timescaledb", "migrate", "ingest-1", "ingest-2", "api",
+        "grafana",
         "sim-home-1", "sim-home-2", "sim-home-3",
     }
 

@@ -4,8 +4,9 @@ a process, with the environment, commands and healthchecks written in the compos
 What is not taken from the file is only what Docker would provide: host names and ports
 (``mosquitto:1883``, ``timescaledb:5432`` become free ports on 127.0.0.1), bind-mount paths
 (mapped back into the repository), and the data volumes (temporary folders). The broker runs
-the shipped configuration with accounts made by make-auth.sh from the ``mosquitto-auth``
-environment; PostgreSQL authenticates the login users with SCRAM, as in the image.
+the shipped configuration with the dynsec file made by dynsec-init.sh from the
+``mosquitto-init`` environment, then the ``broker-init`` job's command makes the accounts;
+PostgreSQL authenticates the login users with SCRAM, as in the image.
 
 So this proves that the file's values work together in production mode: the migrate job's
 script, the login users and their grants, the MQTT accounts and ACL as the real services use
@@ -20,7 +21,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,6 +34,7 @@ from mosquitto_support import Broker, shipped_broker
 
 from devstack.services.ports import free_port, wait_for_port
 from devstack.services.postgres import LocalPostgres
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -75,7 +76,9 @@ class Stack:
         """One environment value, with Docker's names and ports replaced by local ones."""
         if key.endswith("_MQTT_HOST") and value == "mosquitto":
             return "127.0.0.1"
-        if key.endswith("_MQTT_PORT") and value == "1883":
+        if key == "API_BROKER_HOST" and value == "mosquitto":
+            return "127.0.0.1"
+        if key.endswith(("_MQTT_PORT", "API_BROKER_PORT")) and value == "1883":
             return str(self.broker.port)
         if key in {"INGEST_METRICS_PORT", "API_PORT"}:
             return str(self.ports.setdefault(service, free_port()))
@@ -131,13 +134,18 @@ def stack() -> Iterator[Stack]:
     subprocess.run(["sh", str(DEPLOY / "make-env.sh"), str(env_file)], check=True, capture_output=True)
     variables = {**read_env_file(env_file), "SIM_SPEED": SIM_SPEED}
     services: dict[str, dict[str, Any]] = interpolate(load_compose(), variables)["services"]
-    auth_env = {k: v for k, v in environment_of(services["mosquitto-auth"]).items() if v is not None}
+    init_env = {k: v for k, v in environment_of(services["mosquitto-init"]).items() if v is not None}
 
-    with shipped_broker(auth_env) as broker, LocalPostgres() as postgres:
+    with shipped_broker(init_env) as broker, LocalPostgres() as postgres:
         hba = postgres.data_dir / "pg_hba.conf"
         hba.write_text(f"host all {','.join(LOGIN_USERS)} 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
         postgres.execute("postgres", "SELECT pg_reload_conf()")
         running = Stack(services, broker, postgres, base)
+        made = subprocess.run(
+            running.command("broker-init"), env=running.environment("broker-init"), capture_output=True,
+            text=True, timeout=120, check=False, cwd=base,
+        )
+        assert made.returncode == 0, f"broker-init:\n{made.stdout}\n{made.stderr}"
         try:
             yield running
         finally:
@@ -148,17 +156,19 @@ def stack() -> Iterator[Stack]:
 
 
 def wait_for(what: str, check: Any, timeout: float, stack: Stack, services: tuple[str, ...]) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
+    """Poll ``check`` while every service keeps running; the services' logs on a time-out."""
+
+    def ready() -> Any:
         for name in services:
             process = stack.processes.get(name)
             assert process is None or process.poll() is None, f"{name} exited:\n{stack.log(name)}"
-        time.sleep(0.5)
-    logs = "\n".join(f"--- {name}\n{stack.log(name)}" for name in services)
-    pytest.fail(f"timed out waiting for {what}\n{logs}")
+        return check()
+
+    def described() -> str:
+        logs = "\n".join(f"--- {name}\n{stack.log(name)}" for name in services)
+        return f"{what}\n{logs}"
+
+    return wait_until(ready, timeout, described, interval=0.5)
 
 
 def test_the_migrate_job_runs_twice(stack: Stack) -> None:
@@ -202,28 +212,27 @@ def test_readings_flow_from_the_homes_through_both_workers(stack: Stack) -> None
 
 
 def test_every_healthcheck_passes(stack: Stack) -> None:
-    services = (*WORKERS, "api", *HOMES)
-    deadline = time.monotonic() + 90
-    pending = set(services)
-    while pending:
+    failing = dict.fromkeys((*WORKERS, "api", *HOMES), "")  # service -> its healthcheck's stderr
+
+    def all_healthy() -> bool:
         running = {
             name: subprocess.Popen(
                 stack.healthcheck(name), env=stack.environment(name), stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE, cwd=stack.base,
             )
-            for name in pending
+            for name in failing
         }
-        results = {name: (process.wait(timeout=60), process.stderr) for name, process in running.items()}
-        failed = {name for name, (code, _) in results.items() if code != 0}
-        for name, (_, stderr) in results.items():
-            if stderr is not None:
-                message = stderr.read().decode(errors="replace")
-                stderr.close()
-                if name in failed and time.monotonic() > deadline:
-                    pytest.fail(f"{name}: {stack.healthcheck(name)} failed\n{message}\n{stack.log(name)}")
-        pending = failed
-        if pending:
-            time.sleep(1)
+        for name, process in running.items():
+            _, stderr = process.communicate(timeout=60)
+            if process.returncode == 0:
+                del failing[name]
+            else:
+                failing[name] = stderr.decode(errors="replace")
+        return not failing
+
+    wait_until(all_healthy, 90, lambda: "every healthcheck to pass:\n" + "\n".join(
+        f"{name}: {stack.healthcheck(name)} failed\n{message}\n{stack.log(name)}"
+        for name, message in failing.items()), interval=1)
 
 
 def test_the_api_healthcheck_fails_while_the_database_is_down(stack: Stack) -> None:
@@ -234,10 +243,8 @@ def test_the_api_healthcheck_fails_while_the_database_is_down(stack: Stack) -> N
         assert result.returncode != 0
     finally:
         stack.postgres.start()
-    deadline = time.monotonic() + 60
-    while stack.run_healthcheck("api").returncode != 0:
-        assert time.monotonic() < deadline, "the API did not recover after the database came back"
-        time.sleep(1)
+    wait_until(lambda: stack.run_healthcheck("api").returncode == 0, 60,
+               "the API to recover after the database came back", interval=1)
 
 
 def test_every_service_stops_cleanly_within_its_grace_period(stack: Stack) -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -27,9 +26,10 @@ from gateway.outbox import Outbox
 from gateway.publisher import MqttConfig
 from gateway.readings import BuiltReading, DeviceIdentity, build_reading
 from gateway.service import GatewayService, ServiceConfig
-from gateway.session import SessionConfig
+from gateway.session import SessionConfig, SessionReport
 from gatt import BloodPressureMeasurement
 from homevitals.contract import ReadingsBatch
+from homevitals.mqtt_endpoint import MqttEndpoint
 from simulator.gateway_plugin import simulator_backend
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
@@ -122,14 +122,6 @@ class MqttCollector:
         with self._lock:
             return [json.loads(m.payload) for m in self.messages if m.topic.endswith("/status")]
 
-    def wait_for(self, condition: Callable[[], bool], timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if condition():
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
 
 
 
@@ -154,9 +146,21 @@ def bp_device(device_id: str, address: str, **knobs: Any) -> dict[str, Any]:
             "manufacturer": "A&D Medical", "advertise_seconds": None, **knobs}
 
 
+class ReportingGatewayService(GatewayService):
+    """The service, keeping each session's report for the test to read (the package keeps none)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.reports: list[SessionReport] = []
+
+    def _after_session(self, report: SessionReport) -> None:
+        self.reports.append(report)
+        super()._after_session(report)
+
+
 @dataclass
 class RunningGateway:
-    service: GatewayService
+    service: ReportingGatewayService
     simulation: Any  # simulator.runner.HouseholdSimulation
     backend: BleBackend
     outbox: Outbox
@@ -200,12 +204,13 @@ async def gateway_running(
     for address in allow if allow is not None else [d.address for d in parsed.devices]:
         allowlist.add(AllowedDevice(address=address.upper()))
     service_config = replace(FAST_SERVICE, **config)
-    mqtt = MqttConfig(host="127.0.0.1", port=broker_port, client_id=f"hv-{service_config.gateway_id}",
+    mqtt = MqttConfig(MqttEndpoint(host="127.0.0.1", port=broker_port, client_id=f"hv-{service_config.gateway_id}"),
                       reconnect_min_s=1, reconnect_max_s=1)
     async with HouseholdSimulation(parsed, speed=1.0) as simulation:
         backend = replace(simulator_backend(simulation.world), clock_synchronized=lambda: clock_synchronized)
         with Outbox.open(data_dir / "outbox.sqlite3", limit=outbox_limit) as outbox:
-            service = GatewayService(service_config, backend, outbox=outbox, allowlist=allowlist, mqtt=mqtt)
+            service = ReportingGatewayService(service_config, backend, outbox=outbox, allowlist=allowlist,
+                                              mqtt=mqtt)
             stop = asyncio.Event()
             task = asyncio.create_task(service.run(stop)) if start else asyncio.create_task(stop.wait())
             running = RunningGateway(service, simulation, backend, outbox, allowlist, stop, task)
@@ -214,13 +219,3 @@ async def gateway_running(
             finally:
                 stop.set()
                 await asyncio.wait_for(task, timeout=30)
-
-
-async def eventually(condition: Callable[[], bool], within_s: float, what: str) -> None:
-    """Poll ``condition`` without blocking the loop (the gateway runs on it)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within_s
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {within_s} s waiting for {what}")
-        await asyncio.sleep(0.05)

@@ -13,19 +13,17 @@ from gateway.errors import UnsupportedReading
 from gateway.readings import DeviceIdentity, build_reading
 from gatt import (
     BloodPressureMeasurement,
-    ConcentrationUnit,
     GlucoseMeasurement,
-    GlucoseType,
     IntermediateCuffPressure,
     PlxSpotCheckMeasurement,
-    PressureUnit,
-    SampleLocation,
     TemperatureMeasurement,
-    TemperatureUnit,
     WeightMeasurement,
-    WeightUnit,
     decode_characteristic,
 )
+from gatt.blood_pressure import PressureUnit
+from gatt.glucose import ConcentrationUnit, GlucoseType, SampleLocation
+from gatt.health_thermometer import TemperatureUnit
+from gatt.weight_scale import WeightUnit
 from homevitals.contract import ReadingsBatch, TimeSource
 
 pytestmark = pytest.mark.unit

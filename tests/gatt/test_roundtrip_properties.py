@@ -18,51 +18,49 @@ from hypothesis import strategies as st
 from gatt import (
     GATT_VALUE_TYPES,
     BatteryLevel,
-    BloodPressureFeature,
-    BloodPressureFeatureFlags,
     BloodPressureMeasurement,
-    ConcentrationUnit,
     CurrentTime,
-    DateTime,
-    FirmwareRevisionString,
     GattValue,
-    GlucoseFeature,
-    GlucoseFeatureFlags,
     GlucoseMeasurement,
     GlucoseMeasurementContext,
-    HardwareRevisionString,
     IntermediateCuffPressure,
     IntermediateTemperature,
-    ManufacturerNameString,
-    MeasurementStatus,
-    MedicationUnit,
-    ModelNumberString,
     PlxContinuousMeasurement,
+    PlxSpotCheckMeasurement,
+    RacpRequest,
+    RacpResponse,
+    TemperatureMeasurement,
+    WeightMeasurement,
+    decode_characteristic,
+)
+from gatt.blood_pressure import (
+    BloodPressureFeature,
+    BloodPressureFeatureFlags,
+    MeasurementStatus,
+    PressureUnit,
+    PulseRateRange,
+)
+from gatt.current_time import AdjustReason, DateTime
+from gatt.device_information import (
+    FirmwareRevisionString,
+    HardwareRevisionString,
+    ManufacturerNameString,
+    ModelNumberString,
+    SerialNumberString,
+    SystemId,
+)
+from gatt.errors import TrailingBytes, TruncatedPayload
+from gatt.glucose import ConcentrationUnit, GlucoseFeature, GlucoseFeatureFlags, MedicationUnit, SensorStatus
+from gatt.health_thermometer import TemperatureTypeCharacteristic, TemperatureUnit
+from gatt.ieee11073 import SpecialValue
+from gatt.pulse_oximeter import (
     PlxDeviceAndSensorStatus,
     PlxFeatures,
     PlxMeasurementStatus,
-    PlxSpotCheckMeasurement,
     PlxSupportedFeatures,
-    PressureUnit,
-    PulseRateRange,
-    RacpRequest,
-    RacpResponse,
-    SensorStatus,
-    SerialNumberString,
-    SpecialValue,
-    SystemId,
-    TemperatureMeasurement,
-    TemperatureTypeCharacteristic,
-    TemperatureUnit,
-    WeightMeasurement,
-    WeightScaleFeature,
-    WeightScaleFeatureFlags,
-    WeightUnit,
-    decode_characteristic,
 )
-from gatt.current_time import AdjustReason
-from gatt.errors import TrailingBytes, TruncatedPayload
 from gatt.racp import RacpFilterType, RacpOpcode
+from gatt.weight_scale import WeightScaleFeature, WeightScaleFeatureFlags, WeightUnit
 
 pytestmark = pytest.mark.unit
 

@@ -6,17 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gatt import (
-    DECODERS,
-    GATT_VALUE_TYPES,
-    CharacteristicUUID,
-    ServiceUUID,
-    decode_characteristic,
-    normalize_uuid,
-    uuid128,
-)
+from gatt import GATT_VALUE_TYPES, CharacteristicUUID, ServiceUUID, decode_characteristic, normalize_uuid
 from gatt.battery import BatteryLevel
 from gatt.current_time import AdjustReason, CurrentTime, DateTime, DayOfWeek
+from gatt.decoding import DECODERS
 from gatt.device_information import (
     FirmwareRevisionString,
     HardwareRevisionString,
@@ -33,6 +26,7 @@ from gatt.errors import (
     UnknownCharacteristic,
 )
 from gatt.reader import ByteReader, ByteWriter
+from gatt.uuids import uuid128
 
 pytestmark = pytest.mark.unit
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from homevitals.mqtt_endpoint import MqttEndpoint
 from ingest.consumer import BrokerConfig, forget_session
 from ingest.service import IngestService
 from ingest.settings import IngestSettings
@@ -75,4 +76,4 @@ def worker_process(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
         worker.stop()
     for client_id in {w.env["INGEST_MQTT_CLIENT_ID"] for w in workers}:
         env = workers[0].env
-        _forget(BrokerConfig(host="127.0.0.1", port=int(env["INGEST_MQTT_PORT"]), client_id=client_id))
+        _forget(BrokerConfig(MqttEndpoint(host="127.0.0.1", port=int(env["INGEST_MQTT_PORT"]), client_id=client_id)))

@@ -11,20 +11,19 @@ import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
-import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
 from devstack.services.ports import free_port
 from homevitals.contract import readings_topic, status_topic
 from homevitals.contract.example import EXAMPLE_BATCH
 from ingest.settings import IngestSettings
+from tests.support.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 HOMEVITALS = str(REPO / ".venv/bin/homevitals")
@@ -120,32 +119,11 @@ class Publisher:
             return self._acked
 
     def wait_acked(self, count: int, timeout: float = 30) -> None:
-        wait_until(lambda: self.acked >= count, timeout, f"broker acked {self.acked} of {count} publishes")
+        wait_until(lambda: self.acked >= count, timeout, lambda: f"broker acked {self.acked} of {count} publishes")
 
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 20, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
-
-
-def count(dsn: str, sql: str, *params: Any) -> int:
-    with psycopg.connect(dsn) as conn:
-        row = conn.execute(sql, params).fetchone()
-    assert row is not None
-    return int(row[0])
-
-
-def wait_for_count(dsn: str, sql: str, expected: int, timeout: float = 30) -> None:
-    wait_until(
-        lambda: count(dsn, sql) >= expected, timeout, f"{sql} to reach {expected} (is {count(dsn, sql)})"
-    )
 
 
 # -- workers ---------------------------------------------------------------------------------
@@ -188,7 +166,7 @@ class WorkerProcess:
         wait_until(
             lambda: self.metric("ingest_mqtt_connected") == 1.0,
             30,
-            f"worker to subscribe; log:\n{self.log_tail()}",
+            lambda: f"worker to subscribe; log:\n{self.log_tail()}",
         )
         return self
 

@@ -23,7 +23,8 @@ from homevitals.contract.acks import AckOutcome, HubAck, acks_topic
 from ingest.envelope import Envelope
 from ingest.hub_acks import acks_for, batch_identity
 from ingest.validation import validate_message
-from tests.ingest.helpers import batch, count, encode, reading, settings_for, unique_gateway, wait_for_count
+from tests.ingest.helpers import batch, encode, reading, settings_for, unique_gateway
+from tests.support.database import count, wait_for_count
 
 NOW = datetime(2026, 11, 29, 10, 0, 3, tzinfo=UTC)
 
@@ -53,6 +54,24 @@ def test_a_valid_batch_is_acked_committed_with_all_its_reading_ids():
         "detail": None,
         "acked_at": "2026-11-29T10:00:03Z",
     }
+
+
+@pytest.mark.unit
+def test_the_hot_path_committed_ack_is_byte_for_byte_the_validated_one():
+    gateway = unique_gateway()
+    readings = [reading() for _ in range(3)]
+    envelope = _envelope(readings_topic(gateway), encode(batch(gateway, readings, batch_seq=2**40)))
+    acked_at = datetime(2026, 11, 29, 10, 0, 3, 120456, tzinfo=UTC)
+    [fast] = acks_for([envelope], acked_at=acked_at)
+    validated = HubAck.build(
+        gateway_id=gateway,
+        batch_seq=2**40,
+        outcome=AckOutcome.COMMITTED,
+        reading_ids=[r["reading_id"] for r in readings],
+        acked_at=acked_at,
+    )
+    assert fast.payload == validated.to_json_bytes()
+    assert HubAck.model_validate_json(fast.payload) == validated
 
 
 @pytest.mark.unit

@@ -11,47 +11,12 @@ from homevitals.contract import readings_topic
 from ingest.alerts import MissingMeasurementsRule, run_periodic
 from ingest.envelope import Envelope
 from ingest.validation import validate_message
-from tests.ingest.helpers import (
-    batch,
-    count,
-    encode,
-    reading,
-    settings_for,
-    unique_gateway,
-    wait_for_count,
-    wait_until,
-)
+from tests.ingest.helpers import batch, encode, reading, settings_for, unique_gateway
+from tests.support.database import count, wait_for_count
+from tests.support.factories import insert_assignment, insert_citizen, insert_device
+from tests.support.waiting import wait_until
 
 NOW = datetime.now(UTC).replace(microsecond=0)
-
-
-def _citizen(conn: psycopg.Connection, name: str = "Hansen") -> int:
-    row = conn.execute(
-        "INSERT INTO citizens (given_name, family_name, care_team) VALUES ('Karen', %s, 'nord') RETURNING id",
-        (name,),
-    ).fetchone()
-    assert row is not None
-    return int(row[0])
-
-
-def _device(conn: psycopg.Connection, address: str) -> int:
-    row = conn.execute(
-        "INSERT INTO devices (address, model) VALUES (%s, 'UA-651BLE') RETURNING id", (address,)
-    ).fetchone()
-    assert row is not None
-    return int(row[0])
-
-
-def _assign(
-    conn: psycopg.Connection, device: int, citizen: int, start: datetime, end: datetime | None, slot=1
-):
-    row = conn.execute(
-        "INSERT INTO device_assignments (device_id, user_slot, citizen_id, valid) "
-        "VALUES (%s, %s, %s, tstzrange(%s, %s)) RETURNING id",
-        (device, slot, citizen, start, end),
-    ).fetchone()
-    assert row is not None
-    return int(row[0])
 
 
 def sample(service, name: str, **labels: str) -> float | None:
@@ -71,7 +36,7 @@ def test_a_duplicate_message_yields_one_row(db_dsn, mosquitto, publisher, start_
     publisher.readings(message)  # a redelivery
     publisher.readings(batch(other, [r], batch_seq=1))  # the same record read by another gateway
     publisher.wait_acked(3)
-    wait_until(lambda: sample(service, "ingest_readings_duplicate_total") >= 3, what="three duplicates")
+    wait_until(lambda: sample(service, "ingest_readings_duplicate_total") >= 3, 20, "three duplicates")
     assert count(db_dsn, "SELECT count(*) FROM readings WHERE reading_id = %s", r["reading_id"]) == 1
     assert count(db_dsn, "SELECT count(*) FROM reading_ids") == 1
     assert sample(service, "ingest_readings_stored_total") == 1
@@ -87,7 +52,7 @@ def test_the_same_reading_id_with_another_measured_at_yields_one_row(
     corrected = dict(first, measured_at=(NOW - timedelta(hours=1, minutes=58)).strftime("%Y-%m-%dT%H:%M:%SZ"))
     publisher.readings(batch(gateway, [first], batch_seq=1))
     publisher.readings(batch(gateway, [corrected], batch_seq=2))
-    wait_until(lambda: sample(service, "ingest_readings_duplicate_total") == 1, what="the duplicate")
+    wait_until(lambda: sample(service, "ingest_readings_duplicate_total") == 1, 20, "the duplicate")
     with psycopg.connect(db_dsn) as conn:
         rows = conn.execute(
             "SELECT measured_at FROM readings WHERE reading_id = %s", (first["reading_id"],)
@@ -214,11 +179,11 @@ def test_attribution_follows_the_assignment_time_range(db_dsn, mosquitto, publis
     address = _address()
     t0 = NOW - timedelta(days=10)
     with psycopg.connect(db_dsn) as conn:
-        anna, bent = _citizen(conn, "Anna"), _citizen(conn, "Bent")
-        device = _device(conn, address)
-        first = _assign(conn, device, anna, t0, t0 + timedelta(days=5))
-        second = _assign(conn, device, bent, t0 + timedelta(days=5), None)
-        slot2 = _assign(conn, device, bent, t0, None, slot=2)
+        anna, bent = insert_citizen(conn, family="Anna"), insert_citizen(conn, family="Bent")
+        device = insert_device(conn, address)
+        first = insert_assignment(conn, device, anna, start=t0, end=t0 + timedelta(days=5))
+        second = insert_assignment(conn, device, bent, start=t0 + timedelta(days=5))
+        slot2 = insert_assignment(conn, device, bent, start=t0, end=None, slot=2)
     start_service(settings_for(db_dsn, mosquitto.port))
     cases = {
         "before any": (t0 - timedelta(hours=1), 1, None),
@@ -251,9 +216,9 @@ def test_readings_assigned_later_are_attributed_by_one_statement(db_dsn, mosquit
     publisher.readings(batch(unique_gateway(), [early, late]))
     wait_for_count(db_dsn, "SELECT count(*) FROM readings WHERE citizen_id IS NULL", 2)
     with psycopg.connect(db_dsn) as conn:
-        citizen = _citizen(conn)
+        citizen = insert_citizen(conn)
         device = conn.execute("SELECT id FROM devices WHERE address = %s", (address,)).fetchone()[0]
-        assignment = _assign(conn, device, citizen, NOW - timedelta(days=1), None)
+        assignment = insert_assignment(conn, device, citizen, start=NOW - timedelta(days=1))
         assigned = conn.execute("SELECT assign_unassigned_readings(%s)", (assignment,)).fetchone()[0]
         again = conn.execute("SELECT assign_unassigned_readings(%s)", (assignment,)).fetchone()[0]
         owners = dict(conn.execute("SELECT reading_id::text, citizen_id FROM readings").fetchall())
@@ -264,8 +229,8 @@ def test_readings_assigned_later_are_attributed_by_one_statement(db_dsn, mosquit
 def test_a_threshold_breach_opens_one_alert_not_two(db_dsn, mosquitto, publisher, start_service):
     address = _address()
     with psycopg.connect(db_dsn) as conn:
-        citizen = _citizen(conn)
-        _assign(conn, _device(conn, address), citizen, NOW - timedelta(days=30), None)
+        citizen = insert_citizen(conn)
+        insert_assignment(conn, insert_device(conn, address), citizen, start=NOW - timedelta(days=30))
     service = start_service(settings_for(db_dsn, mosquitto.port))
     gateway = unique_gateway()
     high = [
@@ -303,8 +268,8 @@ def test_a_threshold_breach_opens_one_alert_not_two(db_dsn, mosquitto, publisher
 def test_unassigned_and_implausible_readings_raise_no_alerts(db_dsn, mosquitto, publisher, start_service):
     address = _address()
     with psycopg.connect(db_dsn) as conn:
-        citizen = _citizen(conn)
-        _assign(conn, _device(conn, address), citizen, NOW - timedelta(days=30), None)
+        citizen = insert_citizen(conn)
+        insert_assignment(conn, insert_device(conn, address), citizen, start=NOW - timedelta(days=30))
     start_service(settings_for(db_dsn, mosquitto.port))
     publisher.readings(
         batch(
@@ -412,8 +377,8 @@ def test_runs_as_a_login_role_that_is_a_member_of_homevitals_ingest(
     address = _address()
     with psycopg.connect(db_dsn, autocommit=True) as conn:
         conn.execute(f"CREATE ROLE {user} LOGIN IN ROLE homevitals_ingest")
-        citizen = _citizen(conn)
-        _assign(conn, _device(conn, address), citizen, NOW - timedelta(days=30), None)
+        citizen = insert_citizen(conn)
+        insert_assignment(conn, insert_device(conn, address), citizen, start=NOW - timedelta(days=30))
     dsn = postgres_server.dsn_for(db_dsn.rsplit("/", 1)[1], user=user)
     service = start_service(settings_for(dsn, mosquitto.port))
     gateway = unique_gateway()
@@ -435,11 +400,11 @@ def test_missing_measurements_open_one_warning_per_quiet_citizen(db_dsn, postgre
     user = f"ingest_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(db_dsn, autocommit=True) as conn:
         conn.execute(f"CREATE ROLE {user} LOGIN IN ROLE homevitals_ingest")
-        quiet, busy, new, left = (_citizen(conn, name) for name in ("Quiet", "Busy", "New", "Left"))
-        devices = {c: _device(conn, _address()) for c in (quiet, busy, new, left)}
+        quiet, busy, new, left = (insert_citizen(conn, family=name) for name in ("Quiet", "Busy", "New", "Left"))
+        devices = {c: insert_device(conn, _address()) for c in (quiet, busy, new, left)}
         for citizen, since in ((quiet, 10), (busy, 10), (new, 1)):
-            _assign(conn, devices[citizen], citizen, NOW - timedelta(days=since), None)
-        _assign(conn, devices[left], left, NOW - timedelta(days=20), NOW - timedelta(days=5))
+            insert_assignment(conn, devices[citizen], citizen, start=NOW - timedelta(days=since))
+        insert_assignment(conn, devices[left], left, start=NOW - timedelta(days=20), end=NOW - timedelta(days=5))
         conn.execute(
             "INSERT INTO readings (measured_at, reading_id, kind, device_id, citizen_id, gateway_id, gateway_time, "
             'time_source, unit, systolic, "values", raw_uuid, raw) VALUES '

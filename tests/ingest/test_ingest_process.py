@@ -16,14 +16,9 @@ import psycopg
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.ingest.helpers import (
-    HOMEVITALS,
-    Publisher,
-    Stream,
-    count,
-    wait_for_count,
-    wait_until,
-)
+from tests.ingest.helpers import HOMEVITALS, Publisher, Stream
+from tests.support.database import count, wait_for_count
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -187,7 +182,8 @@ def test_retiring_a_stopped_worker_recovers_its_share_and_ends_its_membership(
     publisher = Publisher(mosquitto.port)
     Stream(publisher, 400, rate=2000).start().join()
     # The broker keeps routing to the stopped member: about half waits in its queue.
-    wait_until(lambda: staying.metric("ingest_readings_stored_total") == count(db_dsn, READINGS) > 0)
+    wait_until(lambda: staying.metric("ingest_readings_stored_total") == count(db_dsn, READINGS) > 0, 20,
+               "the staying worker to have stored every reading in the table")
     time.sleep(1)
     assert count(db_dsn, READINGS) < 400
     env = {**os.environ, **leaving.env, "INGEST_METRICS_PORT": "0"}

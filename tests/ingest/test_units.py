@@ -11,7 +11,6 @@ import pytest
 from psycopg import errors
 
 from ingest.alerts import Level, StoredReading, Thresholds, alert_candidates, classify
-from ingest.bench import histogram_quantile
 from ingest.buffer import InflightBuffer
 from ingest.envelope import Envelope
 from ingest.errors import BatchRejected, DatabaseMisconfigured, DatabaseUnavailable, TransactionConflict
@@ -141,17 +140,3 @@ def test_the_buffer_counts_outstanding_until_released_and_flushes_on_request():
     assert buffer.has_room() and buffer.outstanding == 0
     stop.set()
     assert buffer.take(stop) == []
-
-
-def test_histogram_quantile_interpolates_within_a_bucket():
-    text = "\n".join(
-        [
-            'lag_bucket{le="0.1"} 50.0',
-            'lag_bucket{le="0.2"} 90.0',
-            'lag_bucket{le="0.5"} 100.0',
-            'lag_bucket{le="+Inf"} 100.0',
-        ]
-    )
-    assert histogram_quantile(text, "lag", 0.5) == pytest.approx(0.1)
-    assert histogram_quantile(text, "lag", 0.7) == pytest.approx(0.15)
-    assert histogram_quantile(text, "lag", 0.99) == pytest.approx(0.47)

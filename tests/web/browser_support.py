@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,8 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-AXE = Path(os.environ.get("HOMEVITALS_NPM_CACHE", REPO_ROOT / ".cache/npm")) / "node_modules/axe-core/axe.min.js"
+NPM_MODULES = Path(os.environ.get("HOMEVITALS_NPM_CACHE", REPO_ROOT / ".cache/npm")) / "node_modules"
+AXE = NPM_MODULES / "axe-core/axe.min.js"
 WAIT_S = 15
 
 
@@ -33,12 +35,10 @@ def log_in(driver: WebDriver, base_url: str, sub: str) -> None:
 
 
 def screenshot(driver: WebDriver, folder: Path, name: str) -> Path:
+    """The whole page (beyond the viewport), at the window's or the emulated device's width."""
     path = folder / f"{name}.png"
-    height = driver.execute_script("return document.documentElement.scrollHeight")
-    width = driver.get_window_size()["width"]
-    driver.set_window_size(width, min(max(height + 120, 600), 4000))
-    driver.save_screenshot(str(path))
-    driver.set_window_size(width, 900)
+    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
+    path.write_bytes(base64.b64decode(shot["data"]))
     return path
 
 

@@ -6,7 +6,7 @@ import httpx
 import psycopg
 from browser_support import log_in, screenshot, serious_accessibility_violations, wait_for, wait_for_text
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support.ui import Select, WebDriverWait
 from web_http import dev_login
 
 
@@ -68,7 +68,9 @@ def test_a_nurse_works_the_day(browser, web_server, web_db, artefacts):
     field.clear()
     field.send_keys("170")  # above red high (160): refused
     browser.find_element(By.CSS_SELECTOR, "form.thresholds-form button[type=submit]").click()
-    wait_for_text(browser, ".notice.error", "værdierne skal stige")
+    wait_for_text(browser, ".notice.error", "Systolisk blodtryk (mmHg): gul høj (170) skal være mindre end rød høj (160)")
+    marked = browser.find_elements(By.CSS_SELECTOR, 'input[aria-invalid="true"]')
+    assert {f.get_attribute("id") for f in marked} == {"systolic-warn_high", "systolic-alert_high"}
     for field_id, value in (("systolic-warn_high", "180"), ("systolic-alert_high", "200"),
                             ("diastolic-warn_high", "110"), ("diastolic-alert_high", "120")):
         field = browser.find_element(By.ID, field_id)
@@ -141,3 +143,29 @@ def test_english_switch(browser, web_server, artefacts):
     check_page(browser, artefacts, "10-today-english")
     browser.find_element(By.CSS_SELECTOR, 'a[lang="da"]').click()
     wait_for_text(browser, "main h1", "I dag")
+
+
+def test_the_home_bp_report_opens_and_downloads_as_pdf(browser, web_server, web_db, artefacts, tmp_path):
+    dsn, _, seeded = web_db
+    base = web_server.base_url
+    log_in(browser, base, "nurse.nord")
+    browser.get(f"{base}/app/borger/{seeded.anna}")
+    browser.find_element(By.CSS_SELECTOR, 'a[href$="/rapport.html"]').click()
+    WebDriverWait(browser, 15).until(lambda d: d.current_url.endswith("/rapport.html"))
+    assert "Anna" in browser.page_source and "135/85" in browser.page_source
+    print(f"screenshot: {screenshot(browser, artefacts, '11-rapport')}")
+    browser.back()
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    wait_for(browser, 'a[href$="/rapport.pdf"]').click()
+    WebDriverWait(browser, 30).until(lambda _: [p for p in downloads.iterdir() if p.suffix == ".pdf"])
+    (pdf,) = [p for p in downloads.iterdir() if p.suffix == ".pdf"]
+    assert pdf.name.startswith(f"home-bp-{seeded.anna}-") and pdf.read_bytes().startswith(b"%PDF-")
+    with psycopg.connect(dsn) as conn:
+        exports = conn.execute(
+            "SELECT resource FROM audit_log WHERE actor = 'nurse.nord' AND action = 'export' AND citizen_id = %s",
+            (seeded.anna,),
+        ).fetchall()
+    assert {r for (r,) in exports} >= {f"citizens/{seeded.anna}/reports/home-bp.html",
+                                       f"citizens/{seeded.anna}/reports/home-bp.pdf"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -17,6 +18,12 @@ from web.context import FormPageDep, Page, PageDep, render
 router = APIRouter()
 FIELDS = ("alert_low", "warn_low", "warn_high", "alert_high")
 HISTORY_SHOWN = 30
+VALUE_LIMIT = 1_000_000  # the API's Limit bounds, said in words when a value is outside them
+
+
+def order_problem(numbers: dict[str, float]) -> tuple[str, str] | None:
+    """The first pair of neighbouring fields that does not rise, or None."""
+    return next(((low, high) for low, high in pairwise(FIELDS) if not numbers[low] < numbers[high]), None)
 
 
 async def defaults_and_history(database: Database, citizen_id: int) -> tuple[dict[str, Any], list[Any]]:
@@ -43,6 +50,7 @@ async def _form(
     *,
     values: dict[str, dict[str, str]] | None = None,
     errors: list[str] | None = None,
+    invalid: set[str] | None = None,
     saved: bool = False,
     status_code: int = 200,
 ) -> HTMLResponse:
@@ -61,6 +69,7 @@ async def _form(
         history=history,
         values=shown,
         errors=errors or [],
+        invalid=invalid or set(),
         saved=saved,
         fields=FIELDS,
     )
@@ -90,22 +99,43 @@ async def save_thresholds(citizen_id: IdPath, page: FormPageDep) -> Response:
         }
     personal: list[ThresholdIn] = []
     errors: list[str] = []
+    invalid: set[str] = set()  # "metric.field" of each input to mark aria-invalid
     for metric, fields in values.items():
         label = page.t(f"metric.{metric}") if metric in defaults else metric
-        try:
-            numbers = {f: float(fields.get(f, "")) for f in FIELDS}
-        except ValueError:
+        numbers: dict[str, float] = {}
+        for f in FIELDS:
+            try:
+                numbers[f] = float(fields.get(f, ""))
+            except ValueError:
+                invalid.add(f"{metric}.{f}")
+        if len(numbers) < len(FIELDS):
             errors.append(page.t("thresholds.number", metric=label))
+            continue
+        if pair := order_problem(numbers):
+            low, high = pair
+            invalid.update({f"{metric}.{low}", f"{metric}.{high}"})
+            errors.append(
+                page.t(
+                    "thresholds.pair",
+                    metric=label,
+                    low=page.t(f"col.{low}").lower(),
+                    low_value=f"{numbers[low]:g}",
+                    high=page.t(f"col.{high}").lower(),
+                    high_value=f"{numbers[high]:g}",
+                )
+            )
             continue
         default = defaults.get(metric)
         if default is not None and all(abs(numbers[f] - float(default[f])) < 1e-9 for f in FIELDS):
             continue  # equal to the care plan: the default applies (and follows its changes)
         try:
             personal.append(ThresholdIn(metric=metric, **numbers))
-        except ValidationError:
-            errors.append(page.t("thresholds.order", metric=label))
+        except ValidationError:  # ordered, so a value is outside the API's bounds
+            invalid.update(f"{metric}.{f}" for f in FIELDS if abs(numbers[f]) > VALUE_LIMIT)
+            limit = f"{VALUE_LIMIT:,}".replace(",", ".")  # Danish thousands separator
+            errors.append(page.t("thresholds.range", metric=label, limit=limit))
     if errors:
-        return await _form(page, citizen_id, values=values, errors=errors, status_code=422)
+        return await _form(page, citizen_id, values=values, errors=errors, invalid=invalid, status_code=422)
     await put_thresholds(citizen_id, ThresholdsIn(thresholds=personal), page.caller, page.database)
     root = page.request.scope.get("root_path", "")
     return RedirectResponse(f"{root}/borger/{citizen_id}/graensevaerdier?saved=1", status_code=303)

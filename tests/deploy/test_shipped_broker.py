@@ -1,9 +1,10 @@
 """The broker configuration shipped for compose, loaded by a real Mosquitto.
 
-mosquitto_support.shipped_broker runs deploy/mosquitto/make-auth.sh (with the real
-mosquitto_passwd) and deploy/mosquitto/mosquitto.conf, only its container paths and listener
-moved to a temporary folder and a free port. Clients are paho-mqtt 2 over MQTT 5, as the
-gateway and ingest use.
+mosquitto_support.shipped_broker runs deploy/mosquitto/dynsec-init.sh (with the real
+mosquitto_ctrl) and deploy/mosquitto/mosquitto.conf, only its container paths and listener
+moved to a temporary folder and a free port; bootstrap_hub then makes the hub's accounts as
+``homevitals broker init`` does. Clients are paho-mqtt 2 over MQTT 5, as the gateway and
+ingest use. What a hostile client is refused is in test_hostile_clients.py.
 """
 
 from __future__ import annotations
@@ -25,51 +26,62 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import pytest
 from deploy_support import DEPLOY, load_compose
-from mosquitto_support import Broker, shipped_broker
-from mosquitto_support import run_make_auth as make_auth
+from mosquitto_support import Broker, bootstrap_hub, run_dynsec_init, shipped_broker
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from pydantic import SecretStr
 
+from api.broker.bootstrap import HubAccounts, ingest_username
+from api.broker.commands import gateway_client_id
 from homevitals.contract import ReadingsBatch, readings_topic, status_topic
 from homevitals.contract.acks import acks_topic
 from homevitals.contract.example import EXAMPLE_BATCH
+from homevitals.contract.models import MAX_MESSAGE_BYTES
 from homevitals.settings import KNOWN_DEFAULT_SECRETS
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
 MOSQUITTO_DIR = DEPLOY / "mosquitto"
 GATEWAY_A, GATEWAY_B = "gw-test-a", "gw-test-b"
+ADMIN_PASSWORD = "admin-0123456789abcdef"
+INGEST_PASSWORD = "ingest-0123456789abcdef"
+INGEST_CLIENT_IDS = ("homevitals-ingest-1", "homevitals-ingest-2")
+INGEST_1, INGEST_2 = ingest_username(1), ingest_username(2)
 PASSWORDS = {
-    "hub_ingest": "ingest-0123456789abcdef",
-    "hub_health": "health-0123456789abcdef",
+    INGEST_1: INGEST_PASSWORD,
+    INGEST_2: INGEST_PASSWORD,
     GATEWAY_A: "gateway-a-0123456789abcdef",
     GATEWAY_B: "gateway-b-0123456789abcdef",
 }
+CLIENT_IDS = {
+    INGEST_1: INGEST_CLIENT_IDS[0],
+    INGEST_2: INGEST_CLIENT_IDS[1],
+    GATEWAY_A: gateway_client_id(GATEWAY_A),
+    GATEWAY_B: gateway_client_id(GATEWAY_B),
+}
 SHARED_READINGS = "$share/ingest/homevitals/v1/gateways/+/readings"
-SHARED_STATUS = "$share/ingest/homevitals/v1/gateways/+/status"
+STATUS = "homevitals/v1/gateways/+/status"
 NOT_AUTHORIZED = 135  # MQTT 5 reason code, CONNACK and PUBACK
 
 
-def auth_env(**overrides: str) -> dict[str, str]:
-    """The compose job's environment, with this module's accounts."""
-    accounts = "\n".join(f"{user}:{password}" for user, password in PASSWORDS.items() if not user.startswith("hub_"))
-    return {
-        "HOMEVITALS_ENVIRONMENT": "production",
-        "MQTT_INGEST_PASSWORD": PASSWORDS["hub_ingest"],
-        "MQTT_HEALTHCHECK_PASSWORD": PASSWORDS["hub_health"],
-        "MQTT_GATEWAY_ACCOUNTS": f"\n  {accounts}\n",
-        **overrides,
-    }
+def init_env(**overrides: str) -> dict[str, str]:
+    """The mosquitto-init job's environment."""
+    return {"HOMEVITALS_ENVIRONMENT": "production", "MQTT_ADMIN_PASSWORD": ADMIN_PASSWORD, **overrides}
 
 
-def run_make_auth(auth_dir: Path, **overrides: str) -> subprocess.CompletedProcess[str]:
-    return make_auth(auth_dir, auth_env(**overrides))
+HUB_ACCOUNTS = HubAccounts(
+    ingest_password=SecretStr(INGEST_PASSWORD),
+    ingest_client_ids=INGEST_CLIENT_IDS,
+    gateways={GATEWAY_A: SecretStr(PASSWORDS[GATEWAY_A]), GATEWAY_B: SecretStr(PASSWORDS[GATEWAY_B])},
+)
 
 
 @pytest.fixture(scope="module")
 def broker() -> Iterator[Broker]:
-    with shipped_broker(auth_env()) as running:
+    with shipped_broker(init_env()) as running:
+        bootstrap_hub(running, HUB_ACCOUNTS)
         yield running
 
 
@@ -86,9 +98,10 @@ class Client:
         manual_ack: bool = False,
         tls_ca: Path | None = None,
     ) -> None:
+        # Every account's client id is bound to it (the dynsec plugin refuses any other).
+        client_id = CLIENT_IDS.get(user or "", f"test-{user}-{time.monotonic_ns()}")
         self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=f"test-{user}-{time.monotonic_ns()}", protocol=mqtt.MQTTv5,
-            manual_ack=manual_ack,
+            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=manual_ack
         )
         if user is not None:
             self.client.username_pw_set(user, password if password is not None else PASSWORDS[user])
@@ -133,10 +146,9 @@ class Client:
         """Publish at QoS 1 and return the broker's PUBACK reason code."""
         info = self.client.publish(topic, payload, qos=1, retain=retain)
         info.wait_for_publish(10)
-        deadline = time.monotonic() + 10
-        while info.mid not in self.pubacks and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return self.pubacks.get(info.mid)
+        wait_until(lambda: info.mid in self.pubacks, 10, f"the broker's PUBACK of a publish to {topic}",
+                   interval=0.01)
+        return self.pubacks[info.mid]
 
     def received(self, timeout: float, expect: int | None = None) -> list[mqtt.MQTTMessage]:
         """Everything that arrives within ``timeout`` seconds; with ``expect``, stop once that
@@ -156,6 +168,7 @@ class Client:
         with contextlib.suppress(Exception):
             self.client.disconnect()
         self.client.loop_stop()
+        self.client._reset_sockets()  # paho closes its socket pair only in __del__
 
 
 @pytest.fixture
@@ -194,22 +207,38 @@ def test_a_wrong_password_or_unknown_user_is_refused(
     assert client.connect().is_failure
 
 
-def test_the_password_file_holds_hashes_readable_by_the_broker_only(broker: Broker) -> None:
-    passwd = broker.base / "auth" / "passwd"
-    text = passwd.read_text()
-    for user, password in PASSWORDS.items():
-        assert re.search(rf"^{re.escape(user)}:\$7\$", text, re.MULTILINE), f"{user}: no PBKDF2-SHA512 hash"
-        assert password not in text
-    for path in (passwd, broker.base / "auth" / "acl"):
-        assert path.stat().st_mode & 0o077 == 0, f"{path.name} readable by others"
+def test_the_dynsec_file_holds_hashes_readable_by_the_broker_only(broker: Broker) -> None:
+    document = json.loads(broker.dynsec_file.read_text())
+    clients = {client["username"]: client for client in document["clients"]}
+    assert set(clients) == {"hub_admin", *PASSWORDS}
+    for user, client in clients.items():
+        assert client["iterations"] >= 100 and client["salt"], f"{user}: no salted PBKDF2 hash"
+    for password in (*PASSWORDS.values(), ADMIN_PASSWORD):
+        assert password not in broker.dynsec_file.read_text()
+    assert broker.dynsec_file.stat().st_mode & 0o077 == 0, "the dynsec file is readable by others"
+    assert document["defaultACLAccess"] == {
+        "publishClientSend": False, "publishClientReceive": True, "subscribe": False, "unsubscribe": True
+    }
+
+
+def test_the_admin_role_is_narrowed_to_the_control_api(broker: Broker) -> None:
+    """dynsec init grants the admin '#'; broker init takes it away: the admin reads no health data."""
+    document = json.loads(broker.dynsec_file.read_text())
+    (admin,) = [role for role in document["roles"] if role["rolename"] == "admin"]
+    assert {acl["topic"] for acl in admin["acls"]} == {"$CONTROL/dynamic-security/#"}
+
+
+def test_the_message_size_limit_is_the_contracts() -> None:
+    config = (MOSQUITTO_DIR / "mosquitto.conf").read_text()
+    assert re.search(rf"^message_size_limit {MAX_MESSAGE_BYTES}$", config, re.MULTILINE)
 
 
 # ---- authorisation -------------------------------------------------------------------------
 def test_ingest_subscribes_through_the_shared_subscription_and_receives_gateway_a(
     broker: Broker, clients: list[Client]
 ) -> None:
-    ingest = connected(clients, broker, "hub_ingest")
-    assert all(not code.is_failure for code in ingest.subscribe(SHARED_READINGS, SHARED_STATUS))
+    ingest = connected(clients, broker, INGEST_1)
+    assert all(not code.is_failure for code in ingest.subscribe(SHARED_READINGS, STATUS))
     gateway = connected(clients, broker, GATEWAY_A)
 
     assert not gateway.publish(readings_topic(GATEWAY_A), batch_from(GATEWAY_A)).is_failure
@@ -222,7 +251,7 @@ def test_ingest_subscribes_through_the_shared_subscription_and_receives_gateway_
 
 def test_two_ingest_workers_share_the_readings(broker: Broker, clients: list[Client]) -> None:
     """As compose runs them: each reading goes to exactly one of the two workers."""
-    workers = [connected(clients, broker, "hub_ingest") for _ in range(2)]
+    workers = [connected(clients, broker, user) for user in (INGEST_1, INGEST_2)]
     for worker in workers:
         worker.subscribe(SHARED_READINGS)
     gateway = connected(clients, broker, GATEWAY_A)
@@ -234,8 +263,8 @@ def test_two_ingest_workers_share_the_readings(broker: Broker, clients: list[Cli
 
 
 def test_gateway_a_cannot_publish_under_gateway_b(broker: Broker, clients: list[Client]) -> None:
-    ingest = connected(clients, broker, "hub_ingest")
-    ingest.subscribe(SHARED_READINGS, SHARED_STATUS)
+    ingest = connected(clients, broker, INGEST_1)
+    ingest.subscribe(SHARED_READINGS, STATUS)
     forged = [
         (readings_topic(GATEWAY_B), batch_from(GATEWAY_B)),
         (status_topic(GATEWAY_B), b'{"state":"offline"}'),
@@ -255,8 +284,8 @@ def test_gateway_a_cannot_publish_under_gateway_b(broker: Broker, clients: list[
 
 
 def test_the_last_will_of_gateway_a_reaches_ingest(broker: Broker, clients: list[Client]) -> None:
-    ingest = connected(clients, broker, "hub_ingest")
-    ingest.subscribe(SHARED_STATUS)
+    ingest = connected(clients, broker, INGEST_1)
+    ingest.subscribe(STATUS)
     gateway = Client(broker.port, GATEWAY_A)
     gateway.client.will_set(status_topic(GATEWAY_A), b'{"state":"offline"}', qos=1, retain=True)
     clients.append(gateway)
@@ -275,9 +304,9 @@ def test_a_gateway_reads_nothing(broker: Broker, clients: list[Client]) -> None:
 
 
 def test_ingest_publishes_nothing(broker: Broker, clients: list[Client]) -> None:
-    listener = connected(clients, broker, "hub_ingest")
+    listener = connected(clients, broker, INGEST_1)
     listener.subscribe(SHARED_READINGS)
-    impostor = connected(clients, broker, "hub_ingest")
+    impostor = connected(clients, broker, INGEST_2)
     reason = impostor.publish(readings_topic(GATEWAY_A), batch_from(GATEWAY_A))
     assert reason is not None and reason.value == NOT_AUTHORIZED
     assert listener.received(timeout=1.5) == []
@@ -287,7 +316,7 @@ def test_ingest_acks_reach_only_the_gateway_they_name(broker: Broker, clients: l
     gateway_a = connected(clients, broker, GATEWAY_A)
     granted = gateway_a.subscribe(acks_topic(GATEWAY_A), "homevitals/v1/gateways/+/acks")
     assert len(granted) == 2
-    ingest = connected(clients, broker, "hub_ingest")
+    ingest = connected(clients, broker, INGEST_1)
     for gateway in (GATEWAY_A, GATEWAY_B):
         reason = ingest.publish(acks_topic(gateway), f'{{"for":"{gateway}"}}'.encode())
         assert reason is not None and not reason.is_failure, reason
@@ -297,24 +326,17 @@ def test_ingest_acks_reach_only_the_gateway_they_name(broker: Broker, clients: l
     assert {m.payload for m in received} == {f'{{"for":"{GATEWAY_A}"}}'.encode()}
 
 
-def test_the_compose_healthcheck_command_works_and_its_account_reads_nothing_else(
-    broker: Broker, clients: list[Client]
-) -> None:
+def test_the_compose_healthcheck_command_works_and_fails_with_a_wrong_password(broker: Broker) -> None:
     """The healthcheck of docker-compose.yml, run as written (port and password filled in)."""
     test = load_compose()["services"]["mosquitto"]["healthcheck"]["test"]
     assert test[0] == "CMD-SHELL"
     command = test[1].replace("$$", "$").replace("-p 1883", f"-p {broker.port}")
-    env = {"PATH": os.environ["PATH"], "MQTT_HEALTHCHECK_PASSWORD": PASSWORDS["hub_health"]}
+    assert shlex.split(command)[0] == "mosquitto_ctrl"
+    env = {"PATH": os.environ["PATH"], "MQTT_ADMIN_PASSWORD": ADMIN_PASSWORD}
     result = subprocess.run(["sh", "-c", command], env=env, capture_output=True, text=True, timeout=20, check=False)
     assert result.returncode == 0, result.stderr
-    env["MQTT_HEALTHCHECK_PASSWORD"] = "wrong-password-0123456789"
+    env["MQTT_ADMIN_PASSWORD"] = "wrong-password-0123456789"
     assert subprocess.run(["sh", "-c", command], env=env, capture_output=True, timeout=20, check=False).returncode
-
-    health = connected(clients, broker, "hub_health")
-    health.subscribe("homevitals/v1/gateways/+/readings")
-    connected(clients, broker, GATEWAY_A).publish(readings_topic(GATEWAY_A), batch_from(GATEWAY_A))
-    assert health.received(timeout=1.5) == []
-    assert shlex.split(command)[0] == "mosquitto_sub"
 
 
 # ---- no silent loss ------------------------------------------------------------------------
@@ -322,7 +344,7 @@ def test_a_burst_survives_while_ingest_holds_its_acks(broker: Broker, clients: l
     """3,000 QoS 1 messages to a subscriber that acks none of them: all arrive.
     Mosquitto's defaults would deliver about 1,020 and drop the rest (DESIGN.md)."""
     total = 3000
-    ingest = Client(broker.port, "hub_ingest", manual_ack=True)
+    ingest = Client(broker.port, INGEST_1, manual_ack=True)
     clients.append(ingest)
     properties = Properties(PacketTypes.CONNECT)
     properties.SessionExpiryInterval = 300
@@ -351,9 +373,10 @@ def test_a_burst_survives_while_ingest_holds_its_acks(broker: Broker, clients: l
 
 # ---- TLS -----------------------------------------------------------------------------------
 def test_the_tls_listener_example_works(clients: list[Client]) -> None:
-    with shipped_broker(auth_env(), tls=True) as broker:
+    with shipped_broker(init_env(), tls=True) as broker:
+        bootstrap_hub(broker, HUB_ACCOUNTS)
         assert broker.tls_port is not None
-        ingest = connected(clients, broker, "hub_ingest")
+        ingest = connected(clients, broker, INGEST_1)
         ingest.subscribe(SHARED_READINGS)
         gateway = Client(broker.tls_port, GATEWAY_A, tls_ca=broker.ca_file)
         clients.append(gateway)
@@ -368,9 +391,9 @@ def test_the_tls_listener_example_works(clients: list[Client]) -> None:
             client.close()
 
 
-# ---- make-auth.sh --------------------------------------------------------------------------
-def test_make_auth_knows_the_same_default_secrets_as_the_services() -> None:
-    script = (MOSQUITTO_DIR / "make-auth.sh").read_text()
+# ---- dynsec-init.sh ------------------------------------------------------------------------
+def test_dynsec_init_knows_the_same_default_secrets_as_the_services() -> None:
+    script = (MOSQUITTO_DIR / "dynsec-init.sh").read_text()
     match = re.search(r'^KNOWN_DEFAULT_SECRETS="([^"]*)"', script, re.MULTILINE)
     assert match
     assert set(match.group(1).split()) == KNOWN_DEFAULT_SECRETS - {""}
@@ -379,35 +402,28 @@ def test_make_auth_knows_the_same_default_secrets_as_the_services() -> None:
 @pytest.mark.parametrize(
     ("env", "complaint"),
     [
-        ({"MQTT_INGEST_PASSWORD": "changeme"}, "published default"),
-        ({"MQTT_HEALTHCHECK_PASSWORD": "short-one"}, "shorter than 16"),
-        ({"MQTT_INGEST_PASSWORD": ""}, "MQTT_INGEST_PASSWORD is not set"),
-        ({"MQTT_GATEWAY_ACCOUNTS": "gw-test-b/readings:abcdefghijklmnopq"}, "is not a gateway id"),
-        ({"MQTT_GATEWAY_ACCOUNTS": "gw-+:abcdefghijklmnopq"}, "is not a gateway id"),
-        ({"MQTT_GATEWAY_ACCOUNTS": "gw-test-c"}, "without ':'"),
-        ({"MQTT_GATEWAY_ACCOUNTS": "gw-test-c:changeme"}, "published default"),
+        ({"MQTT_ADMIN_PASSWORD": "changeme"}, "published default"),
+        ({"MQTT_ADMIN_PASSWORD": "short-one"}, "shorter than 16"),
+        ({"MQTT_ADMIN_PASSWORD": ""}, "MQTT_ADMIN_PASSWORD is not set"),
     ],
 )
-def test_make_auth_refuses_unsafe_accounts(tmp_path: Path, env: dict[str, str], complaint: str) -> None:
-    result = run_make_auth(tmp_path / "auth", **env)
+def test_dynsec_init_refuses_an_unsafe_admin_password(tmp_path: Path, env: dict[str, str], complaint: str) -> None:
+    result = run_dynsec_init(tmp_path / "dynamic-security.json", init_env(**env))
     assert result.returncode != 0
     assert complaint in result.stderr
+    assert not (tmp_path / "dynamic-security.json").exists()
 
 
-def test_make_auth_in_development_accepts_short_passwords(tmp_path: Path) -> None:
-    result = run_make_auth(tmp_path / "auth", HOMEVITALS_ENVIRONMENT="development", MQTT_HEALTHCHECK_PASSWORD="dev")
+def test_dynsec_init_in_development_accepts_a_short_password(tmp_path: Path) -> None:
+    result = run_dynsec_init(
+        tmp_path / "dynamic-security.json", init_env(HOMEVITALS_ENVIRONMENT="development", MQTT_ADMIN_PASSWORD="dev")
+    )
     assert result.returncode == 0, result.stderr
 
 
-def test_make_auth_is_idempotent_and_keeps_accounts_added_by_hand(tmp_path: Path) -> None:
-    auth = tmp_path / "auth"
-    assert run_make_auth(auth).returncode == 0
-    passwd = auth / "passwd"
-    subprocess.run(["mosquitto_passwd", "-b", str(passwd), "gw-by-hand", "by-hand-0123456789"], check=True)
-    first = dict(line.split(":", 1) for line in passwd.read_text().splitlines())
-    assert run_make_auth(auth, MQTT_INGEST_PASSWORD="rotated-0123456789abcdef").returncode == 0
-    second = dict(line.split(":", 1) for line in passwd.read_text().splitlines())
-    assert set(second) == set(first) == {*PASSWORDS, "gw-by-hand"}
-    assert second["gw-by-hand"] == first["gw-by-hand"], "an account added by hand is kept"
-    assert second["hub_ingest"] != first["hub_ingest"], "a changed password is updated"
-    assert (auth / "acl").read_text() == (MOSQUITTO_DIR / "acl").read_text()
+def test_dynsec_init_leaves_an_existing_file_with_its_accounts_alone(tmp_path: Path) -> None:
+    dynsec_file = tmp_path / "dynamic-security.json"
+    assert run_dynsec_init(dynsec_file, init_env()).returncode == 0
+    first = dynsec_file.read_bytes()
+    assert run_dynsec_init(dynsec_file, init_env(MQTT_ADMIN_PASSWORD="another-0123456789abcdef")).returncode == 0
+    assert dynsec_file.read_bytes() == first

@@ -1,7 +1,7 @@
-"""API benchmark: one citizen's 90 days of readings, out of a 1-million-row hypertable.
+"""``homevitals bench api``: one citizen's 90 days of readings, out of a 1-million-row hypertable.
 
-    python -m api.bench [--dsn URL] [--rows 1000000] [--clients 8] [--seconds 20] [--workers 1]
-                        [--write-docs docs/benchmarks.md]
+    homevitals bench api [--dsn URL] [--rows 1000000] [--clients 8] [--seconds 20] [--workers 1]
+                         [--write-docs docs/benchmarks.md]
 
 Without ``--dsn`` it starts a throwaway PostgreSQL+TimescaleDB. It seeds citizens, devices,
 assignments and readings server-side with ``generate_series`` (4 blood-pressure readings a
@@ -14,7 +14,6 @@ section of the given Markdown file (replacing that section only).
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import json
 import os
@@ -28,13 +27,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TextIO
 from urllib.parse import urlencode, urlsplit
 
 import psycopg
+import typer
 
 from api.auth import mint_dev_token
 from api.roles import Role
+from benchmarks.report import replace_section, say
 from database.migrate import migrate
 from devstack.services.ports import free_port, wait_for_port
 from devstack.services.postgres import LocalPostgres
@@ -73,11 +73,6 @@ CROSS JOIN LATERAL (SELECT %(start)s::timestamptz + k * interval '6 hours'
 CROSS JOIN LATERAL (SELECT 110 + (a.id * 7 + k * 13) %% 50 AS sys, 65 + (a.id * 3 + k * 7) %% 30 AS dia,
                            55 + (a.id + k * 5) %% 40 AS pulse) AS v;
 """
-
-
-def _say(*parts: object, file: TextIO | None = None) -> None:
-    """Print for a person at a terminal (this is a command, not library code)."""
-    (file or sys.stdout).write(" ".join(str(p) for p in parts) + "\n")
 
 
 @dataclass(frozen=True)
@@ -125,10 +120,10 @@ def seed(dsn: str, rows: int, now: datetime) -> tuple[int, int]:
             "SELECT count(*) FROM readings WHERE citizen_id = %s AND measured_at >= %s",
             (target, now - timedelta(days=90)),
         ).fetchone()
-        _say(
+        say(
             f"seeded {total[0] if total else 0} readings for {citizens} citizens in "
             f"{time.perf_counter() - started:.1f} s",
-            file=sys.stderr,
+            err=True,
         )
     return target, recent[0] if recent else 0
 
@@ -187,24 +182,13 @@ def drive(url: str, headers: dict[str, str], clients: int, seconds: float, name:
     return Result(name, len(latencies), time.perf_counter() - began, latencies, rows[0])
 
 
-def write_docs(path: Path, section: str) -> None:
-    """Replace (or add) the "## API" section; other sections (## Ingest) stay as they are."""
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    pattern = re.compile(r"^## API\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: section.rstrip() + "\n\n", text)
-    else:
-        text = (text.rstrip() + "\n\n" if text.strip() else "") + section.rstrip() + "\n"
-    path.write_text(text.rstrip() + "\n", encoding="utf-8")
-
-
 def _section(results: Sequence[Result], *, rows: int, clients: int, workers: int, target_rows: int) -> str:
     cpu = platform.processor() or platform.machine()
     lines = [
         "## API",
         "",
         (
-            f"`python -m api.bench --rows {rows} --clients {clients} --workers {workers}`, measured "
+            f"`homevitals bench api --rows {rows} --clients {clients} --workers {workers}`, measured "
             f"{datetime.now(UTC):%Y-%m-%d} on this development machine ({os.cpu_count()} CPUs, {cpu}; "
             "shared with other work, so treat the figures as indicative). A throwaway TimescaleDB "
             f"(fsync off) holds {rows:,} blood-pressure readings (1000 citizens, 4 a day); "
@@ -229,40 +213,50 @@ def _section(results: Sequence[Result], *, rows: int, clients: int, workers: int
     return "\n".join(lines) + "\n"
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m api.bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dsn", help="an empty database to migrate and seed (default: a throwaway cluster)")
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
-    parser.add_argument("--write-docs", type=Path, help="update the '## API' section of this Markdown file")
-    parser.add_argument("--reuse", action="store_true", help="--dsn is already seeded by an earlier run")
-    args = parser.parse_args(argv)
+@dataclass(frozen=True)
+class Options:
+    rows: int
+    clients: int
+    seconds: float
+    workers: int
 
-    cluster = None if args.dsn else LocalPostgres().start()
+
+def api(
+    dsn: str | None = typer.Option(
+        None, help="An empty database to migrate and seed; default: a throwaway cluster.", show_default=False
+    ),
+    rows: int = typer.Option(1_000_000, help="Readings to seed."),
+    clients: int = typer.Option(8, help="Concurrent client threads."),
+    seconds: float = typer.Option(20.0, help="Measuring time per request kind."),
+    workers: int = typer.Option(1, help="uvicorn worker processes."),
+    write_docs: Path | None = typer.Option(
+        None, help="Update the '## API' section of this Markdown file.", show_default=False
+    ),
+    reuse: bool = typer.Option(False, help="--dsn is already seeded by an earlier run."),
+) -> None:
+    """One citizen's 90 days (raw and daily buckets) under concurrent clients, p50/p90/p99."""
+    options = Options(rows=rows, clients=clients, seconds=seconds, workers=workers)
+    cluster = None if dsn else LocalPostgres().start()
     try:
-        dsn = args.dsn or cluster.dsn  # type: ignore[union-attr]
-        migrate(dsn)
+        url = dsn or cluster.dsn  # type: ignore[union-attr]
+        migrate(url)
         now = datetime.now(UTC)
-        target, target_rows = _seeded(dsn, now) if args.reuse else seed(dsn, args.rows, now)
-        results = _run(dsn, target, now, args)
+        target, target_rows = _seeded(url, now) if reuse else seed(url, rows, now)
+        results = _run(url, target, now, options)
     finally:
         if cluster is not None:
             cluster.close()
     for result in results:
-        _say(result.line())
-    if args.write_docs:
-        write_docs(
-            args.write_docs,
-            _section(
-                results, rows=args.rows, clients=args.clients, workers=args.workers, target_rows=target_rows
-            ),
+        say(result.line())
+    if write_docs:
+        replace_section(
+            write_docs,
+            _section(results, rows=rows, clients=clients, workers=workers, target_rows=target_rows),
         )
-        _say(f"wrote the '## API' section of {args.write_docs}", file=sys.stderr)
+        say(f"wrote the '## API' section of {write_docs}", err=True)
 
 
-def _run(dsn: str, target: int, now: datetime, args: argparse.Namespace) -> list[Result]:
+def _run(dsn: str, target: int, now: datetime, options: Options) -> list[Result]:
     with psycopg.connect(dsn, autocommit=True) as conn:  # the API's own role, as in production
         conn.execute(
             f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{BENCH_LOGIN}') "
@@ -277,13 +271,13 @@ def _run(dsn: str, target: int, now: datetime, args: argparse.Namespace) -> list
         API_JWT_SECRET=SECRET,
         API_LOG_LEVEL="INFO",
         API_POOL_MIN_SIZE="4",
-        API_POOL_MAX_SIZE=str(max(4, args.clients)),
+        API_POOL_MAX_SIZE=str(max(4, options.clients)),
     )
     log = Path(os.environ.get("TMPDIR", "/tmp")) / f"homevitals-api-bench-{port}.log"  # noqa: S108
     homevitals = Path(sys.executable).with_name("homevitals")
     with log.open("w") as log_file:
         server = subprocess.Popen(  # noqa: S603
-            [str(homevitals), "api", "run", "--workers", str(args.workers)],
+            [str(homevitals), "api", "run", "--workers", str(options.workers)],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=log_file,
@@ -300,20 +294,15 @@ def _run(dsn: str, target: int, now: datetime, args: argparse.Namespace) -> list
             }
             base = f"http://127.0.0.1:{port}/api/v1/citizens/{target}/readings?"
             raw_url, daily_url = base + urlencode(window), base + urlencode({**window, "bucket": "1d"})
-            clients = args.clients
+            clients, seconds = options.clients, options.seconds
             results = [
-                drive(raw_url, headers, clients, args.seconds, f"90 days, raw readings, {clients} clients"),
-                drive(
-                    daily_url, headers, clients, args.seconds, f"90 days, daily buckets, {clients} clients"
-                ),
+                drive(raw_url, headers, clients, seconds, f"90 days, raw readings, {clients} clients"),
+                drive(daily_url, headers, clients, seconds, f"90 days, daily buckets, {clients} clients"),
                 # One client: no queueing, so the latency is the service time of one request.
-                drive(raw_url, headers, 1, args.seconds / 2, "90 days, raw readings, 1 client"),
+                drive(raw_url, headers, 1, seconds / 2, "90 days, raw readings, 1 client"),
             ]
         finally:
             server.terminate()
             server.wait(timeout=30)
     return results
 
-
-if __name__ == "__main__":
-    main()

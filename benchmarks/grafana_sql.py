@@ -1,7 +1,9 @@
 """Expand a panel's SQL the way Grafana does before PostgreSQL sees it.
 
 Grafana turns a PostgreSQL panel query into SQL in two steps, and this module copies both so
-the tests can run every panel's query against a real database:
+the tests and the scale benchmark can run every panel's query against a real database. It is
+a stand-in for Grafana (which cannot run here), used only by tests/ and benchmarks/, so it
+lives in the source checkout's benchmarks package and not in the dashboards wheel:
 
 1. **Frontend: template variables.** ``templateSrv.replace`` finds ``$name``, ``${name}``,
    ``${name:format}`` and ``[[name]]``; unknown names (``$__timeFilter`` ...) stay as they
@@ -31,7 +33,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from dashboards.errors import MacroError
+
+class MacroError(ValueError):
+    """A Grafana macro or template variable could not be expanded (as Grafana would fail)."""
+
+    def __init__(self, macro: str, problem: str) -> None:
+        self.macro = macro
+        self.problem = problem
+        super().__init__(f"{macro}: {problem}")
+
 
 ALL = "$__all"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
