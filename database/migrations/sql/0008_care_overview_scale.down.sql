@@ -118,3 +118,8 @@ WHERE c.active;
 
 DROP VIEW IF EXISTS grafana.bp_personal_thresholds;
 DROP FUNCTION IF EXISTS grafana.care_overview_now(bigint, timestamptz);
+DO $$
+BEGIN
+  EXECUTE format('ALTER DATABASE %I RESET jit', current_database());
+END
+$$;
