@@ -161,3 +161,39 @@ async def test_a_stored_reading_that_no_longer_validates_is_sent_not_stuck(mosqu
     wait_until(lambda: len(collector.batches()) == 2, 10, "two batches")
     assert len(collector.errors) == 1  # the subscriber's schema check caught the broken one
     assert good.reading_id in collector.reading_ids()
+
+
+@pytest.mark.parametrize("limit", [8192])
+async def test_batches_are_split_below_the_brokers_message_size_limit(tmp_path: Path, collector_factory, limit):
+    """GATEWAY_MAX_MESSAGE_BYTES = the broker's message_size_limit: every batch gets through.
+    The control, the contract's 1 MiB against the same broker: the one big batch is never
+    accepted (Mosquitto 2.0 drops the connection, paho re-sends it after each reconnect) and
+    stays in the outbox."""
+    with LocalMosquitto(extra_config=f"message_size_limit {limit}\n") as broker:
+        collector = collector_factory(broker.port, GATEWAY)
+        outcomes = {}
+        for max_bytes in (limit, 1024 * 1024):
+            with Outbox.open(tmp_path / f"o-{max_bytes}.sqlite3") as outbox:
+                for i in range(40):
+                    outbox.add(bp_reading(100 + i, minutes_ago=40 - i))
+                publisher = Publisher(
+                    MqttConfig(MqttEndpoint(host="127.0.0.1", port=broker.port,
+                                            client_id=f"homevitals-gateway-{GATEWAY}")),
+                    GATEWAY, outbox, batch_size=40, inflight_window=2, status_payload=dict,
+                    hub_acks=HubAckPolicy(enabled=False), max_message_bytes=max_bytes,
+                )
+                stop = asyncio.Event()
+                publisher.start()
+                task = asyncio.create_task(publisher.run(stop))
+                await wait_until_async(lambda p=publisher, o=outbox: o.depth == 0 or p.stats.connects >= 3, 20,
+                                 "the outbox to drain, or reconnects after refusals")
+                stop.set()
+                await task
+                await publisher.stop(grace_s=0.5)
+                outcomes[max_bytes] = (outbox.depth, publisher.stats.connects, publisher.stats.batches_acked)
+        depth, connects, acked = outcomes[limit]
+        assert (depth, connects) == (0, 1) and acked > 1, "split into several batches, all accepted at once"
+        depth, connects, acked = outcomes[1024 * 1024]
+        assert (depth, acked) == (40, 0) and connects >= 3, "one big batch: dropped with the connection, kept"
+        wait_until(lambda: len(collector.readings()) == 40, 10, "40 readings")
+        assert max(len(json.dumps(b).encode()) for b in collector.batches()) <= limit
