@@ -15,6 +15,7 @@ from ingest.validation import validate_message
 from ingest.write_strategy import StagingCopyStrategy, WriteStrategy
 from ingest.writer import BatchWriter
 from tests.ingest.helpers import batch, encode, iso, reading
+from tests.support.factories import insert_assignment, insert_citizen, insert_device
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 ASSIGNED = "02:5E:00:00:00:01"
@@ -31,19 +32,9 @@ def _envelope(message: dict) -> Envelope:
 
 
 def _seed(conn: psycopg.Connection) -> int:
-    citizen = conn.execute(
-        "INSERT INTO citizens (given_name, family_name, care_team) VALUES ('Karen', 'Strategy', 'nord') "
-        "RETURNING id"
-    ).fetchone()[0]
-    device = conn.execute(
-        "INSERT INTO devices (address, model) VALUES (%s, 'UA-651BLE') RETURNING id", (ASSIGNED,)
-    ).fetchone()[0]
-    conn.execute(
-        "INSERT INTO device_assignments (device_id, user_slot, citizen_id, valid) "
-        "VALUES (%s, 1, %s, tstzrange(%s, NULL))",
-        (device, citizen, NOW - timedelta(days=30)),
-    )
-    return int(citizen)
+    citizen = insert_citizen(conn, "Karen", "Strategy")
+    insert_assignment(conn, insert_device(conn, ASSIGNED), citizen, start=NOW - timedelta(days=30))
+    return citizen
 
 
 @pytest.mark.parametrize("strategy", [StagingCopyStrategy, ExecutemanyStrategy], ids=["staging-copy", "executemany"])
