@@ -9,12 +9,12 @@ import psycopg
 import pytest
 
 from benchmarks.ingest.writers import ExecutemanyStrategy
-from homevitals.contract import readings_topic
+from homevitals.contract import readings_topic, utc_text
 from ingest.envelope import Envelope
 from ingest.validation import validate_message
 from ingest.write_strategy import StagingCopyStrategy, WriteStrategy
 from ingest.writer import BatchWriter
-from tests.ingest.helpers import batch, encode, iso, reading
+from tests.ingest.helpers import batch, encode, reading
 from tests.support.factories import insert_assignment, insert_citizen, insert_device
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -43,7 +43,7 @@ def test_each_strategy_stores_attributes_dedupes_and_keeps_the_newer_battery(db_
     stray = reading(address=UNKNOWN, systolic=120, diastolic=80, battery=50, measured_at=NOW - timedelta(hours=2))
     # Read an hour before `high` reached the gateway, but delivered after it: its battery is older.
     older = reading(address=ASSIGNED, systolic=125, diastolic=80, battery=40, measured_at=NOW - timedelta(hours=3))
-    older["gateway_time"] = iso(datetime.now(UTC) - timedelta(hours=1))
+    older["gateway_time"] = utc_text(datetime.now(UTC) - timedelta(hours=1))
     changed = dict(stray, values=dict(stray["values"], systolic=181))  # same id, other content
 
     with psycopg.connect(db_dsn, autocommit=True) as conn:
