@@ -143,6 +143,22 @@ TEXTS: dict[str, Text] = {
     "citizen.no_devices": Text("Ingen enheder tildelt.", "No devices assigned."),
     "citizen.report": Text("Hjemmeblodtryksrapport (7 dage)", "Home blood-pressure report (7 days)"),
     "citizen.report_html": Text("Vis rapport", "Show report"),
+    "citizen.report_elevated": Text(
+        "Hjemmeblodtrykket er forhøjet (gennemsnit på eller over 135/85).",
+        "Home blood pressure is raised (mean at or above 135/85).",
+    ),
+    "citizen.report_not_elevated": Text(
+        "Hjemmeblodtrykket er ikke forhøjet (gennemsnit under 135/85).",
+        "Home blood pressure is not raised (mean below 135/85).",
+    ),
+    "citizen.report_basis": Text(
+        "ESH-protokollen: {n} målinger på {days} dage, første dag udeladt",
+        "ESH protocol: {n} readings on {days} days, first day left out",
+    ),
+    "citizen.report_short": Text(
+        "færre målinger end protokollen kræver ({n} på {days} dage)",
+        "fewer readings than the protocol asks ({n} on {days} days)",
+    ),
     "citizen.report_pdf": Text("Hent som PDF", "Download PDF"),
     "citizen.thresholds": Text("Grænseværdier", "Thresholds"),
     "citizen.edit_thresholds": Text("Ret grænseværdier", "Edit thresholds"),

@@ -12,12 +12,13 @@ from fastapi.responses import HTMLResponse
 from api.context import Caller
 from api.db import Database
 from api.pagination import IdPath
+from api.reports.home_bp import MIN_DAYS, MIN_READINGS
 from api.roles import Permission
 from api.routers.alerts import list_alerts
 from api.routers.citizens import get_citizen
 from api.routers.devices_gateways import list_devices
 from api.routers.readings import list_readings
-from api.routers.reports import home_bp_html, home_bp_pdf
+from api.routers.reports import home_bp, home_bp_html, home_bp_pdf
 from api.routers.thresholds import get_thresholds
 from homevitals.contract.models import Kind
 from web.chart import ChartPoint, Limits, bp_chart
@@ -26,6 +27,7 @@ from web.levels import BP_METRICS, reading_level
 
 router = APIRouter()
 CHART_DAYS = 30
+REPORT_DAYS = 7  # the ESH home protocol's week, as the report links use
 READINGS_SHOWN = 500
 # The API's report page carries its own inline CSS.
 REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
@@ -85,6 +87,7 @@ async def citizen_page(citizen_id: IdPath, page: PageDep) -> HTMLResponse:
     thresholds = await get_thresholds(citizen_id, caller, database)
     by_metric = {t.metric: t for t in thresholds.thresholds}
     alerts = await list_alerts(caller=caller, database=database, citizen_id=citizen_id, limit=20)
+    report = await home_bp(citizen_id, caller, database, end=None, days=REPORT_DAYS)
     devices = await citizen_devices(page, citizen_id)
     now = datetime.now(UTC)
     chart = bp_chart(
@@ -116,6 +119,9 @@ async def citizen_page(citizen_id: IdPath, page: PageDep) -> HTMLResponse:
         rows=rows,
         alerts=alerts.items,
         devices=devices,
+        report=report,
+        min_readings=MIN_READINGS,
+        min_days=MIN_DAYS,
         thresholds=[by_metric[m] for m in BP_METRICS if m in by_metric],
     )
 
