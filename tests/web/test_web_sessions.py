@@ -141,3 +141,12 @@ def test_cookies_are_secure_over_tls_and_always_in_production(scheme, environmen
     request = Request({"type": "http", "scheme": scheme, "server": ("h", 443), "path": "/app/", "headers": [],
                        "query_string": b"", "app": app})
     assert secure_cookies(request) is secure
+
+
+def test_a_bad_path_is_404_and_a_bad_form_names_its_fields(web_db, http):
+    dev_login(http, "nurse.nord")
+    assert http.get("/app/borger/not-a-number").status_code == 404
+    token = csrf_of(http.get("/app/ikke-tildelte").text)
+    response = http.post("/app/ikke-tildelte/tildel", data={"csrf_token": token, "device_id": "x", "user_slot": "1"})
+    assert response.status_code == 422
+    assert "Oplysningerne kan ikke bruges: citizen_id, device_id, from_date." in response.text
