@@ -26,7 +26,7 @@ from tests.chaos.chaos_support import (
     wait_until,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.chaos]
 
 
 def _group() -> str:

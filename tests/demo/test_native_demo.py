@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from devstack.services.ports import free_port, port_in_use
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -72,11 +73,12 @@ def demo(demo_dir, repo_root):
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     info_path = data_dir / "demo.json"
-    deadline = time.monotonic() + 120
-    while not info_path.exists():
+
+    def started() -> bool:
         assert process.poll() is None, f"demo exited early:\n{process.stdout.read()}"
-        assert time.monotonic() < deadline, "demo did not start within 120 s"
-        time.sleep(0.5)
+        return info_path.exists()
+
+    wait_until(started, 120, f"the demo to write {info_path}", interval=0.5)
     time.sleep(0.5)  # demo.json is written in one go; give the summary a moment
     yield process, json.loads(info_path.read_text()), ports
     if process.poll() is None:
@@ -118,18 +120,17 @@ def test_demo_delivers_attributed_readings_and_stops_cleanly(demo):
 
     # Wait until every citizen has readings: the week of history stored on each monitor.
     readings: dict[str, list[dict]] = {}
-    deadline = time.monotonic() + 120
     with httpx.Client(base_url=info["api_url"], headers=headers, timeout=10) as api:
-        while time.monotonic() < deadline:
+
+        def every_citizen_has_a_week() -> bool:
             for key, citizen in citizens.items():
                 response = api.get(f"/api/v1/citizens/{citizen['id']}/readings", params={"limit": 500})
                 assert response.status_code == 200, response.text
                 readings[key] = response.json()["items"]
-            if all(len(items) >= 20 for items in readings.values()):
-                break
-            time.sleep(2)
-        counts = {key: len(items) for key, items in readings.items()}
-        assert all(count >= 20 for count in counts.values()), f"readings per citizen: {counts}"
+            return all(len(items) >= 20 for items in readings.values())
+
+        wait_until(every_citizen_has_a_week, 120, lambda: "20 readings per citizen, have " + str(
+            {key: len(items) for key, items in readings.items()}), interval=2)
 
         for key, citizen in citizens.items():
             for reading in readings[key]:
