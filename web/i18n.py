@@ -331,6 +331,19 @@ TEXTS: dict[str, Text] = {
     "col.outcome": Text("Udfald", "Outcome"),
     "outcome.ok": Text("Set", "Seen"),
     "outcome.denied": Text("Afvist", "Refused"),
+    "minlog.readings": Text("dine målinger", "your readings"),
+    "minlog.thresholds": Text("dine grænseværdier", "your thresholds"),
+    "minlog.report": Text("din blodtryksrapport", "your blood-pressure report"),
+    "minlog.log": Text("hvem der har set dine data (denne side)", "who has looked at your data (this page)"),
+    "minlog.record": Text("dine oplysninger (navn, plejegruppe)", "your details (name, care team)"),
+    "minlog.overview": Text(
+        "plejegruppens oversigt, hvor du er med", "the care team's overview, which lists you"
+    ),
+    "minlog.alerts": Text("dine alarmer", "your alerts"),
+    "minlog.devices": Text("dit blodtryksapparat", "your blood-pressure monitor"),
+    "minlog.fhir": Text(
+        "dine data, sendt til et andet system (FHIR)", "your data, sent to another system (FHIR)"
+    ),
     "action.read": Text("Så", "Viewed"),
     "action.create": Text("Oprettede", "Created"),
     "action.update": Text("Ændrede", "Changed"),

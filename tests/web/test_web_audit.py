@@ -215,3 +215,33 @@ def test_the_citizen_page_shows_the_apis_home_bp_summary(nurse, web_server, web_
     assert f"data-report-mean>{shown}</span>" in page.text
     assert "ESH-protokollen: 5 målinger på 5 dage" in page.text
     assert "færre målinger end protokollen kræver (12 på 3 dage)" in page.text
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("resource", "words"),
+    [
+        ("citizens/17", "minlog.record"),
+        ("citizens", "minlog.record"),
+        ("citizens/17/readings", "minlog.readings"),
+        ("citizens/17/thresholds", "minlog.thresholds"),
+        ("citizens/17/reports/home-bp", "minlog.report"),
+        ("citizens/17/reports/home-bp.pdf", "minlog.report"),
+        ("citizens/17/access-log", "minlog.log"),
+        ("care-overview", "minlog.overview"),
+        ("alerts", "minlog.alerts"),
+        ("alerts/3", "minlog.alerts"),
+        ("devices", "minlog.devices"),
+        ("gateways", "minlog.devices"),
+        ("assignments/4", "minlog.devices"),
+        ("fhir/Patient/17", "minlog.fhir"),
+        ("something-new", None),  # shown as it is, never hidden
+    ],
+)
+def test_min_log_says_what_was_looked_at_in_the_citizens_words(resource, words):
+    from web.i18n import translate
+    from web.routers.me import resource_words
+
+    assert resource_words(resource) == words
+    if words:
+        assert translate("da", words) and translate("en", words)

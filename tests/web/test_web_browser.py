@@ -117,6 +117,7 @@ def test_a_citizen_sees_only_their_own_data_and_who_looked(browser, web_server, 
     assert "135/85" in browser.find_element(By.CSS_SELECTOR, "p.explain").text
     minlog = browser.find_element(By.CSS_SELECTOR, "table.minlog").text
     assert "nurse.nord" in minlog and "plejepersonale" in minlog
+    assert "Så: dine målinger" in minlog and "Så: dine grænseværdier" in minlog
     check_page(browser, artefacts, "07-mig")
     browser.set_window_size(390, 900)  # a phone
     check_page(browser, artefacts, "08-mig-telefon")
