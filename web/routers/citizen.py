@@ -21,7 +21,7 @@ from api.routers.readings import list_readings
 from api.routers.reports import home_bp, home_bp_html, home_bp_pdf
 from api.routers.thresholds import get_thresholds
 from homevitals.contract.models import Kind
-from web.chart import ChartPoint, Limits, bp_chart
+from web.chart import NARROW_HEIGHT, NARROW_WIDTH, ChartPoint, Limits, bp_chart
 from web.context import Page, PageDep, render
 from web.levels import BP_METRICS, reading_level
 
@@ -90,24 +90,29 @@ async def citizen_page(citizen_id: IdPath, page: PageDep) -> HTMLResponse:
     report = await home_bp(citizen_id, caller, database, end=None, days=REPORT_DAYS)
     devices = await citizen_devices(page, citizen_id)
     now = datetime.now(UTC)
-    chart = bp_chart(
-        [
+    chart_args: dict[str, Any] = {
+        "points": [
             ChartPoint(r["measured_at"], r["systolic"], r["diastolic"], r["pulse_rate"], r["implausible"])
             for r in readings
         ],
-        {
+        "limits": {
             m: Limits(
                 by_metric[m].warn_high, by_metric[m].alert_high, by_metric[m].warn_low, by_metric[m].alert_low
             )
             for m in ("systolic", "diastolic")
             if m in by_metric
         },
-        start=now - timedelta(days=CHART_DAYS),
-        end=now,
-        timezone=citizen.timezone,
-        label=page.t("citizen.chart_label"),
-        series_names={m: page.t(f"legend.{'pulse' if m == 'pulse_rate' else m}") for m in BP_METRICS},
-        limit_names={"warn": page.t("legend.warn"), "alert": page.t("legend.alert")},
+        "start": now - timedelta(days=CHART_DAYS),
+        "end": now,
+        "timezone": citizen.timezone,
+        "label": page.t("citizen.chart_label"),
+        "series_names": {m: page.t(f"legend.{'pulse' if m == 'pulse_rate' else m}") for m in BP_METRICS},
+        "limit_names": {"warn": page.t("legend.warn"), "alert": page.t("legend.alert")},
+    }
+    # Two drawings of one chart: CSS shows the narrow one on a phone, where the wide one's
+    # text would shrink to a third.
+    chart = bp_chart(**chart_args, css_class="chart wide") + bp_chart(
+        **chart_args, width=NARROW_WIDTH, height=NARROW_HEIGHT, css_class="chart narrow"
     )
     rows = [(r, reading_level(r, by_metric), reading_flags(r)) for r in readings]
     return render(
