@@ -35,6 +35,7 @@ CLIENT_SECRET = "web-tests-oidc-client-secret-0123456789"
 COOKIE_SECRET = "web-tests-cookie-secret-0123456789abcdef"
 FLOW_COOKIE = "hv_login_flow"
 PROVIDER_SCRIPT = Path(__file__).with_name("oidc_provider.mjs")
+MIN_NODE = 20  # oidc-provider 9 and its jose 6; it warns below 22 but runs
 FORM = re.compile(r'<form[^>]*action="([^"]+)"[^>]*method="post"')
 PROMPT = re.compile(r'name="prompt" value="([a-z]+)"')
 
@@ -46,6 +47,9 @@ def oidc_web(web_db, repo_root, tmp_path_factory) -> Iterator[tuple[Server, str]
     module = NPM_MODULES / "oidc-provider/lib/index.js"
     if not module.exists():
         pytest.fail(f"{module} is missing: run scripts/setup (it installs oidc-provider from npm)")
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=True).stdout.strip()
+    if int(node.lstrip("v").split(".")[0]) < MIN_NODE:
+        pytest.fail(f"oidc-provider 9 needs Node.js {MIN_NODE} or later, found {node}: install a newer Node.js")
     web_port, idp_port = free_port(), free_port()
     accounts = {
         "nurse.nord": {"role": "caregiver", "team": NORD},

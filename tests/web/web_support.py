@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import psycopg
 
@@ -23,6 +24,8 @@ from tests.support.factories import (
     insert_device,
     insert_gateway,
 )
+
+COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 
 
 @dataclass
@@ -54,12 +57,16 @@ def seed_day(dsn: str) -> WebSeed:
         a_anna = insert_assignment(conn, device_anna, anna, start=start)
         a_bo = insert_assignment(conn, device_bo, bo, start=start)
         a_carl = insert_assignment(conn, device_carl, carl, start=start)
+        today = now.astimezone(COPENHAGEN).date()
         for day in range(6, 0, -1):
             at = now - timedelta(days=day)
+            # Anna measures at 08:00 her time: inside the ESH morning session whenever the
+            # tests run, so her home-BP report always has a mean to show.
+            morning = datetime.combine(today - timedelta(days=day), time(8), tzinfo=COPENHAGEN)
             insert_reading(conn, device_id=device_bo, citizen_id=bo, assignment_id=a_bo, measured_at=at,
                            systolic=124, diastolic=78)
             insert_reading(conn, device_id=device_anna, citizen_id=anna, assignment_id=a_anna,
-                           measured_at=at, systolic=150 + day, diastolic=92, pulse=71)
+                           measured_at=morning.astimezone(UTC), systolic=150 + day, diastolic=92, pulse=71)
             insert_reading(conn, device_id=device_carl, citizen_id=carl, assignment_id=a_carl,
                            measured_at=at, systolic=130, diastolic=80)
         insert_reading(conn, device_id=device_anna, citizen_id=anna, assignment_id=a_anna,
