@@ -52,7 +52,7 @@ ALTER TABLE devices
   ADD COLUMN bound_at         timestamptz,
   ADD COLUMN bound_by         text;       -- 'ingest:reading', 'ingest:status' or 'admin:<sub>'
 -- Devices already in use stay with the gateway they were last heard through.
-UPDATE devices SET bound_gateway_id = last_gateway_id, bound_at = now(), bound_by = 'migration:0008'
+UPDATE devices SET bound_gateway_id = last_gateway_id, bound_at = now(), bound_by = 'migration:0009'
 WHERE last_gateway_id IS NOT NULL;
 
 -- Quarantine -------------------------------------------------------------------------------

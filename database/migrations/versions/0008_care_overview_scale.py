@@ -1,4 +1,4 @@
-"""Gateway enrollment and revocation, device binding and quarantined readings (issue 15).
+"""Care overview at scale: calendar-day mean from the summaries, raw reads outside the plan (issue 17).
 
 Revision ID: 0008
 Revises: 0007
@@ -13,8 +13,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    run_sql_file("0008_enrollment.up.sql")
+    run_sql_file("0008_care_overview_scale.up.sql")
 
 
 def downgrade() -> None:
-    run_sql_file("0008_enrollment.down.sql")
+    run_sql_file("0008_care_overview_scale.down.sql")
