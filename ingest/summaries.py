@@ -61,7 +61,7 @@ def columns(rows: Sequence[StoredRow]) -> tuple[list[Any], ...]:
 
 def record(conn: psycopg.Connection[Any], stored: Sequence[Sequence[Any]]) -> None:
     """Add the readings a batch stored (new ids only) to the summaries, in its transaction."""
-    arrays = columns([StoredRow._make(row) for row in stored])
+    arrays = columns([StoredRow(*row) for row in stored])
     if not arrays[0]:
         return  # nothing attributed: no summary changes
     if not conn.execute(_ADD, arrays).fetchall():

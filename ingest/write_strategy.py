@@ -37,7 +37,9 @@ class StoredRow(NamedTuple):
     diastolic: float | None
     pulse_rate: float | None
     value: float | None
-    quarantine_reason: str | None  # not None: stored, never attributed nor alerted (ingest/binding.py)
+    # Not None: stored, never attributed nor alerted (ingest/binding.py). Last, with a default,
+    # so rows made without it (the scale bench's seed) still read as attributed readings.
+    quarantine_reason: str | None = None
 
 
 # The RETURNING list of every strategy's readings insert, in StoredRow's order.
