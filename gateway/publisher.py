@@ -16,6 +16,13 @@ Why MQTT 5: with MQTT 3.1.1 a broker acknowledges a publish its ACL denies and d
 a PUBACK would delete readings nobody received. MQTT 5 PUBACKs carry a reason code; a
 failure code (>= 0x80) keeps the batch and it is retried later.
 
+Reconnecting: paho's own back-off doubles from 1 s to 30 s without jitter (a gateway came
+back about 22 s after its broker, issue 15). :class:`_BackoffClient` replaces that one wait
+with :class:`gateway.backoff.ReconnectBackoff`: full jitter, capped at 4 s by default.
+
+Size: a batch stops below ``max_message_bytes`` (GATEWAY_MAX_MESSAGE_BYTES, the broker's
+``message_size_limit``), which the broker would refuse and disconnect for.
+
 Back-pressure: at most ``inflight_window`` batches await PUBACK. New batches are formed
 only while connected, so during an outage readings stay in the outbox (not in paho's
 memory), and are sent in order of measurement once the broker is back.
@@ -33,7 +40,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import structlog
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, _ConnectionState
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
@@ -41,9 +48,11 @@ from pydantic import ValidationError
 
 from gateway.ack_tracker import AckTracker, HubAckPolicy
 from gateway.backends import utc_now
+from gateway.backoff import ReconnectBackoff
 from gateway.outbox import Outbox, StoredBatch
 from homevitals.contract import readings_topic, status_topic
 from homevitals.contract.acks import AckOutcome, HubAck, acks_topic
+from homevitals.contract.models import MAX_MESSAGE_BYTES
 from homevitals.errors import MqttConnectError, MqttPublishError, MqttSubscribeError
 from homevitals.mqtt_endpoint import MqttEndpoint
 
@@ -60,8 +69,33 @@ class MqttConfig:
 
     endpoint: MqttEndpoint
     session_expiry_s: int = 7 * 24 * 3600
-    reconnect_min_s: int = 1
-    reconnect_max_s: int = 30
+    reconnect_min_s: float = 0.5  # the back-off's base: attempt n waits up to min_s * 2**n ...
+    reconnect_max_s: float = 4.0  # ... and never more than this (less at random: full jitter)
+
+
+class _BackoffClient(mqtt.Client):
+    """paho's client with our reconnect wait.
+
+    paho waits in ``_reconnect_wait`` before every connection attempt after a failure or a
+    lost connection (first connection and reconnects alike), doubling a delay without jitter.
+    This is the one place it decides, so the override is the whole change; paho is pinned to
+    2.x in pyproject.toml; tests/gateway/test_gateway_backoff.py holds the schedule and
+    tests/chaos/test_chaos_reconnect.py measures the result on real processes.
+    """
+
+    backoff: ReconnectBackoff
+
+    def _reconnect_wait(self) -> None:
+        delay = self.backoff.next_delay()
+        log.debug("mqtt_reconnect_wait", wait_s=round(delay, 3), attempt=self.backoff.attempts,
+                 refused=self.backoff.refused)
+        deadline = time.monotonic() + delay
+        # As paho's own wait: give up early when the client is told to stop.
+        while not self._thread_terminate and self._state not in _STOPPING and time.monotonic() < deadline:
+            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+
+
+_STOPPING = (_ConnectionState.MQTT_CS_DISCONNECTING, _ConnectionState.MQTT_CS_DISCONNECTED)
 
 
 @dataclass
@@ -98,6 +132,7 @@ class Publisher:
         status_payload: Callable[[], dict[str, Any]],
         batch_linger_s: float = 0.0,
         hub_acks: HubAckPolicy | None = None,
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
         now: Callable[[], datetime] = utc_now,
     ) -> None:
         self.config = config
@@ -106,6 +141,8 @@ class Publisher:
         self.batch_size = batch_size
         self.inflight_window = inflight_window
         self.batch_linger_s = batch_linger_s
+        self.max_message_bytes = max_message_bytes
+        self.backoff = ReconnectBackoff(base_s=config.reconnect_min_s, cap_s=config.reconnect_max_s)
         self._now = now
         self._last_reading_at = 0.0
         self._status_payload = status_payload
@@ -129,10 +166,12 @@ class Publisher:
 
     def _make_client(self) -> mqtt.Client:
         endpoint = self.config.endpoint
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=endpoint.client_id, protocol=mqtt.MQTTv5)
+        client = _BackoffClient(
+            CallbackAPIVersion.VERSION2, client_id=endpoint.client_id, protocol=mqtt.MQTTv5
+        )
+        client.backoff = self.backoff
         endpoint.configure(client)
         client.will_set(self._status_topic, OFFLINE_STATUS, qos=1, retain=True)
-        client.reconnect_delay_set(self.config.reconnect_min_s, self.config.reconnect_max_s)
         # Our window bounds the batches; the +2 leaves room for status messages.
         client.max_inflight_messages_set(self.inflight_window + 2)
         client.max_queued_messages_set(0)
@@ -156,6 +195,11 @@ class Publisher:
         reason: ReasonCode,
         _properties: object,
     ) -> None:
+        # Here, in paho's thread, so the very next wait already knows how this attempt went.
+        if reason.is_failure:
+            self.backoff.connection_refused()
+        else:
+            self.backoff.connected()
         self._post(self._handle_connect, reason.value, str(reason), bool(flags.session_present))
 
     def _on_subscribe(
@@ -391,7 +435,9 @@ class Publisher:
         if self._lingering() and self.outbox.pending_count() < self.batch_size:
             return
         while self._has_room() and not self.stats.refused:
-            batch = self.outbox.form_batch(self.batch_size, sent_at=self._now())
+            batch = self.outbox.form_batch(
+                self.batch_size, sent_at=self._now(), max_bytes=self.max_message_bytes
+            )
             if batch is None or not self._send(batch):
                 return
 
@@ -453,4 +499,7 @@ class Publisher:
                     log.warning("offline_status_not_acknowledged")
         self._client.disconnect()
         await asyncio.to_thread(self._client.loop_stop)
+        # paho closes the socket pair loop_start made only in Client.__del__, which a reference
+        # cycle (our callbacks) delays to some garbage collection: close it now.
+        self._client._reset_sockets()
         self._loop = None

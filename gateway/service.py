@@ -42,6 +42,7 @@ from gateway.scanner import ScanSupervisor, advertised_health_services
 from gateway.session import DeviceSession, SessionConfig, SessionReport
 from gateway.settings import GatewaySettings
 from gateway.status import DeviceRegistry, StatusInputs, build_status
+from homevitals.contract.models import MAX_MESSAGE_BYTES
 
 log = structlog.get_logger("gateway.service")
 
@@ -62,6 +63,7 @@ class ServiceConfig:
     batch_size: int = 50
     inflight_window: int = 4
     batch_linger_s: float = 0.5
+    max_message_bytes: int = MAX_MESSAGE_BYTES
     dedupe_days: int = 400
     shutdown_grace_s: float = 5.0
     hub_acks: HubAckPolicy = field(default_factory=HubAckPolicy)
@@ -79,6 +81,7 @@ class ServiceConfig:
             batch_size=settings.batch_size,
             inflight_window=settings.inflight_window,
             batch_linger_s=settings.batch_linger_s,
+            max_message_bytes=settings.max_message_bytes,
             dedupe_days=settings.dedupe_days,
             hub_acks=HubAckPolicy(
                 enabled=settings.hub_acks,
@@ -100,6 +103,8 @@ def mqtt_config_from_settings(settings: GatewaySettings) -> MqttConfig:
     return MqttConfig(
         settings.mqtt_endpoint(default_client_id=f"homevitals-gateway-{settings.gateway_id}"),
         session_expiry_s=settings.mqtt_session_expiry_s,
+        reconnect_min_s=settings.mqtt_reconnect_min_s,
+        reconnect_max_s=settings.mqtt_reconnect_max_s,
     )
 
 
@@ -135,6 +140,7 @@ class GatewayService:
             status_payload=self.status_payload,
             batch_linger_s=config.batch_linger_s,
             hub_acks=config.hub_acks,
+            max_message_bytes=config.max_message_bytes,
             now=backend.now,
         )
         self.scanner = ScanSupervisor(backend, self._on_advertisement, stall_after_s=config.scan_stall_s)

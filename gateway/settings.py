@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -19,7 +19,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from homevitals.contract.models import MAX_READINGS_PER_BATCH, is_valid_gateway_id
+from homevitals.contract.models import MAX_MESSAGE_BYTES, MAX_READINGS_PER_BATCH, is_valid_gateway_id
 from homevitals.errors import ConfigurationError
 from homevitals.mqtt_endpoint import MqttClientSettings
 
@@ -42,6 +42,17 @@ class GatewaySettings(MqttClientSettings):
     mqtt_client_id: str | None = Field(default=None, description="Default: homevitals-gateway-{id}.")
     mqtt_session_expiry_s: int = Field(
         default=7 * 24 * 3600, ge=0, description="MQTT 5 session expiry: how long the broker keeps it."
+    )
+    mqtt_reconnect_min_s: float = Field(
+        default=0.5, gt=0, le=60, description="Reconnect back-off: attempt n waits up to this * 2**n…"
+    )
+    mqtt_reconnect_max_s: float = Field(
+        default=4.0, gt=0, le=600,
+        description="…but never more (a random part of it: full jitter, so a fleet spreads out).",
+    )
+    max_message_bytes: int = Field(
+        default=MAX_MESSAGE_BYTES, ge=4096, le=MAX_MESSAGE_BYTES,
+        description="Split batches below this: the broker's message_size_limit (the contract's limit).",
     )
 
     timezone: str = Field(
@@ -123,6 +134,12 @@ class GatewaySettings(MqttClientSettings):
         except (ZoneInfoNotFoundError, ValueError) as error:
             raise ValueError(f"unknown time zone {value!r} (an IANA name, e.g. Europe/Copenhagen)") from error
         return value
+
+    @model_validator(mode="after")
+    def _reconnect_bounds(self) -> GatewaySettings:
+        if self.mqtt_reconnect_min_s > self.mqtt_reconnect_max_s:
+            raise ValueError("GATEWAY_MQTT_RECONNECT_MIN_S must not exceed GATEWAY_MQTT_RECONNECT_MAX_S")
+        return self
 
     @property
     def gateway_id(self) -> str:

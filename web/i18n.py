@@ -143,6 +143,22 @@ TEXTS: dict[str, Text] = {
     "citizen.no_devices": Text("Ingen enheder tildelt.", "No devices assigned."),
     "citizen.report": Text("Hjemmeblodtryksrapport (7 dage)", "Home blood-pressure report (7 days)"),
     "citizen.report_html": Text("Vis rapport", "Show report"),
+    "citizen.report_elevated": Text(
+        "Hjemmeblodtrykket er forhøjet (gennemsnit på eller over 135/85).",
+        "Home blood pressure is raised (mean at or above 135/85).",
+    ),
+    "citizen.report_not_elevated": Text(
+        "Hjemmeblodtrykket er ikke forhøjet (gennemsnit under 135/85).",
+        "Home blood pressure is not raised (mean below 135/85).",
+    ),
+    "citizen.report_basis": Text(
+        "ESH-protokollen: {n} målinger på {days} dage, første dag udeladt",
+        "ESH protocol: {n} readings on {days} days, first day left out",
+    ),
+    "citizen.report_short": Text(
+        "færre målinger end protokollen kræver ({n} på {days} dage)",
+        "fewer readings than the protocol asks ({n} on {days} days)",
+    ),
     "citizen.report_pdf": Text("Hent som PDF", "Download PDF"),
     "citizen.thresholds": Text("Grænseværdier", "Thresholds"),
     "citizen.edit_thresholds": Text("Ret grænseværdier", "Edit thresholds"),
@@ -233,6 +249,10 @@ TEXTS: dict[str, Text] = {
     "thresholds.standard": Text("Standard", "Default"),
     "thresholds.save": Text("Gem grænseværdier", "Save thresholds"),
     "thresholds.saved": Text("Grænseværdierne er gemt.", "The thresholds are saved."),
+    "thresholds.read_only": Text(
+        "Du kan se grænseværdierne; borgerens plejegruppe ændrer dem.",
+        "You can see the thresholds; the citizen's care team changes them.",
+    ),
     "thresholds.pair": Text(
         "{metric}: {low} ({low_value}) skal være mindre end {high} ({high_value}). "
         "Værdierne skal stige: rød lav < gul lav < gul høj < rød høj.",
@@ -311,6 +331,19 @@ TEXTS: dict[str, Text] = {
     "col.outcome": Text("Udfald", "Outcome"),
     "outcome.ok": Text("Set", "Seen"),
     "outcome.denied": Text("Afvist", "Refused"),
+    "minlog.readings": Text("dine målinger", "your readings"),
+    "minlog.thresholds": Text("dine grænseværdier", "your thresholds"),
+    "minlog.report": Text("din blodtryksrapport", "your blood-pressure report"),
+    "minlog.log": Text("hvem der har set dine data (denne side)", "who has looked at your data (this page)"),
+    "minlog.record": Text("dine oplysninger (navn, plejegruppe)", "your details (name, care team)"),
+    "minlog.overview": Text(
+        "plejegruppens oversigt, hvor du er med", "the care team's overview, which lists you"
+    ),
+    "minlog.alerts": Text("dine alarmer", "your alerts"),
+    "minlog.devices": Text("dit blodtryksapparat", "your blood-pressure monitor"),
+    "minlog.fhir": Text(
+        "dine data, sendt til et andet system (FHIR)", "your data, sent to another system (FHIR)"
+    ),
     "action.read": Text("Så", "Viewed"),
     "action.create": Text("Oprettede", "Created"),
     "action.update": Text("Ændrede", "Changed"),

@@ -6,7 +6,10 @@ deny-by-default ACL access, and creates (or resets) the accounts the hub runs on
 
 - one ingest account per worker, ``hub_ingest_{n}``, bound to that worker's client id, in the
   ``hub-ingest`` role (the shared group, gateway status, publishing hub acks);
-- ``hub_health`` for the container healthcheck, which may read one ``$SYS`` topic.
+- the gateway accounts it is given (the simulated homes of a demo; real ones are enrolled).
+
+The compose healthcheck logs in as the admin (``mosquitto_ctrl``), so no account exists only
+for it.
 
 It is idempotent; an account that exists gets its password, client id and role set again
 (which disconnects its live sessions once: ingest reconnects and gateways re-send).
@@ -22,8 +25,6 @@ from pydantic import SecretStr
 from api.broker import commands
 from api.broker.dynsec import DynsecAdmin
 
-HEALTH_ACCOUNT = "hub_health"
-
 
 def ingest_username(worker: int) -> str:
     """``hub_ingest_1`` ...: the ``_`` keeps it out of the gateway-id pattern, so no enrolled
@@ -36,7 +37,6 @@ class HubAccounts:
     ingest_password: SecretStr
     ingest_client_ids: tuple[str, ...]
     share_group: str = "ingest"
-    health_password: SecretStr | None = None
     # Gateways made at set-up time (the simulated homes of a demo); real ones are enrolled.
     gateways: dict[str, SecretStr] = field(default_factory=dict)
 
@@ -51,10 +51,6 @@ def bootstrap(admin: DynsecAdmin, accounts: HubAccounts, progress: Callable[[str
             ingest_username(worker), accounts.ingest_password, client_id, [commands.INGEST_ROLE]
         )
         progress(f"{ingest_username(worker)} (client id {client_id}): {'created' if created else 'updated'}")
-    if accounts.health_password is not None:
-        admin.ensure_role(commands.HEALTH_ROLE, commands.health_acls())
-        created = admin.ensure_client(HEALTH_ACCOUNT, accounts.health_password, None, [commands.HEALTH_ROLE])
-        progress(f"{HEALTH_ACCOUNT}: {'created' if created else 'updated'}")
     for gateway_id, password in sorted(accounts.gateways.items()):
         account = admin.provision_gateway(gateway_id, password)
         progress(f"gateway {gateway_id} (client id {account.client_id}): ready")

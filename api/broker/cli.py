@@ -21,7 +21,7 @@ def _fail(error: HomevitalsError) -> typer.Exit:
 def init(
     wait: float = typer.Option(60.0, min=0, help="Keep trying to reach the broker this many seconds."),
 ) -> None:
-    """Narrow the admin role, create the ingest and health accounts (API_BROKER_*; idempotent)."""
+    """Narrow the admin role, create the ingest (and listed gateway) accounts; API_BROKER_*, idempotent."""
     from api.broker.bootstrap import bootstrap  # noqa: PLC0415 - keep `homevitals --help` fast
     from api.broker.errors import BrokerAdminUnavailable  # noqa: PLC0415
     from api.broker.settings import BrokerAdminSettings  # noqa: PLC0415

@@ -33,7 +33,6 @@ RESPONSE_TOPIC = f"{CONTROL_TOPIC}/response"
 GATEWAY_ROLE_PREFIX = "gateway-"
 GATEWAY_CLIENT_ID_PREFIX = "homevitals-gateway-"  # gateway/settings.py's default client id
 INGEST_ROLE = "hub-ingest"
-HEALTH_ROLE = "hub-health"
 ADMIN_ROLE = "admin"  # the role `mosquitto_ctrl dynsec init` gives the admin account
 
 # The filters every gateway role refuses ahead of anything granted (higher priority first):
@@ -111,11 +110,6 @@ def ingest_acls(share_group: str) -> list[Acl]:
         Acl(AclType.SUBSCRIBE_LITERAL, STATUS_SUBSCRIPTION, allow=True),
         Acl(AclType.PUBLISH_SEND, acks_topic("+"), allow=True),
     ]
-
-
-def health_acls() -> list[Acl]:
-    """The container healthcheck: one $SYS topic, no health data."""
-    return [Acl(AclType.SUBSCRIBE_LITERAL, "$SYS/broker/uptime", allow=True)]
 
 
 def admin_acls() -> list[Acl]:

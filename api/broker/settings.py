@@ -37,12 +37,11 @@ class BrokerAdminSettings(ServiceSettings):
     share_group: str = Field(
         default="ingest", pattern=r"^[A-Za-z0-9_-]+$", description="The workers' INGEST_MQTT_SHARE_GROUP."
     )
-    health_password: SecretStr | None = Field(default=None, description="hub_health's password; unset: none.")
     gateway_accounts: str = Field(
         default="", description="Gateways made at set-up, one 'gateway_id:password' a line (simulated homes)."
     )
 
-    @field_validator("admin_password", "ingest_password", "health_password", mode="before")
+    @field_validator("admin_password", "ingest_password", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value else value
@@ -71,13 +70,10 @@ class BrokerAdminSettings(ServiceSettings):
         )
 
     def hub_accounts(self) -> HubAccounts:
-        if self.health_password is not None:
-            self.require_secret("API_BROKER_HEALTH_PASSWORD", self.health_password.get_secret_value())
         return HubAccounts(
             ingest_password=self._required("API_BROKER_INGEST_PASSWORD", self.ingest_password),
             ingest_client_ids=tuple(self.ingest_client_ids),
             share_group=self.share_group,
-            health_password=self.health_password,
             gateways=self._gateways(),
         )
 

@@ -48,7 +48,7 @@ def test_a_request_carries_its_correlation_data() -> None:
 
 
 def test_a_client_without_a_bound_id_sends_no_clientid() -> None:
-    assert "clientid" not in commands.create_client("hub_health", "pw", None, ["hub-health"])
+    assert "clientid" not in commands.create_client("hub_someone", "pw", None, ["a-role"])
     assert commands.create_client("gw-1", "pw", "homevitals-gateway-gw-1", ["gateway-gw-1"])["clientid"] == (
         "homevitals-gateway-gw-1"
     )

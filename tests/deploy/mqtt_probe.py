@@ -66,6 +66,12 @@ class Probe:
                 raise AssertionError("the broker kept the connection open")
             return self.disconnects[0]
 
+    def wait_messages(self, count: int) -> list[mqtt.MQTTMessage]:
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(self.messages) >= count, timeout=WAIT_S):
+                raise AssertionError(f"{len(self.messages)} of {count} messages arrived")
+            return list(self.messages)
+
     @property
     def accepted(self) -> bool:
         return not self.connack.is_failure

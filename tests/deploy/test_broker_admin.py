@@ -116,3 +116,57 @@ def test_a_wrong_admin_password_is_a_clear_error(broker: LocalMosquitto) -> None
         host="127.0.0.1", port=broker.port, username=DYNSEC_ADMIN, password=SecretStr("wrong"), timeout=3
     ):
         pass
+
+
+# ---- homevitals broker init / gateways / set-password ------------------------------------------
+def _cli(broker: LocalMosquitto, monkeypatch: pytest.MonkeyPatch, *args: str, **env: str):
+    from typer.testing import CliRunner
+
+    from api.broker.cli import app
+
+    monkeypatch.setenv("API_BROKER_HOST", "127.0.0.1")
+    monkeypatch.setenv("API_BROKER_PORT", str(broker.port))
+    monkeypatch.setenv("API_BROKER_ADMIN_PASSWORD", broker.admin_password)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return CliRunner().invoke(app, list(args))
+
+
+def test_broker_init_makes_the_hub_accounts_and_runs_again_unchanged(
+    broker: LocalMosquitto, probes: Probes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = {
+        "API_BROKER_INGEST_PASSWORD": "ingest-0123456789abcdef",
+        "API_BROKER_INGEST_CLIENT_IDS": '["cli-ingest-1", "cli-ingest-2"]',
+        "API_BROKER_GATEWAY_ACCOUNTS": "gw-cli-home:home-0123456789abcdef\n",
+    }
+    for _ in range(2):
+        result = _cli(broker, monkeypatch, "init", "--wait", "0", **env)
+        assert result.exit_code == 0, result.output
+    assert "hub_ingest_2 (client id cli-ingest-2): updated" in result.output
+    assert probes.connect("hub_ingest_2", "ingest-0123456789abcdef", "cli-ingest-2").accepted
+    assert probes.connect("hub_ingest_2", "ingest-0123456789abcdef", "cli-ingest-1").connack.value == NOT_AUTHORIZED
+    assert probes.connect("gw-cli-home", "home-0123456789abcdef", "homevitals-gateway-gw-cli-home").accepted
+    listed = _cli(broker, monkeypatch, "gateways")
+    assert "gw-cli-home" in listed.output.split()
+
+
+def test_broker_init_says_what_is_missing_or_wrong(broker: LocalMosquitto, monkeypatch: pytest.MonkeyPatch) -> None:
+    missing = _cli(broker, monkeypatch, "init", "--wait", "0")
+    assert missing.exit_code == 2 and "API_BROKER_INGEST_PASSWORD" in missing.output
+    wrong = _cli(broker, monkeypatch, "init", "--wait", "0", API_BROKER_INGEST_PASSWORD="ingest-0123456789abcdef",
+                 API_BROKER_ADMIN_PASSWORD="not-the-admin-password")
+    assert wrong.exit_code == 1 and "admin password" in wrong.output
+    weak = _cli(broker, monkeypatch, "init", "--wait", "0", API_BROKER_ENVIRONMENT="production",
+                API_BROKER_INGEST_PASSWORD="changeme")
+    assert weak.exit_code == 2 and "published default" in weak.output
+
+
+def test_set_password_gives_an_account_a_new_one(
+    broker: LocalMosquitto, admin: DynsecAdmin, probes: Probes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account = admin.provision_gateway("gw-cli-rotate", PASSWORD)
+    result = _cli(broker, monkeypatch, "set-password", account.username, API_BROKER_NEW_PASSWORD="rotated-0123456789ab")
+    assert result.exit_code == 0, result.output
+    assert probes.connect(account.username, "rotated-0123456789ab", account.client_id).accepted
+    assert probes.connect(account.username, PASSWORD.get_secret_value(), account.client_id).connack.is_failure

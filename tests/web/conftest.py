@@ -15,11 +15,12 @@ import pytest
 
 # isort: off
 from web_support import WebSeed, dev_users, seed_day  # puts tests/api on sys.path first
-from api_support import Server, api_env, api_server, create_database
+from api_support import Server, api_env, api_server
 
 # isort: on
 from devstack.services.ports import free_port
 from devstack.services.postgres import LocalPostgres
+from tests.support.database import create_database, drop_database
 
 API_LOGIN = "homevitals_web_tests"
 ARTEFACTS = Path(__file__).resolve().parent / "artefacts"
@@ -43,7 +44,7 @@ def web_db(postgres_server: LocalPostgres, web_login: str) -> Iterator[tuple[str
     dsn = create_database(postgres_server, name)
     seeded = seed_day(dsn)
     yield dsn, postgres_server.dsn_for(name, user=web_login), seeded
-    postgres_server.execute("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    drop_database(postgres_server, name)
 
 
 @pytest.fixture(scope="module")
@@ -57,9 +58,18 @@ def web_server(repo_root: Path, web_db: tuple[str, str, WebSeed], tmp_path_facto
 
 @pytest.fixture(scope="session")
 def artefacts() -> Path:
-    """Screenshots of the pages (git-ignored); the path is printed at the end."""
+    """Screenshots of the pages (git-ignored), this run's only; the path is printed at the end."""
     ARTEFACTS.mkdir(exist_ok=True)
+    for old in ARTEFACTS.glob("*.png"):
+        old.unlink()
     return ARTEFACTS
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Say where the screenshots are, whatever the capture mode."""
+    shots = sorted(ARTEFACTS.glob("*.png")) if ARTEFACTS.exists() else []
+    if shots:
+        terminalreporter.write_line(f"web screenshots: {len(shots)} in {ARTEFACTS}")
 
 
 def chromium_paths() -> tuple[str, str]:
