@@ -305,4 +305,3 @@ def _run(dsn: str, target: int, now: datetime, options: Options) -> list[Result]
             server.terminate()
             server.wait(timeout=30)
     return results
-

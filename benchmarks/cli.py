@@ -3,7 +3,7 @@
 Each subcommand here only forwards its arguments: the benchmark's module is imported when
 that subcommand runs (or shows its own ``--help``). Listing the group imports none of them,
 and no service ever imports this package. A subcommand whose module is not in this checkout
-(``scale`` lives on its own branch until it lands) is listed, and says so when run.
+is listed, and says so when run.
 """
 
 from __future__ import annotations
@@ -70,8 +70,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     ),
     "api": Benchmark("benchmarks.api", ("api",), "A citizen's 90 days under concurrent API clients."),
     "gateway": Benchmark("benchmarks.gateway", ("gateway",), "Gateway outbox adds and delivery to PUBACK."),
-    # Issue 17's scale benchmark (branch `scale`): benchmarks/scale/cli.py exports `scale`
-    # (a command function or a Typer app) or `app`.
+    # Issue 17's scale benchmark: benchmarks/scale/cli.py exports the command function `scale`.
     "scale": Benchmark(
         "benchmarks.scale.cli", ("scale", "app"), "A year of 10,000 citizens: dashboards, API and ingest."
     ),

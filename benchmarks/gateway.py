@@ -40,15 +40,27 @@ def synthetic_reading(index: int, now: datetime) -> BuiltReading:
     measurement = BloodPressureMeasurement(100 + index % 80, 60 + index % 40, 80, timestamp=taken)
     raw = bytes(measurement)
     device = DeviceIdentity("A4:C1:38:00:11:22", model="BENCH")
-    return build_reading(BloodPressureMeasurement.from_bytes(raw), raw=raw, device=device, gateway_time=now,
-                         clock=None, zone=ZONE)
+    return build_reading(
+        BloodPressureMeasurement.from_bytes(raw),
+        raw=raw,
+        device=device,
+        gateway_time=now,
+        clock=None,
+        zone=ZONE,
+    )
 
 
 async def deliver(outbox: Outbox, port: int, batch_size: int, window: int) -> float:
     config = MqttConfig(MqttEndpoint(host="127.0.0.1", port=port, client_id="homevitals-gateway-bench"))
-    publisher = Publisher(config, "gw-bench", outbox, batch_size=batch_size, inflight_window=window,
-                          status_payload=lambda: {"state": "online"},
-                          hub_acks=HubAckPolicy(enabled=False))  # the broker alone: no hub to ack
+    publisher = Publisher(
+        config,
+        "gw-bench",
+        outbox,
+        batch_size=batch_size,
+        inflight_window=window,
+        status_payload=lambda: {"state": "online"},
+        hub_acks=HubAckPolicy(enabled=False),
+    )  # the broker alone: no hub to ack
     stop = asyncio.Event()
     publisher.start()
     started = time.perf_counter()

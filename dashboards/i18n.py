@@ -184,8 +184,10 @@ TEXTS: dict[str, Text] = {
     ),
     "citizen.mean7.title": Text("Gennemsnit, 7 dage", "7-day mean"),
     "citizen.mean7.description": Text(
-        "Gennemsnit af de gyldige hjemmemålinger de seneste 7 døgn.",
-        "Mean of the valid home readings over the last 7 days.",
+        "Gennemsnit af de gyldige hjemmemålinger de seneste 7 kalenderdage (i dag og de 6 "
+        "foregående), de dage hjemmeblodtryksrapporten tæller.",
+        "Mean of the valid home readings of the last 7 calendar days (today and the 6 before), "
+        "the days the home-BP report counts.",
     ),
     "citizen.days.title": Text("Dage siden måling", "Days since reading"),
     "citizen.days.description": Text(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import typer
 
 from homevitals.settings import DatabaseSettings
 
-app = typer.Typer(help="Database: migrations and roles.", no_args_is_help=True)
+app = typer.Typer(help="Database: migrations, roles and retention.", no_args_is_help=True)
 
 DSN_OPTION = typer.Option(
     None,
@@ -47,3 +49,76 @@ def revision(dsn: str | None = DSN_OPTION) -> None:
     from database.migrate import current_revision, head_revision  # noqa: PLC0415
 
     typer.echo(f"database: {current_revision(_dsn(dsn)) or 'empty'}  code: {head_revision()}")
+
+
+def _older_than(text: str | None, years: int) -> datetime:
+    """``--older-than``: an ISO date or time (UTC unless it says otherwise), or a span back from
+    now as ``3650d`` / ``10y``; default: the retention period back from now."""
+    now = datetime.now(UTC)
+    value = (text or f"{years}y").strip().lower()
+    if value[:-1].isdigit() and value[-1:] in {"d", "y"}:
+        days = int(value[:-1]) * (1 if value.endswith("d") else 365.25)
+        return now - timedelta(days=round(days))
+    try:
+        moment = datetime.fromisoformat(value.upper() if "t" in value else value)
+    except ValueError as error:
+        raise typer.BadParameter(
+            f"{text!r} is neither a date (2016-01-01), a time (2016-01-01T00:00:00+01:00) nor a span "
+            "(3650d, 10y)"
+        ) from error
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+@app.command()
+def retention(
+    older_than: str | None = typer.Option(
+        None,
+        "--older-than",
+        help="Drop readings measured before this date, time or span (3650d, 10y); "
+        "default: $HOMEVITALS_RETENTION_YEARS (10) years ago.",
+        show_default=False,
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List the chunks that would go; change nothing."),
+    dsn: str | None = DSN_OPTION,
+) -> None:
+    """Drop readings older than the retention period (whole 7-day chunks), with their raw bytes,
+    ledger rows and conflicts; keeps the summary tables exact (docs/database.md, "Retention")."""
+    import psycopg  # noqa: PLC0415 - server extra
+
+    from database.retention import (  # noqa: PLC0415 - server extra
+        RetentionSettings,
+        apply_retention,
+        chunks_older_than,
+        readings_before,
+    )
+
+    settings = RetentionSettings()
+    cutoff = _older_than(older_than, settings.retention_years)
+    url = dsn or settings.database_url
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            chunks = chunks_older_than(conn, cutoff)
+            typer.echo(
+                f"cut-off {cutoff.isoformat()}: {len(chunks)} chunk(s) of readings lie entirely before it"
+            )
+            for chunk in chunks:
+                typer.echo(
+                    f"  {chunk.name}  {chunk.range_start:%Y-%m-%d} .. {chunk.range_end:%Y-%m-%d}  "
+                    f"~{chunk.estimated_rows:,} readings  {chunk.total_bytes / 1e6:,.1f} MB"
+                )
+            if chunks:
+                total = readings_before(conn, max(c.range_end for c in chunks))
+                typer.echo(f"  {total:,} readings in all")
+            if dry_run:
+                typer.echo("dry run: nothing changed")
+                return
+            result = apply_retention(conn, cutoff)
+    except psycopg.Error as error:
+        typer.echo(f"retention failed, nothing was dropped: {error}", err=True)
+        raise typer.Exit(code=1) from error
+    typer.echo(
+        f"dropped {len(result.chunks)} chunk(s): {result.readings:,} readings with their raw bytes, "
+        f"{result.ledger_rows:,} ledger rows, {result.conflicts:,} conflicts; "
+        f"{result.dead_letters:,} dead letters; summaries recomputed for "
+        f"{result.citizens_recomputed:,} citizen(s)"
+    )

@@ -93,9 +93,7 @@ def check_password(settings: LoginRolesSettings, role: LoginRole, password: str)
             role.setting, "may contain only letters, digits and . _ ~ - (e.g. openssl rand -hex 24)"
         )
     if settings.environment == "production" and len(password) < MIN_PRODUCTION_PASSWORD_LENGTH:
-        raise ConfigurationError(
-            role.setting, f"is shorter than {MIN_PRODUCTION_PASSWORD_LENGTH} characters"
-        )
+        raise ConfigurationError(role.setting, f"is shorter than {MIN_PRODUCTION_PASSWORD_LENGTH} characters")
 
 
 def scram_sha256_verifier(

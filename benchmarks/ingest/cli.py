@@ -43,13 +43,29 @@ def _ms(seconds: float | None) -> str:
 
 def _row(r: RunResult) -> tuple[object, ...]:
     return (
-        r.name, r.per_message, f"{r.readings:,}", f"{r.stored:,}", f"{r.stored - r.distinct:,}",
-        f"{r.rate:,.0f}", _ms(r.p50), _ms(r.p99), r.note,
+        r.name,
+        r.per_message,
+        f"{r.readings:,}",
+        f"{r.stored:,}",
+        f"{r.stored - r.distinct:,}",
+        f"{r.rate:,.0f}",
+        _ms(r.p50),
+        _ms(r.p99),
+        r.note,
     )
 
 
-COLUMNS = ("mode", "readings per message", "sent", "stored", "duplicates", "readings/s",
-           "p50 ms", "p99 ms", "count")
+COLUMNS = (
+    "mode",
+    "readings per message",
+    "sent",
+    "stored",
+    "duplicates",
+    "readings/s",
+    "p50 ms",
+    "p99 ms",
+    "count",
+)
 
 
 def ingest(
@@ -102,7 +118,11 @@ def ingest(
             )
             per_row = (
                 run_subscriber(
-                    svc, fleet, name="per-row INSERT", target=per_row_main, limit_readings=per_row_readings,
+                    svc,
+                    fleet,
+                    name="per-row INSERT",
+                    target=per_row_main,
+                    limit_readings=per_row_readings,
                     **common,
                 )
                 if per_row_readings
@@ -141,8 +161,13 @@ def ingest(
         markdown_table(
             (*COLUMNS[:2], "readings/s", "floor", "met"),
             [
-                (r.name, r.per_message, f"{r.rate:,.0f}", f"{FLOORS.get(r.per_message, 0):,}",
-                 "yes" if r.rate >= FLOORS.get(r.per_message, 0) else "NO")
+                (
+                    r.name,
+                    r.per_message,
+                    f"{r.rate:,.0f}",
+                    f"{FLOORS.get(r.per_message, 0):,}",
+                    "yes" if r.rate >= FLOORS.get(r.per_message, 0) else "NO",
+                )
                 for r in summary
             ],
         )

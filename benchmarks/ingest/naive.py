@@ -32,9 +32,7 @@ ON CONFLICT DO NOTHING
 """
 
 
-def per_row_main(
-    dsn: str, host: str, port: int, client_id: str, ready_file: str, _latency_file: str
-) -> None:
+def per_row_main(dsn: str, host: str, port: int, client_id: str, ready_file: str, _latency_file: str) -> None:
     """What a first attempt looks like: parse, one INSERT per reading in autocommit, ack on return."""
     conn = psycopg.connect(dsn, autocommit=True)
 

@@ -45,8 +45,20 @@ def start_profiler(pid: int, output: Path) -> subprocess.Popen[bytes] | None:
         return None
     output.parent.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(  # noqa: S603 - our own tool on our own child process
-        [binary, "record", "--pid", str(pid), "--gil", "--nonblocking", "--rate", "200",
-         "--format", "raw", "--output", str(output)],
+        [
+            binary,
+            "record",
+            "--pid",
+            str(pid),
+            "--gil",
+            "--nonblocking",
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--output",
+            str(output),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

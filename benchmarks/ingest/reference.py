@@ -60,11 +60,25 @@ def reference_main(
             v = r["values"]
             rows.append(
                 (
-                    r["measured_at"], r["reading_id"], r["kind"], r["device"]["address"], r["user_id"],
-                    batch["gateway_id"], batch["batch_seq"], r["device_time"], r["gateway_time"],
-                    r["time_source"], r["unit"], v["systolic"], v["diastolic"],
-                    v["mean_arterial_pressure"], v["pulse_rate"], json.dumps(v), json.dumps(r["status"]),
-                    r["raw"]["uuid"], bytes.fromhex(r["raw"]["hex"]),
+                    r["measured_at"],
+                    r["reading_id"],
+                    r["kind"],
+                    r["device"]["address"],
+                    r["user_id"],
+                    batch["gateway_id"],
+                    batch["batch_seq"],
+                    r["device_time"],
+                    r["gateway_time"],
+                    r["time_source"],
+                    r["unit"],
+                    v["systolic"],
+                    v["diastolic"],
+                    v["mean_arterial_pressure"],
+                    v["pulse_rate"],
+                    json.dumps(v),
+                    json.dumps(r["status"]),
+                    r["raw"]["uuid"],
+                    bytes.fromhex(r["raw"]["hex"]),
                 )
             )
         mids.append(message.mid)

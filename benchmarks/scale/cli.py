@@ -60,7 +60,7 @@ def _timing_rows(timings: list[Timing]) -> list[list[object]]:
 
 
 def _panel_section(
-    report: Report, conn: psycopg.Connection[object], repeat: int, old_repeat: int
+    report: Report, conn: psycopg.Connection[object], repeat: int, old_repeat: int, old_timeout: float
 ) -> list[tuple[panels.PanelQuery, Timing]]:
     found, now = panels.scenarios(conn)
     everything: list[tuple[panels.PanelQuery, Timing]] = []
@@ -90,6 +90,8 @@ def _panel_section(
                 now=now,
                 rewrite=panels.to_raw_view,
                 label_suffix=" [raw view]",
+                warm_up=False,
+                timeout_s=old_timeout,
             )
             old_total = panels.dashboard_totals(old, old_repeat)
             summary_rows.append(
@@ -117,6 +119,7 @@ def run_benchmark(
     chunk: int,
     repeat: int,
     old_repeat: int,
+    old_timeout: float = 20.0,
     api_seconds: float,
     clients: tuple[int, ...],
     ingest_readings: int,
@@ -157,7 +160,7 @@ def run_benchmark(
     )
     with psycopg.connect(grafana_dsn, autocommit=True) as conn:
         conn.execute("SET statement_timeout = '300s'")
-        timed = _panel_section(report, conn, repeat, old_repeat)
+        timed = _panel_section(report, conn, repeat, old_repeat, old_timeout)
         slowest = sorted(timed, key=lambda pair: pair[1].p50, reverse=True)[:explain]
         if slowest:
             report.say("#### EXPLAIN (ANALYZE, BUFFERS) of the slowest panel queries")
@@ -209,8 +212,9 @@ def scale(
     chunk: int = typer.Option(100, min=1, help="Citizens per seed transaction (the unit of resuming)."),
     repeat: int = typer.Option(5, min=1, help="Runs of each panel query."),
     old_repeat: int = typer.Option(
-        2, min=0, help="Runs of each care overview query on 0004's raw view (0: skip)."
+        1, min=0, help="Runs of each care overview query on 0004's raw view (0: skip)."
     ),
+    old_timeout: float = typer.Option(20.0, min=1, help="Seconds before a raw-view query is cut off."),
     api_seconds: float = typer.Option(5.0, min=0, help="Seconds per API read and client count (0: skip)."),
     clients: str = typer.Option("1,8", help="Concurrent API clients, comma-separated."),
     ingest_readings: int = typer.Option(20_000, min=0, help="Readings per ingest run (0: skip)."),
@@ -232,6 +236,7 @@ def scale(
                 chunk=chunk,
                 repeat=repeat,
                 old_repeat=old_repeat,
+                old_timeout=old_timeout,
                 api_seconds=api_seconds,
                 clients=client_counts,
                 ingest_readings=ingest_readings,

@@ -105,17 +105,33 @@ def time_scenario(
     now: datetime,
     rewrite: Callable[[str], str] = lambda q: q,
     label_suffix: str = "",
+    warm_up: bool = True,
+    timeout_s: float | None = None,
 ) -> list[tuple[PanelQuery, Timing]]:
-    """Each panel ``repeat`` times (after one warm-up run that fills the caches)."""
+    """Each panel ``repeat`` times, after one warm-up run that fills the caches. A run cut
+    off by ``timeout_s`` counts as that long and is noted (the raw view can take minutes)."""
     results = []
-    for query in panel_queries(scenario.dashboard, scenario.variables, now):
-        text = rewrite(query.sql)
-        run_timed(conn, text)
-        timing = Timing(f"{scenario.label}{label_suffix}: {query.panel}")
-        for _ in range(repeat):
-            elapsed, timing.rows = run_timed(conn, text)
-            timing.samples_ms.append(elapsed)
-        results.append((PanelQuery(query.dashboard, query.panel, text), timing))
+    if timeout_s is not None:
+        conn.execute(sql.SQL("SET statement_timeout = {}").format(sql.Literal(f"{int(timeout_s * 1000)}ms")))
+    try:
+        for query in panel_queries(scenario.dashboard, scenario.variables, now):
+            text = rewrite(query.sql)
+            timing = Timing(f"{scenario.label}{label_suffix}: {query.panel}")
+            for run in range(repeat + (1 if warm_up else 0)):
+                try:
+                    elapsed, timing.rows = run_timed(conn, text)
+                except psycopg.errors.QueryCanceled:
+                    elapsed = (timeout_s or 0) * 1000
+                    timing.note = f"cancelled after {timeout_s:g} s"
+                if run or not warm_up:
+                    timing.samples_ms.append(elapsed)
+                if timing.note:
+                    timing.samples_ms += [elapsed] * (repeat - len(timing.samples_ms))
+                    break  # one cut-off run says enough
+            results.append((PanelQuery(query.dashboard, query.panel, text), timing))
+    finally:
+        if timeout_s is not None:
+            conn.execute("SET statement_timeout = '300s'")
     return results
 
 

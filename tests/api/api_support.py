@@ -19,7 +19,6 @@ from api.auth import mint_dev_token
 from api.roles import Role
 from api.settings import ApiSettings
 from devstack.services.ports import wait_for_port
-from tests.support.database import create_database  # noqa: F401 - tests/web imports it from here, for now
 from tests.support.factories import (
     NORD,
     SYD,

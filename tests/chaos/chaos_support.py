@@ -17,7 +17,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +27,7 @@ import yaml
 
 from gateway.outbox import Outbox
 from tests.gateway.helpers import bp_device, bp_reading
+from tests.support.waiting import wait_until
 
 # Short, so that a lost ack is made good within the test; production waits 10 s.
 FAST_ACKS = {
@@ -149,16 +149,6 @@ class GatewayProcess:
         return outbox_depth(self.data_dir)
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> float:
-    """Poll ``condition``; return the seconds it took."""
-    started = time.monotonic()
-    while not condition():
-        if time.monotonic() - started > timeout:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
-    return time.monotonic() - started
-
-
 def stored(dsn: str) -> tuple[int, int]:
     """(rows, distinct reading ids) in ``readings``."""
     with psycopg.connect(dsn, connect_timeout=5) as conn:
@@ -220,9 +210,9 @@ def settle(dsn: str, sent_ids: set[str], gateways: list[GatewayProcess], *, time
     """Wait until every outbox is empty (every batch hub-acked) and every reading is stored,
     then count what the database holds."""
     wait_until(lambda: stored_or_zero(dsn) >= len(sent_ids), timeout,
-               f"{len(sent_ids)} readings stored (have {stored_or_zero(dsn)})")
+               lambda: f"{len(sent_ids)} readings stored (have {stored_or_zero(dsn)})")
     wait_until(lambda: all(g.depth == 0 for g in gateways), timeout,
-               f"every outbox acknowledged (depths {[g.depth for g in gateways]})")
+               lambda: f"every outbox acknowledged (depths {[g.depth for g in gateways]})")
     time.sleep(0.5)  # a late duplicate would show now
     rows, distinct = stored(dsn)
     ids = stored_ids(dsn)

@@ -21,6 +21,7 @@ from ingest.envelope import Envelope
 from ingest.validation import validate_message
 from ingest.writer import BatchWriter
 from tests.ingest.helpers import batch, encode, reading
+from tests.support.factories import insert_assignment, insert_citizen, insert_device
 
 pytestmark = pytest.mark.integration
 
@@ -60,41 +61,51 @@ def bp(
     )
 
 
+# The 7-day mean since migration 0008: plausible readings of the last 7 local calendar days
+# (today and the 6 before), up to now, recomputed here from raw rows.
+MEAN7 = """
+SELECT c.id, round(avg(r.systolic)::numeric, 1)::float8, round(avg(r.diastolic)::numeric, 1)::float8,
+       round(avg(r.pulse_rate)::numeric, 1)::float8, count(r.reading_id)
+FROM citizens c
+LEFT JOIN readings r ON r.citizen_id = c.id AND r.kind = 'blood_pressure' AND NOT r.implausible
+  AND NOT r.clock_in_future AND r.measured_at <= now()
+  AND (r.measured_at AT TIME ZONE c.timezone)::date >= (now() AT TIME ZONE c.timezone)::date - 6
+GROUP BY c.id ORDER BY c.id
+"""
+
+
 def overview_differences(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
+    """The care overview against migration 0004's view over raw rows (all but the 7-day mean,
+    whose window 0008 changed) and against MEAN7."""
     columns = (
         "citizen_id, last_measured_at, last_systolic, last_diastolic, last_pulse, last_level, "
-        "mean7_systolic, mean7_diastolic, mean7_pulse, mean7_readings, mean7_level, open_alerts, "
-        "unresolved_alerts, last_any_measured_at, days_since_last"
+        "open_alerts, unresolved_alerts, last_any_measured_at, days_since_last"
     )
     new = conn.execute(f"SELECT {columns} FROM grafana.care_overview ORDER BY citizen_id").fetchall()
     old = conn.execute(f"SELECT {columns} FROM reference_care_overview ORDER BY citizen_id").fetchall()
-    return [pair for pair in zip(new, old, strict=True) if pair[0] != pair[1]]
+    means = conn.execute(
+        "SELECT citizen_id, mean7_systolic, mean7_diastolic, mean7_pulse, mean7_readings "
+        "FROM grafana.care_overview ORDER BY citizen_id"
+    ).fetchall()
+    expected_means = conn.execute(MEAN7).fetchall()
+    return [pair for pair in zip(new, old, strict=True) if pair[0] != pair[1]] + [
+        pair for pair in zip(means, expected_means, strict=True) if pair[0] != pair[1]
+    ]
 
 
 def test_summaries_equal_a_recomputation_after_late_duplicate_reassigned_and_deleted_readings(db_dsn):
     with psycopg.connect(db_dsn, autocommit=True) as conn:
         conn.execute(reference_care_overview_sql("reference_care_overview"))
-        karen, anna = (
-            conn.execute(
-                "INSERT INTO citizens (given_name, family_name, care_team, timezone) "
-                "VALUES (%s, 'X', 'nord', %s) RETURNING id",
-                (name, tz),
-            ).fetchone()[0]  # type: ignore[index]
-            for name, tz in (("Karen", "Europe/Copenhagen"), ("Anna", "Atlantic/Reykjavik"))
-        )
-        device_a = conn.execute(
-            "INSERT INTO devices (address) VALUES (%s) RETURNING id", (ADDRESS_A,)
-        ).fetchone()[0]  # type: ignore[index]
-        assignment_a = conn.execute(
-            "INSERT INTO device_assignments (device_id, user_slot, citizen_id, valid) "
-            "VALUES (%s, 1, %s, tstzrange(%s, NULL)) RETURNING id",
-            (device_a, karen, NOW - timedelta(days=60)),
-        ).fetchone()[0]  # type: ignore[index]
+        karen = insert_citizen(conn, "Karen", "X", timezone="Europe/Copenhagen")
+        anna = insert_citizen(conn, "Anna", "X", timezone="Atlantic/Reykjavik")
+        device_a = insert_device(conn, ADDRESS_A)
+        assignment_a = insert_assignment(conn, device_a, karen, start=NOW - timedelta(days=60))
         citizens = [karen, anna]
 
         def check(step: str) -> None:
             assert summary_differences(conn, citizens) == [], step
-            assert overview_differences(conn) == [], step
+            differences = overview_differences(conn)
+            assert differences == [], f"{step}: {differences}"
 
         writer_conn = psycopg.connect(db_dsn, autocommit=True)
         writer = BatchWriter(writer_conn)
@@ -126,10 +137,11 @@ def test_summaries_equal_a_recomputation_after_late_duplicate_reassigned_and_del
         ]
         odd = [
             bp(ADDRESS_A, NOW - timedelta(hours=1), 400, 82),  # implausible systolic
-            bp(ADDRESS_A, NOW + timedelta(days=2), 131, 83),
-        ]  # clock far ahead
+            bp(ADDRESS_A, NOW + timedelta(days=2), 131, 83),  # clock far ahead: flagged
+            bp(ADDRESS_A, NOW + timedelta(minutes=3), 127, 81),  # a little ahead: not flagged
+        ]
         late = writer.write([envelope(gateway, backlog + edge + odd, 5)])
-        assert (late.stored, late.implausible, late.clock_in_future) == (9, 1, 1)
+        assert (late.stored, late.implausible, late.clock_in_future) == (10, 1, 1)
         check("late, back-filled, implausible, future")
 
         # 4. A device nobody is assigned to, then assigned to Anna from a date, and its
@@ -137,11 +149,7 @@ def test_summaries_equal_a_recomputation_after_late_duplicate_reassigned_and_del
         unassigned = [bp(ADDRESS_B, NOW - timedelta(days=d, hours=4), 140 - d, 90) for d in range(6)]
         assert writer.write([envelope(gateway, unassigned, 6)]).unassigned == 6
         device_b = conn.execute("SELECT id FROM devices WHERE address = %s", (ADDRESS_B,)).fetchone()[0]  # type: ignore[index]
-        assignment_b = conn.execute(
-            "INSERT INTO device_assignments (device_id, user_slot, citizen_id, valid) "
-            "VALUES (%s, 1, %s, tstzrange(%s, NULL)) RETURNING id",
-            (device_b, anna, NOW - timedelta(days=3, hours=12)),
-        ).fetchone()[0]  # type: ignore[index]
+        assignment_b = insert_assignment(conn, device_b, anna, start=NOW - timedelta(days=3, hours=12))
         assigned = conn.execute("SELECT assign_unassigned_readings(%s)", (assignment_b,)).fetchone()
         assert assigned == (4,)
         check("re-assignment")
@@ -158,7 +166,7 @@ def test_summaries_equal_a_recomputation_after_late_duplicate_reassigned_and_del
                 "WHERE assignment_id = %s AND measured_at >= %s",
                 (assignment_a, ended_at),
             )
-        assert detached.rowcount == 10  # 2 days x 4, the implausible one and the future one
+        assert detached.rowcount == 11  # 2 days x 4, the implausible one and the two future ones
         check("assignment ended")
 
         # 6. Deleted readings: Karen's newest remaining one and a whole day of hers.
@@ -188,17 +196,8 @@ def test_summaries_equal_a_recomputation_after_late_duplicate_reassigned_and_del
 
 def test_a_timezone_change_moves_the_citizens_days(db_dsn):
     with psycopg.connect(db_dsn, autocommit=True) as conn:
-        citizen = conn.execute(
-            "INSERT INTO citizens (given_name, family_name, care_team) VALUES ('Ole', 'X', 'nord') RETURNING id"
-        ).fetchone()[0]  # type: ignore[index]
-        device = conn.execute(
-            "INSERT INTO devices (address) VALUES (%s) RETURNING id", (ADDRESS_A,)
-        ).fetchone()[0]  # type: ignore[index]
-        conn.execute(
-            "INSERT INTO device_assignments (device_id, user_slot, citizen_id, valid) "
-            "VALUES (%s, 1, %s, tstzrange('2026-01-01', NULL))",
-            (device, citizen),
-        )
+        citizen = insert_citizen(conn, "Ole", "X")
+        insert_assignment(conn, insert_device(conn, ADDRESS_A), citizen)  # from 2026-01-01
         writer = BatchWriter(conn)
         # 23:30 UTC: the next day in Copenhagen, the same day in Reykjavik.
         at = datetime(2026, 3, 10, 23, 30, tzinfo=UTC)

@@ -14,13 +14,15 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "api"))
 
-from api_support import (
+from api_support import insert_reading
+
+from tests.support.factories import (
     NORD,
     SYD,
     insert_assignment,
     insert_citizen,
     insert_device,
-    insert_reading,
+    insert_gateway,
 )
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
@@ -44,14 +46,12 @@ def seed_day(dsn: str) -> WebSeed:
         bo = insert_citizen(conn, "Bo", "Berg", NORD)
         dora = insert_citizen(conn, "Dora", "Dahl", NORD)
         carl = insert_citizen(conn, "Carl", "Christensen", SYD)
-        conn.execute(
-            "INSERT INTO gateways (gateway_id, state, last_seen, version, outbox_depth) VALUES "
-            "('gw-0001', 'online', now(), '0.1.0', 0), ('gw-0002', 'offline', now() - interval '2 days', "
-            "'0.1.0', 12)"
-        )
+        insert_gateway(conn, "gw-0001", state="online", version="0.1.0", outbox_depth=0)
+        insert_gateway(conn, "gw-0002", state="offline", last_seen=now - timedelta(days=2), version="0.1.0",
+                       outbox_depth=12)
         device_anna = insert_device(conn, "A4:C1:38:00:00:01", "gw-0001", battery=15)
-        device_bo = insert_device(conn, "A4:C1:38:00:00:02", "gw-0002")
-        device_carl = insert_device(conn, "A4:C1:38:00:00:03", "gw-0002")
+        device_bo = insert_device(conn, "A4:C1:38:00:00:02", "gw-0002", battery=80)
+        device_carl = insert_device(conn, "A4:C1:38:00:00:03", "gw-0002", battery=80)
         spare = insert_device(conn, "A4:C1:38:00:00:09", "gw-0001", battery=90)
         start = now - timedelta(days=30)
         a_anna = insert_assignment(conn, device_anna, anna, start=start)
