@@ -7,7 +7,7 @@ with a :class:`api.context.Caller` made from the login session (web/context.py).
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import structlog
 from fastapi import FastAPI, Request
@@ -32,6 +32,16 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
+
+
+def content_security_policy(settings: WebSettings) -> str:
+    """The policy, with the OIDC provider's origin allowed as a form's target: the logout
+    form's redirect continues there (RP-initiated logout), and browsers check form-action
+    on redirects too."""
+    if not settings.oidc_discovery_url:
+        return CONTENT_SECURITY_POLICY
+    parts = urlsplit(settings.oidc_discovery_url)
+    return f"{CONTENT_SECURITY_POLICY} {parts.scheme}://{parts.netloc}"
 FLOW_COOKIE = "hv_login_flow"
 FLOW_COOKIE_MAX_AGE_S = 600
 
@@ -45,6 +55,7 @@ def create_web_app(api_settings: ApiSettings, settings: WebSettings, database: D
     web.state.web_settings = settings
     web.state.database = database
     web.state.oauth = register_provider(settings)
+    policy = content_security_policy(settings)
     # Only the short login flow lives in this signed cookie (OIDC state, nonce, PKCE
     # verifier, the login form's CSRF token); sessions themselves are server-side.
     web.add_middleware(
@@ -60,7 +71,7 @@ def create_web_app(api_settings: ApiSettings, settings: WebSettings, database: D
     @web.middleware("http")
     async def security_headers(request: Request, call_next: object) -> Response:
         response: Response = await call_next(request)  # type: ignore[operator]
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("Content-Security-Policy", policy)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response

@@ -233,6 +233,10 @@ TEXTS: dict[str, Text] = {
     "thresholds.standard": Text("Standard", "Default"),
     "thresholds.save": Text("Gem grænseværdier", "Save thresholds"),
     "thresholds.saved": Text("Grænseværdierne er gemt.", "The thresholds are saved."),
+    "thresholds.read_only": Text(
+        "Du kan se grænseværdierne; borgerens plejegruppe ændrer dem.",
+        "You can see the thresholds; the citizen's care team changes them.",
+    ),
     "thresholds.pair": Text(
         "{metric}: {low} ({low_value}) skal være mindre end {high} ({high_value}). "
         "Værdierne skal stige: rød lav < gul lav < gul høj < rød høj.",

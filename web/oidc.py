@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 import httpx2
+import structlog
 from authlib.integrations.base_client.errors import MismatchingStateError, OAuthError
 from authlib.integrations.starlette_client import OAuth, StarletteOAuth2App
 from joserfc.errors import JoseError
@@ -27,6 +28,7 @@ from api.roles import Principal
 from homevitals.errors import HomevitalsError
 from web.settings import WebSettings
 
+log = structlog.get_logger()
 PROVIDER = "idp"
 ROLE_CLAIM = "role"
 
@@ -71,6 +73,23 @@ def register_provider(settings: WebSettings) -> StarletteOAuth2App | None:
 async def start_login(client: StarletteOAuth2App, request: Request, redirect_uri: str) -> Any:
     """The redirect to the provider; state, nonce and the PKCE verifier go in the flow cookie."""
     return await client.authorize_redirect(request, redirect_uri)
+
+
+async def provider_logout_url(client: StarletteOAuth2App, back_to: str) -> str | None:
+    """The provider's end-session URL (RP-initiated logout), or None if it has none.
+
+    Without it, a shared tablet stays logged in at the provider: the next "Log ind" would
+    return the previous nurse without asking. The provider sends the browser to ``back_to``.
+    """
+    try:
+        result = await client.create_logout_url(post_logout_redirect_uri=back_to, client_id=client.client_id)
+    except RuntimeError:  # Authlib: the discovery document names no end_session_endpoint
+        return None
+    except httpx2.HTTPError as error:  # the session here is ended already; say so, don't fail
+        log.warning("web logout: provider unreachable, its session stays", error=repr(error))
+        return None
+    url: str = result["url"]
+    return url
 
 
 def _oauth_detail(error: OAuthError) -> str:

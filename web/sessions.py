@@ -2,7 +2,8 @@
 
 The browser holds a random token in an HttpOnly cookie; the table holds its SHA-256, the
 principal the login established, the session's CSRF token and its expiry. Logout sets
-``revoked_at``, so a copied cookie is dead at once, not only when it expires.
+``revoked_at``, so a copied cookie is dead at once, not only when it expires. Rows of
+sessions that ended more than :data:`KEEP_ENDED` ago are deleted at the next login.
 """
 
 from __future__ import annotations
@@ -18,12 +19,15 @@ from api.db import Connection
 from api.roles import Principal, Role
 
 LoginMethod = Literal["oidc", "development"]
+# Ended sessions stay this long for the operator's questions ("who was logged in when?").
+KEEP_ENDED = timedelta(days=30)
 
 
 @dataclass(frozen=True, slots=True)
 class WebSession:
     principal: Principal
     csrf_token: str
+    login_method: LoginMethod = "development"
 
 
 def _digest(token: str) -> bytes:
@@ -35,6 +39,10 @@ async def open_session(
 ) -> str:
     """Store a new session for ``principal``; the cookie value (shown once) is returned."""
     token = secrets.token_urlsafe(32)
+    await conn.execute(
+        "DELETE FROM web_sessions WHERE expires_at < now() - %s OR revoked_at < now() - %s",
+        (KEEP_ENDED, KEEP_ENDED),
+    )
     await conn.execute(
         "INSERT INTO web_sessions (token_sha256, sub, role, team, citizen_id, csrf_token, login_method, "
         "expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, now() + %s)",
@@ -58,7 +66,7 @@ async def load_session(conn: Connection, token: str) -> WebSession | None:
         await conn.execute(
             "UPDATE web_sessions SET last_seen_at = now() "
             "WHERE token_sha256 = %s AND revoked_at IS NULL AND expires_at > now() "
-            "RETURNING sub, role, team, citizen_id, csrf_token",
+            "RETURNING sub, role, team, citizen_id, csrf_token, login_method",
             (_digest(token),),
         )
     ).fetchone()
@@ -67,7 +75,8 @@ async def load_session(conn: Connection, token: str) -> WebSession | None:
     principal = Principal(
         sub=row["sub"], role=Role(row["role"]), team=row["team"], citizen_id=row["citizen_id"]
     )
-    return WebSession(principal=principal, csrf_token=row["csrf_token"])
+    method: LoginMethod = "oidc" if row["login_method"] == "oidc" else "development"
+    return WebSession(principal=principal, csrf_token=row["csrf_token"], login_method=method)
 
 
 async def revoke_session(conn: Connection, token: str) -> None:

@@ -1,4 +1,5 @@
-"""The naive baseline: parse, one INSERT per reading in autocommit, ack on return."""
+"""The baselines run as MQTT subscribers beside ingest: the per-row INSERT subscriber here,
+and the naive COPY reference (reference.py); :func:`run_subscriber` runs either."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 import multiprocessing as mp
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,9 @@ ON CONFLICT DO NOTHING
 """
 
 
-def naive_main(dsn: str, host: str, port: int, client_id: str, ready_file: str) -> None:
+def per_row_main(
+    dsn: str, host: str, port: int, client_id: str, ready_file: str, _latency_file: str
+) -> None:
     """What a first attempt looks like: parse, one INSERT per reading in autocommit, ack on return."""
     conn = psycopg.connect(dsn, autocommit=True)
 
@@ -77,19 +81,32 @@ def naive_main(dsn: str, host: str, port: int, client_id: str, ready_file: str) 
     client.loop_forever()
 
 
-def run_naive(
-    svc: Services, fleet: Fleet, *, readings: int, per_message: int, publishers: int, limit_readings: int
+SubscriberMain = Callable[[str, str, int, str, str, str], None]
+
+
+def run_subscriber(
+    svc: Services,
+    fleet: Fleet,
+    *,
+    name: str,
+    target: SubscriberMain,
+    readings: int,
+    per_message: int,
+    publishers: int,
+    limit_readings: int | None = None,
 ) -> RunResult:
-    name = f"bench_naive_{per_message}"
-    dsn = svc.fresh_database(name)
+    """Publish the same messages to ``target`` in its own process; exact count and latency."""
+    database = f"bench_{target.__name__}_{per_message}"
+    dsn = svc.fresh_database(database)
     seed(dsn, fleet)
-    limit_messages = max(publishers, limit_readings // per_message)
-    ready_file = Path(tempfile.mkdtemp(prefix="homevitals-naive-")) / "ready"
+    limit_messages = None if limit_readings is None else max(publishers, limit_readings // per_message)
+    folder = Path(tempfile.mkdtemp(prefix="homevitals-baseline-"))
+    ready_file, latency_file = folder / "ready", folder / "latency_ms"
     context = mp.get_context("spawn")
     proc = context.Process(
-        target=naive_main,
+        target=target,
         daemon=True,
-        args=(dsn, svc.mqtt_host, svc.mqtt_port, f"bench-naive-{per_message}", str(ready_file)),
+        args=(dsn, svc.mqtt_host, svc.mqtt_port, f"bench-{database}", str(ready_file), str(latency_file)),
     )
     proc.start()
     try:
@@ -97,7 +114,7 @@ def run_naive(
         while not ready_file.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         probe = CpuProbe(
-            {"naive": lambda: [proc.pid] if proc.pid else [], "postgres": postgres_pids(svc.postgres)}
+            {"subscriber": lambda: [proc.pid] if proc.pid else [], "postgres": postgres_pids(svc.postgres)}
         )
         probe.start()
         reports, t0 = publish(
@@ -109,8 +126,7 @@ def run_naive(
             seed_value=per_message,
             limit_messages=limit_messages,
         )
-        expected_messages = sum(r[1] for r in reports)
-        expected = expected_messages * per_message
+        expected = sum(r[1] for r in reports) * per_message
 
         def count() -> int:
             with psycopg.connect(dsn) as conn:
@@ -122,8 +138,10 @@ def run_naive(
         rows, distinct, _ledger, _first, last = db_counts(dsn)
         end = last.timestamp() if last is not None else time.time()
         seconds = max(1e-9, end - t0)
+        text = latency_file.read_text() if latency_file.exists() else ""
+        latencies = sorted(float(ms) / 1000 for ms in text.split())
         return RunResult(
-            "naive",
+            name,
             per_message,
             expected,
             rows,
@@ -131,10 +149,18 @@ def run_naive(
             seconds,
             rows / seconds,
             max(r[3] for r in reports) - t0,
+            percentile(latencies, 0.5),
+            percentile(latencies, 0.99),
             cpu=cpu,
-            note="exact" if rows == distinct == expected else f"rows={rows} expected={expected}",
+            note="exact" if rows == distinct == expected else f"MISMATCH rows={rows} expected={expected}",
         )
     finally:
         proc.terminate()
         proc.join(timeout=10)
-        svc.drop_database(name)
+        svc.drop_database(database)
+
+
+def percentile(ordered: list[float], q: float) -> float | None:
+    if not ordered:
+        return None
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]

@@ -17,6 +17,7 @@ import psycopg
 
 from benchmarks.ingest.fleet import Fleet, seed
 from benchmarks.ingest.metrics import histogram_quantile, metric_value, metrics_text, wait_metric
+from benchmarks.ingest.profile import start_profiler, stop_profiler
 from benchmarks.ingest.publisher import publish
 from benchmarks.procstat import CpuProbe, pids_matching, postgres_pids
 from benchmarks.services import Services
@@ -73,6 +74,7 @@ def run_ingest(
     batch_max_readings: int = 500,
     batch_max_wait_ms: int = 50,
     readings_per_s: float | None = None,
+    profile_dir: Path | None = None,
 ) -> RunResult:
     name = f"bench_ingest_{per_message}"
     dsn = svc.fresh_database(name)
@@ -109,6 +111,11 @@ def run_ingest(
     try:
         for port in ports:
             wait_metric(port, "ingest_mqtt_connected", 1.0, timeout=30)
+        if profile_dir is not None:
+            profilers = [
+                start_profiler(proc.pid, profile_dir / f"ingest-{per_message}-worker{w}.txt")
+                for w, proc in enumerate(procs)
+            ]
         probe = CpuProbe(
             {
                 "ingest": lambda: [p.pid for p in procs],
@@ -131,6 +138,9 @@ def run_ingest(
             expected,
         )
         cpu = probe.stop()
+        if profile_dir is not None:
+            for profiler in profilers:
+                stop_profiler(profiler)
         cpu["publishers"] = sum(r[4] for r in reports)
         texts = [metrics_text(p) for p in ports]
         rows, distinct, ledger, _first, last = db_counts(dsn)
@@ -140,7 +150,7 @@ def run_ingest(
         publish_seconds = max(r[3] for r in reports) - t0
         merged = "\n".join(texts)
         return RunResult(
-            "ingest",
+            "homevitals",
             per_message,
             expected,
             rows,

@@ -7,7 +7,7 @@ simulator's scenario format (docs/simulator.md); each home gets its own gateway.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 GIVEN_NAMES = (
@@ -50,6 +50,11 @@ FAMILY_NAMES = (
     "Thomsen",
 )
 CARE_TEAMS = ("team-nord", "team-syd", "team-vest")
+# The web app's tour (docs/web.md) needs, in the demo nurse's team, one red citizen (the
+# first, who is also the demo's citizen login) and readings nobody is assigned: a guest
+# who uses the first home's monitor on a user slot of their own.
+RED_BASELINE = (166, 98)
+GUEST = "guest"
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,16 @@ class DemoHome:
     citizens: tuple[DemoCitizen, ...]
     scale_address: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    guest_slot: int | None = None  # a user slot that measures but belongs to no citizen
+
+    def _schedule(self, slot: int, systolic: int, diastolic: int) -> dict[str, Any]:
+        return {
+            "device": "bp",
+            "user_slot": slot,
+            "protocol": "esh_home_bp",
+            "days": 3650,
+            "baseline": {"systolic": systolic, "diastolic": diastolic, "pulse_rate": 68},
+        }
 
     def scenario(self, *, history_days: int, seed: int) -> dict[str, Any]:
         devices: list[dict[str, Any]] = [
@@ -79,7 +94,7 @@ class DemoHome:
                 "kind": "blood_pressure",
                 "address": self.monitor_address,
                 "serial": f"50{self.monitor_address.replace(':', '')[-5:]}",
-                "user_slots": max(1, len(self.citizens)),
+                "user_slots": max(1, len(self.citizens), self.guest_slot or 0),
                 "battery": 90,
             }
         ]
@@ -88,21 +103,14 @@ class DemoHome:
                 "id": citizen.key,
                 "name": f"{citizen.given_name} {citizen.family_name}",
                 "schedules": [
-                    {
-                        "device": "bp",
-                        "user_slot": citizen.user_slot,
-                        "protocol": "esh_home_bp",
-                        "days": 3650,
-                        "baseline": {
-                            "systolic": citizen.baseline_systolic,
-                            "diastolic": citizen.baseline_diastolic,
-                            "pulse_rate": 68,
-                        },
-                    }
+                    self._schedule(citizen.user_slot, citizen.baseline_systolic, citizen.baseline_diastolic)
                 ],
             }
             for citizen in self.citizens
         ]
+        if self.guest_slot is not None:
+            guest = self._schedule(self.guest_slot, 124, 78)
+            citizens.append({"id": GUEST, "name": "Gæst", "schedules": [guest]})
         return {
             "name": self.gateway_id,
             "description": f"homevitals demo home {self.gateway_id}",
@@ -155,4 +163,7 @@ def plan_homes(citizen_count: int, seed: int = 2026) -> list[DemoHome]:
             )
         )
         remaining -= size
+    first = homes[0]
+    red = replace(first.citizens[0], baseline_systolic=RED_BASELINE[0], baseline_diastolic=RED_BASELINE[1])
+    homes[0] = replace(first, citizens=(red, *first.citizens[1:]), guest_slot=len(first.citizens) + 1)
     return homes

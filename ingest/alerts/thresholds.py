@@ -48,9 +48,12 @@ class Direction(StrEnum):
     LOW = "low"
 
 
+_REAL: Final = struct.Struct("<f")
+
+
 def as_stored_real(value: float) -> float:
     """The number a PostgreSQL ``real`` holding ``value`` is to SQL (IEEE single precision)."""
-    stored: float = struct.unpack("<f", struct.pack("<f", value))[0]
+    stored: float = _REAL.unpack(_REAL.pack(value))[0]
     return stored
 
 
@@ -136,14 +139,22 @@ def alert_candidates(
     is unresolved; deduplicating here keeps one INSERT from proposing the same key twice.
     """
     chosen: dict[tuple[int, str, AlertLevel], AlertCandidate] = {}
+    # As the database holds them; converted once per citizen and metric, not once per reading.
+    stored: dict[tuple[int, str], Thresholds] = {}
     for reading in sorted(readings, key=lambda r: r.measured_at):
         for metric, column in METRICS_BY_KIND.get(reading.kind, ()):
             value = reading.columns.get(column)
-            limits = thresholds.get((reading.citizen_id, metric))
-            if value is None or limits is None:
+            key_limits = (reading.citizen_id, metric)
+            limits = stored.get(key_limits)
+            if limits is None:
+                given = thresholds.get(key_limits)
+                if given is None:
+                    continue
+                limits = stored[key_limits] = given.as_stored()
+            if value is None:
                 continue
             compared = as_stored_real(value) if column in REAL_COLUMNS else value
-            breach = classify(compared, limits.as_stored())
+            breach = classify(compared, limits)
             if breach is None:
                 continue
             key = (reading.citizen_id, metric, breach.level)

@@ -19,13 +19,19 @@ from api.auth import mint_dev_token
 from api.roles import Role
 from api.settings import ApiSettings
 from devstack.services.ports import wait_for_port
-from devstack.services.postgres import LocalPostgres
+from tests.support.database import create_database  # noqa: F401 - tests/web imports it from here, for now
+from tests.support.factories import (
+    NORD,
+    SYD,
+    insert_assignment,
+    insert_citizen,
+    insert_device,
+    insert_gateway,
+)
 
 SECRET = "api-tests-hs256-secret-0123456789abcdef"
 ISSUER = "https://idp.test.homevitals"
 AUDIENCE = "homevitals-api"
-NORD, SYD = "team-nord", "team-syd"
-ASSIGNED_FROM = datetime(2026, 1, 1, tzinfo=UTC)
 OK_STATUS = {
     "body_movement": False,
     "cuff_fit_loose": False,
@@ -33,15 +39,6 @@ OK_STATUS = {
     "pulse_rate_range": "in_range",
     "improper_position": False,
 }
-
-
-TEMPLATE_DB = "homevitals_template"
-
-
-def create_database(server: LocalPostgres, name: str) -> str:
-    """A fresh database cloned from the harness's migrated template; its superuser DSN."""
-    server.execute("postgres", f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
-    return server.dsn_for(name)
 
 
 def api_env(dsn: str, port: int) -> dict[str, str]:
@@ -127,59 +124,6 @@ def token(
 
 def bearer(value: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {value}"}
-
-
-def insert_citizen(
-    conn: psycopg.Connection,
-    given: str,
-    family: str,
-    team: str,
-    *,
-    cpr: str | None = None,
-    timezone: str = "Europe/Copenhagen",
-) -> int:
-    row = conn.execute(
-        "INSERT INTO citizens (cpr, given_name, family_name, birth_date, care_team, timezone) "
-        "VALUES (%s, %s, %s, '1950-01-01', %s, %s) RETURNING id",
-        (cpr, given, family, team, timezone),
-    ).fetchone()
-    assert row
-    return int(row[0])
-
-
-def insert_device(
-    conn: psycopg.Connection,
-    address: str,
-    gateway_id: str | None = None,
-    kind: str = "blood_pressure",
-    battery: int | None = 80,
-) -> int:
-    row = conn.execute(
-        "INSERT INTO devices (address, kind, serial, manufacturer, model, firmware, battery_level, battery_at, "
-        "last_gateway_id) VALUES (%s, %s, '5081234', 'A&D Medical', 'UA-651BLE', '1.2', %s, now(), %s) "
-        "RETURNING id",
-        (address, kind, battery, gateway_id),
-    ).fetchone()
-    assert row
-    return int(row[0])
-
-
-def insert_assignment(
-    conn: psycopg.Connection,
-    device_id: int,
-    citizen_id: int,
-    *,
-    slot: int = 1,
-    start: datetime = ASSIGNED_FROM,
-    end: datetime | None = None,
-) -> int:
-    row = conn.execute(
-        "INSERT INTO device_assignments (device_id, user_slot, citizen_id, valid) "
-        "VALUES (%s, %s, %s, tstzrange(%s, %s)) RETURNING id",
-        (device_id, slot, citizen_id, start, end),
-    ).fetchone()
-    assert row
-    return int(row[0])
 
 
 def insert_reading(
@@ -292,13 +236,11 @@ def seed(dsn: str) -> Seed:
         anna = insert_citizen(conn, "Anna", "Andersen", NORD, cpr="0101501234")
         bo = insert_citizen(conn, "Bo", "Berg", NORD, cpr="0202502345")
         carl = insert_citizen(conn, "Carl", "Christensen", SYD, cpr="0303503456")
-        conn.execute(
-            "INSERT INTO gateways (gateway_id, state, last_seen) VALUES ('gw-0001', 'online', now()), "
-            "('gw-0002', 'offline', now() - interval '2 days')"
-        )
-        device_anna = insert_device(conn, "A4:C1:38:00:00:01", "gw-0001")
-        device_carl = insert_device(conn, "A4:C1:38:00:00:02", "gw-0002")
-        device_spare = insert_device(conn, "A4:C1:38:00:00:03", None, battery=None)
+        insert_gateway(conn, "gw-0001", state="online")
+        insert_gateway(conn, "gw-0002", state="offline", last_seen=datetime.now(UTC) - timedelta(days=2))
+        device_anna = insert_device(conn, "A4:C1:38:00:00:01", "gw-0001", battery=80)
+        device_carl = insert_device(conn, "A4:C1:38:00:00:02", "gw-0002", battery=80)
+        device_spare = insert_device(conn, "A4:C1:38:00:00:03")
         assignment_anna = insert_assignment(conn, device_anna, anna)
         assignment_carl = insert_assignment(conn, device_carl, carl)
         base = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)

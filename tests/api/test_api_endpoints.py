@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from api_support import bearer, insert_assignment, insert_reading, principals
+from api_support import bearer, insert_reading, principals
 
 from api.routers.readings import BucketedReadings, ReadingsPage
+from tests.support.factories import insert_assignment
 
 CPH = ZoneInfo("Europe/Copenhagen")
 

@@ -15,10 +15,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from api_support import NORD, Server, api_env, api_server, create_database, seed, token
+from api_support import Server, api_env, api_server, seed, token
 
 from devstack.services.ports import free_port
 from devstack.services.postgres import LocalPostgres
+from tests.support.database import create_database, drop_database
+from tests.support.factories import NORD
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -38,7 +40,7 @@ def fuzz_server(
         with api_server(repo_root, env, tmp_path / "api.log") as server:
             yield server
     finally:
-        postgres_server.execute("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        drop_database(postgres_server, name)
 
 
 def test_schemathesis_run_finds_no_server_errors_and_no_spec_violations(

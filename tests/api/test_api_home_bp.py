@@ -15,6 +15,7 @@ import pytest
 from api_support import bearer, insert_reading, principals
 
 from api.reports.home_bp import BpReading, Exclusion, Session, bp_session, home_bp_report
+from tests.support.factories import insert_device
 
 CPH = ZoneInfo("Europe/Copenhagen")
 
@@ -215,9 +216,7 @@ async def test_report_endpoint_json_html_and_pdf(client, seeded, db_dsn: str):
     with psycopg.connect(db_dsn, autocommit=True) as conn:
         citizen, device = (
             seeded.bo,
-            conn.execute(
-                "INSERT INTO devices (address) VALUES ('A4:C1:38:00:00:AA') RETURNING id"
-            ).fetchone()[0],
+            insert_device(conn, "A4:C1:38:00:00:AA"),
         )
         for row in [*protocol_week(), bp(at(5, 7, 5), 300, 40, implausible=True)]:
             insert_reading(

@@ -15,20 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from api_support import (
-    NORD,
-    Seed,
-    audit_rows,
-    bearer,
-    insert_alert,
-    insert_assignment,
-    insert_citizen,
-    insert_device,
-    make_settings,
-    principals,
-)
+from api_support import Seed, audit_rows, bearer, insert_alert, make_settings, principals
 
 from api.app import create_app
+from tests.support.factories import NORD, insert_assignment, insert_citizen, insert_device
 
 CITIZEN, CAREGIVER, OTHER_TEAM, CLINICIAN, ADMIN = (
     "citizen",

@@ -74,7 +74,7 @@ def test_a_subcommand_imports_its_own_module_only():
 
 def test_every_registered_benchmark_shows_its_options():
     runner = CliRunner()
-    expected = {"ingest": "--naive-readings", "writer": "--batch-readings", "api": "--rows", "gateway": "--window"}
+    expected = {"ingest": "--per-row-readings", "writer": "--batch-readings", "api": "--rows", "gateway": "--window"}
     for name, option in expected.items():
         result = runner.invoke(app, [name, "--help"])
         assert result.exit_code == 0, result.output

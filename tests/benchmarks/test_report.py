@@ -46,3 +46,22 @@ def test_histogram_quantile_interpolates_within_a_bucket():
 def test_metric_values_sum_over_labels():
     text = 'stored_total{worker="a"} 3.0\nstored_total{worker="b"} 4.0\nstored_totalx 100.0\n'
     assert metric_value(text, "stored_total") == 7.0
+
+
+def test_profile_samples_are_named_by_the_innermost_cost():
+    from benchmarks.ingest.profile import breakdown
+
+    collapsed = "\n".join(
+        [
+            "main (ingest/service.py:1);validate_readings (ingest/validation.py:3);model_validate_json (p.py:4) 7",
+            "main (ingest/service.py:1);validate_readings (ingest/validation.py:3);_surely_no_duplicate_key (v.py:9) 2",
+            "main (ingest/service.py:1);loop_read (paho/mqtt/client.py:5);_handle_publish (paho/mqtt/client.py:6) 3",
+            "main (ingest/service.py:1);mystery (x.py:1) 1",
+        ]
+    )
+    assert breakdown(collapsed) == {
+        "validation: pydantic parse": 7,
+        "validation: duplicate-key check": 2,
+        "paho: receive + parse": 3,
+        "other": 1,
+    }

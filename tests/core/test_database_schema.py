@@ -4,26 +4,22 @@ from __future__ import annotations
 
 import subprocess
 import uuid
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
 from psycopg import errors
 
 from database.migrate import head_revision, migrate
+from tests.support.factories import insert_assignment, insert_citizen, insert_device
 
 pytestmark = pytest.mark.integration
 
+JAN, JUN = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 6, 1, tzinfo=UTC)
+
 
 def _citizen_and_device(conn: psycopg.Connection) -> tuple[int, int]:
-    citizen = conn.execute(
-        "INSERT INTO citizens (cpr, given_name, family_name, care_team) "
-        "VALUES ('010150-1234', 'Karen', 'Hansen', 'team-nord') RETURNING id"
-    ).fetchone()
-    device = conn.execute(
-        "INSERT INTO devices (address, model) VALUES ('A4:C1:38:00:11:22', 'UA-651BLE') RETURNING id"
-    ).fetchone()
-    assert citizen and device
-    return citizen[0], device[0]
+    return insert_citizen(conn, cpr="010150-1234"), insert_device(conn, "A4:C1:38:00:11:22")
 
 
 def test_migrate_twice_is_a_noop_and_readings_is_a_hypertable(postgres_server, repo_root):
@@ -46,20 +42,13 @@ def test_migrate_twice_is_a_noop_and_readings_is_a_hypertable(postgres_server, r
 def test_overlapping_assignments_are_rejected_with_the_conflict_named(db_dsn):
     with psycopg.connect(db_dsn) as conn:
         citizen, device = _citizen_and_device(conn)
-        conn.execute(
-            "INSERT INTO device_assignments (device_id, user_slot, citizen_id, valid) "
-            "VALUES (%s, 1, %s, tstzrange('2026-01-01', '2026-06-01'))", (device, citizen))
+        insert_assignment(conn, device, citizen, start=JAN, end=JUN)
         # Another slot on the same device, and the same slot later, are both fine.
-        conn.execute(
-            "INSERT INTO device_assignments (device_id, user_slot, citizen_id, valid) "
-            "VALUES (%s, 2, %s, tstzrange('2026-01-01', NULL))", (device, citizen))
-        conn.execute(
-            "INSERT INTO device_assignments (device_id, user_slot, citizen_id, valid) "
-            "VALUES (%s, 1, %s, tstzrange('2026-06-01', NULL))", (device, citizen))
+        insert_assignment(conn, device, citizen, slot=2, start=JAN)
+        insert_assignment(conn, device, citizen, start=JUN)
         with pytest.raises(errors.ExclusionViolation) as caught:
-            conn.execute(
-                "INSERT INTO device_assignments (device_id, user_slot, citizen_id, valid) "
-                "VALUES (%s, 1, %s, tstzrange('2026-03-01', '2026-04-01'))", (device, citizen))
+            insert_assignment(conn, device, citizen, start=datetime(2026, 3, 1, tzinfo=UTC),
+                              end=datetime(2026, 4, 1, tzinfo=UTC))
     message = str(caught.value)
     assert "device_assignments_no_overlap" in message
     assert "conflicts with existing key" in message

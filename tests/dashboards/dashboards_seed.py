@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
+from tests.support.factories import insert_assignment, insert_citizen, insert_device, insert_gateway
+
 CPH = "Europe/Copenhagen"
 REYKJAVIK = "Atlantic/Reykjavik"
 
@@ -58,13 +60,9 @@ def seed(dsn: str) -> Seeded:
     with psycopg.connect(dsn, autocommit=True) as conn:
         def citizen(key: str, given: str, team: str, tz: str = CPH, active: bool = True) -> int:
             cpr, family, born = IDENTIFIERS[key]
-            row = conn.execute(
-                "INSERT INTO citizens (cpr, given_name, family_name, birth_date, care_team, timezone, active) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
-                (cpr, given, family, born, team, tz, active)).fetchone()
-            assert row
-            s.citizens[key] = row[0]
-            return int(row[0])
+            s.citizens[key] = insert_citizen(conn, given, family, team, cpr=cpr, birth_date=born, timezone=tz,
+                                             active=active)
+            return s.citizens[key]
 
         karen = citizen("karen", "Karen", "team-nord")
         jens = citizen("jens", "Jens", "team-nord")
@@ -77,25 +75,19 @@ def seed(dsn: str) -> Seeded:
             "INSERT INTO thresholds (citizen_id, metric, alert_low, warn_low, warn_high, alert_high) "
             "VALUES (%s, 'systolic', 90, 100, 115, 140)", (jens,))
 
-        conn.execute(
-            "INSERT INTO gateways (gateway_id, state, last_seen, outbox_depth, version, last_batch_seq) VALUES "
-            "('gw-0001', 'online', %s, 0, '1.4.0', 41), "
-            "('gw-0002', 'offline', %s, 12, '1.3.2', 9), "
-            "('gw-0003', 'unknown', %s, NULL, NULL, 3)",
-            (now - timedelta(minutes=1), now - timedelta(hours=3), now - timedelta(minutes=9)))
+        insert_gateway(conn, "gw-0001", state="online", last_seen=now - timedelta(minutes=1), outbox_depth=0,
+                       version="1.4.0", last_batch_seq=41)
+        insert_gateway(conn, "gw-0002", state="offline", last_seen=now - timedelta(hours=3), outbox_depth=12,
+                       version="1.3.2", last_batch_seq=9)
+        insert_gateway(conn, "gw-0003", state="unknown", last_seen=now - timedelta(minutes=9), last_batch_seq=3)
         s.times["gw-0001"] = now - timedelta(minutes=1)
         s.times["gw-0002"] = now - timedelta(hours=3)
 
         def device(key: str, address: str, model: str, battery: int | None, gateway: str) -> int:
-            row = conn.execute(
-                "INSERT INTO devices (address, kind, manufacturer, model, battery_level, battery_at, "
-                "last_seen, last_gateway_id) VALUES (%s, 'blood_pressure', 'A&D Medical', %s, %s, %s, %s, %s) "
-                "RETURNING id",
-                (address, model, battery, now - timedelta(hours=1) if battery is not None else None,
-                 now - timedelta(minutes=30), gateway)).fetchone()
-            assert row
-            s.devices[key] = row[0]
-            return int(row[0])
+            s.devices[key] = insert_device(
+                conn, address, gateway, battery=battery, battery_at=now - timedelta(hours=1), model=model,
+                serial=None, firmware=None, last_seen=now - timedelta(minutes=30))
+            return s.devices[key]
 
         dev_a = device("a", "A4:C1:38:00:00:0A", "UA-651BLE", 15, "gw-0001")
         dev_b = device("b", "A4:C1:38:00:00:0B", "HEM-7600T", 80, "gw-0002")
@@ -104,11 +96,7 @@ def seed(dsn: str) -> Seeded:
         dev_e = device("e", "A4:C1:38:00:00:0E", "UA-767", 5, "gw-0001")  # Karen's old one
 
         def assign(dev: int, who: int, start: datetime, end: datetime | None = None) -> int:
-            row = conn.execute(
-                "INSERT INTO device_assignments (device_id, user_slot, citizen_id, valid) "
-                "VALUES (%s, 1, %s, tstzrange(%s, %s)) RETURNING id", (dev, who, start, end)).fetchone()
-            assert row
-            return int(row[0])
+            return insert_assignment(conn, dev, who, start=start, end=end)
 
         month_ago = now - timedelta(days=30)
         assign(dev_e, karen, now - timedelta(days=60), month_ago)

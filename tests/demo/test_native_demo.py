@@ -8,6 +8,7 @@ API, as a clinician, for each citizen's readings and home-BP report, and stops t
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import signal
 import subprocess
@@ -19,6 +20,7 @@ import httpx
 import pytest
 
 from devstack.services.ports import free_port, port_in_use
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -71,11 +73,12 @@ def demo(demo_dir, repo_root):
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     info_path = data_dir / "demo.json"
-    deadline = time.monotonic() + 120
-    while not info_path.exists():
+
+    def started() -> bool:
         assert process.poll() is None, f"demo exited early:\n{process.stdout.read()}"
-        assert time.monotonic() < deadline, "demo did not start within 120 s"
-        time.sleep(0.5)
+        return info_path.exists()
+
+    wait_until(started, 120, f"the demo to write {info_path}", interval=0.5)
     time.sleep(0.5)  # demo.json is written in one go; give the summary a moment
     yield process, json.loads(info_path.read_text()), ports
     if process.poll() is None:
@@ -126,6 +129,27 @@ def _broker_refuses_strangers_and_foreign_client_ids(port: int, data_dir: Path) 
     gateway._reset_sockets()
 
 
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def check_the_web_tour(info: dict) -> None:
+    """What README's tour asks of a newcomer is there: the nurse's login, a red citizen
+    first on I dag, a guest's readings to assign, the citizen's own login."""
+    first = next(c for c in info["citizens"].values() if c["gateway_id"] == "demo-home-01" and c["user_slot"] == 1)
+    with httpx.Client(base_url=info["api_url"], timeout=10) as web:
+        login = web.get("/app/login")
+        subs = re.findall(r'data-sub="([^"]+)"', login.text)
+        assert subs[0] == "demo-nurse" and subs[1].startswith("demo-citizen-"), subs
+        token = CSRF.search(login.text).group(1)
+        assert web.post("/app/login/dev", data={"sub": "demo-nurse", "csrf_token": token}).status_code == 303
+        today = web.get("/app/i-dag")
+        rows = re.findall(r'<tr class="attention-([a-z_]+)" data-citizen="(\d+)"', today.text)
+        assert rows[0] == ("red", str(first["id"])), rows
+        guest_slot = 1 + sum(c["gateway_id"] == "demo-home-01" for c in info["citizens"].values())
+        unassigned = web.get("/app/ikke-tildelte").text
+        assert f'data-slot="{guest_slot}"' in unassigned and first["device"] in unassigned
+
+
 def test_demo_delivers_attributed_readings_and_stops_cleanly(demo):
     process, info, ports = demo
     headers = {"Authorization": f"Bearer {info['clinician_token']}"}
@@ -134,18 +158,17 @@ def test_demo_delivers_attributed_readings_and_stops_cleanly(demo):
 
     # Wait until every citizen has readings: the week of history stored on each monitor.
     readings: dict[str, list[dict]] = {}
-    deadline = time.monotonic() + 120
     with httpx.Client(base_url=info["api_url"], headers=headers, timeout=10) as api:
-        while time.monotonic() < deadline:
+
+        def every_citizen_has_a_week() -> bool:
             for key, citizen in citizens.items():
                 response = api.get(f"/api/v1/citizens/{citizen['id']}/readings", params={"limit": 500})
                 assert response.status_code == 200, response.text
                 readings[key] = response.json()["items"]
-            if all(len(items) >= 20 for items in readings.values()):
-                break
-            time.sleep(2)
-        counts = {key: len(items) for key, items in readings.items()}
-        assert all(count >= 20 for count in counts.values()), f"readings per citizen: {counts}"
+            return all(len(items) >= 20 for items in readings.values())
+
+        wait_until(every_citizen_has_a_week, 120, lambda: "20 readings per citizen, have " + str(
+            {key: len(items) for key, items in readings.items()}), interval=2)
 
         for key, citizen in citizens.items():
             for reading in readings[key]:
@@ -166,6 +189,7 @@ def test_demo_delivers_attributed_readings_and_stops_cleanly(demo):
 
     # The demo's broker is the deployment's kind: accounts bound to client ids, refusals at the broker.
     _broker_refuses_strangers_and_foreign_client_ids(ports["mqtt"], Path(process.args[process.args.index("--data-dir") + 1]))
+    check_the_web_tour(info)
 
     # Ctrl-C stops everything: no child process, no listening port left.
     children = _descendants(process.pid)
@@ -174,6 +198,8 @@ def test_demo_delivers_attributed_readings_and_stops_cleanly(demo):
     output, _ = process.communicate(timeout=90)
     assert process.returncode == 0, output
     assert "stopped; data kept in" in output
+    web_line = next(line for line in output.splitlines() if line.strip().startswith("Web app"))
+    assert info["web_url"] in web_line and "(caregiver)" in web_line and "(citizen)" in web_line
     time.sleep(0.5)
     left = [pid for pid in children if _alive(pid)]
     assert not left, f"processes left running: {left}"

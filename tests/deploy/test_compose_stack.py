@@ -21,7 +21,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from mosquitto_support import Broker, shipped_broker
 
 from devstack.services.ports import free_port, wait_for_port
 from devstack.services.postgres import LocalPostgres
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -156,17 +156,19 @@ def stack() -> Iterator[Stack]:
 
 
 def wait_for(what: str, check: Any, timeout: float, stack: Stack, services: tuple[str, ...]) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
+    """Poll ``check`` while every service keeps running; the services' logs on a time-out."""
+
+    def ready() -> Any:
         for name in services:
             process = stack.processes.get(name)
             assert process is None or process.poll() is None, f"{name} exited:\n{stack.log(name)}"
-        time.sleep(0.5)
-    logs = "\n".join(f"--- {name}\n{stack.log(name)}" for name in services)
-    pytest.fail(f"timed out waiting for {what}\n{logs}")
+        return check()
+
+    def described() -> str:
+        logs = "\n".join(f"--- {name}\n{stack.log(name)}" for name in services)
+        return f"{what}\n{logs}"
+
+    return wait_until(ready, timeout, described, interval=0.5)
 
 
 def test_the_migrate_job_runs_twice(stack: Stack) -> None:
@@ -210,28 +212,27 @@ def test_readings_flow_from_the_homes_through_both_workers(stack: Stack) -> None
 
 
 def test_every_healthcheck_passes(stack: Stack) -> None:
-    services = (*WORKERS, "api", *HOMES)
-    deadline = time.monotonic() + 90
-    pending = set(services)
-    while pending:
+    failing = dict.fromkeys((*WORKERS, "api", *HOMES), "")  # service -> its healthcheck's stderr
+
+    def all_healthy() -> bool:
         running = {
             name: subprocess.Popen(
                 stack.healthcheck(name), env=stack.environment(name), stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE, cwd=stack.base,
             )
-            for name in pending
+            for name in failing
         }
-        results = {name: (process.wait(timeout=60), process.stderr) for name, process in running.items()}
-        failed = {name for name, (code, _) in results.items() if code != 0}
-        for name, (_, stderr) in results.items():
-            if stderr is not None:
-                message = stderr.read().decode(errors="replace")
-                stderr.close()
-                if name in failed and time.monotonic() > deadline:
-                    pytest.fail(f"{name}: {stack.healthcheck(name)} failed\n{message}\n{stack.log(name)}")
-        pending = failed
-        if pending:
-            time.sleep(1)
+        for name, process in running.items():
+            _, stderr = process.communicate(timeout=60)
+            if process.returncode == 0:
+                del failing[name]
+            else:
+                failing[name] = stderr.decode(errors="replace")
+        return not failing
+
+    wait_until(all_healthy, 90, lambda: "every healthcheck to pass:\n" + "\n".join(
+        f"{name}: {stack.healthcheck(name)} failed\n{message}\n{stack.log(name)}"
+        for name, message in failing.items()), interval=1)
 
 
 def test_the_api_healthcheck_fails_while_the_database_is_down(stack: Stack) -> None:
@@ -242,10 +243,8 @@ def test_the_api_healthcheck_fails_while_the_database_is_down(stack: Stack) -> N
         assert result.returncode != 0
     finally:
         stack.postgres.start()
-    deadline = time.monotonic() + 60
-    while stack.run_healthcheck("api").returncode != 0:
-        assert time.monotonic() < deadline, "the API did not recover after the database came back"
-        time.sleep(1)
+    wait_until(lambda: stack.run_healthcheck("api").returncode == 0, 60,
+               "the API to recover after the database came back", interval=1)
 
 
 def test_every_service_stops_cleanly_within_its_grace_period(stack: Stack) -> None:

@@ -39,6 +39,7 @@ from homevitals.contract.acks import acks_topic
 from homevitals.contract.example import EXAMPLE_BATCH
 from homevitals.contract.models import MAX_MESSAGE_BYTES
 from homevitals.settings import KNOWN_DEFAULT_SECRETS
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -145,10 +146,9 @@ class Client:
         """Publish at QoS 1 and return the broker's PUBACK reason code."""
         info = self.client.publish(topic, payload, qos=1, retain=retain)
         info.wait_for_publish(10)
-        deadline = time.monotonic() + 10
-        while info.mid not in self.pubacks and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return self.pubacks.get(info.mid)
+        wait_until(lambda: info.mid in self.pubacks, 10, f"the broker's PUBACK of a publish to {topic}",
+                   interval=0.01)
+        return self.pubacks[info.mid]
 
     def received(self, timeout: float, expect: int | None = None) -> list[mqtt.MQTTMessage]:
         """Everything that arrives within ``timeout`` seconds; with ``expect``, stop once that

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -123,14 +122,6 @@ class MqttCollector:
         with self._lock:
             return [json.loads(m.payload) for m in self.messages if m.topic.endswith("/status")]
 
-    def wait_for(self, condition: Callable[[], bool], timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if condition():
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
 
 
 
@@ -228,13 +219,3 @@ async def gateway_running(
             finally:
                 stop.set()
                 await asyncio.wait_for(task, timeout=30)
-
-
-async def eventually(condition: Callable[[], bool], within_s: float, what: str) -> None:
-    """Poll ``condition`` without blocking the loop (the gateway runs on it)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within_s
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {within_s} s waiting for {what}")
-        await asyncio.sleep(0.05)

@@ -14,9 +14,10 @@ from gateway.outbox import Outbox
 from gateway.publisher import MqttConfig, Publisher
 from homevitals.mqtt_endpoint import MqttEndpoint
 from ingest.service import IngestService
-from tests.gateway.helpers import bp_reading, eventually
+from tests.gateway.helpers import bp_reading
 from tests.ingest.helpers import settings_for
 from tests.support.database import count
+from tests.support.waiting import wait_until, wait_until_async
 
 pytestmark = [pytest.mark.integration]
 
@@ -49,7 +50,7 @@ async def test_committed_batches_leave_and_a_dead_lettered_one_is_kept_aside(db_
             stop = asyncio.Event()
             publisher.start()
             task = asyncio.create_task(publisher.run(stop))
-            await eventually(lambda: outbox.depth == 0, 20, "both batches acknowledged by the hub")
+            await wait_until_async(lambda: outbox.depth == 0, 20, "both batches acknowledged by the hub")
             stop.set()
             await task
             await publisher.stop()
@@ -73,11 +74,11 @@ async def test_without_a_hub_the_batch_stays_and_is_sent_again(mosquitto, tmp_pa
         stop = asyncio.Event()
         publisher.start()
         task = asyncio.create_task(publisher.run(stop))
-        await eventually(lambda: publisher.stats.batches_resent >= 2, 15, "two re-sends")
+        await wait_until_async(lambda: publisher.stats.batches_resent >= 2, 15, "two re-sends")
         stop.set()
         await task
         await publisher.stop(grace_s=0.2)
         assert outbox.depth == 1  # still there: no hub ever acknowledged it
-    collector.wait_for(lambda: len(collector.batches()) >= 3, 10, "the batch three times")
+    wait_until(lambda: len(collector.batches()) >= 3, 10, "the batch three times")
     assert {b["batch_seq"] for b in collector.batches()} == {1}  # the same batch, the same body
     assert len({json.dumps(b, sort_keys=True) for b in collector.batches()}) == 1

@@ -14,7 +14,6 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ import pytest
 import yaml
 
 from tests.gateway.helpers import bp_device
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -92,7 +92,7 @@ def test_acceptance_single_bp_scenario(mosquitto, tmp_path: Path, repo_root: Pat
                       WATCHDOG_USEC="2000000")
     process = start_gateway(repo_root / "simulator/scenarios/single-bp.yaml", env, entry_point=True)
     try:
-        collector.wait_for(lambda: len(collector.reading_ids()) >= 5, 60, "the scenario's 5 stored readings")
+        wait_until(lambda: len(collector.reading_ids()) >= 5, 60, "the scenario's 5 stored readings")
     finally:
         events = stop_gracefully(process)
     notify.setblocking(False)
@@ -160,14 +160,12 @@ def test_kill_9_mid_publish_loses_nothing(private_mosquitto, tmp_path: Path, col
     assert process.returncode == -signal.SIGKILL
     left = outbox_ids(data_dir)
     assert len(left) >= 6, "the kill was not mid-publish"
-    collector.wait_for(lambda: {"state": "offline"} in collector.statuses(), 10, "the last will")
+    wait_until(lambda: {"state": "offline"} in collector.statuses(), 10, "the last will")
 
     restarted = start_gateway(second, env)
     try:
-        collector.wait_for(lambda: (promised | left) <= collector.reading_ids(), 60, "every kept reading")
-        deadline = time.monotonic() + 10
-        while outbox_ids(data_dir) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: (promised | left) <= collector.reading_ids(), 60, "every kept reading")
+        wait_until(lambda: not outbox_ids(data_dir), 10, "the restarted gateway to empty its outbox", interval=0.1)
     finally:
         stop_gracefully(restarted)
     assert outbox_ids(data_dir) == set()

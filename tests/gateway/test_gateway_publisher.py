@@ -15,7 +15,8 @@ from gateway.outbox import Outbox
 from gateway.publisher import MqttConfig, Publisher
 from homevitals.errors import MqttConnectError
 from homevitals.mqtt_endpoint import MqttEndpoint
-from tests.gateway.helpers import bp_reading, eventually
+from tests.gateway.helpers import bp_reading
+from tests.support.waiting import wait_until, wait_until_async
 
 GATEWAY = "gw-pub-test"
 
@@ -38,16 +39,16 @@ async def test_batches_are_deleted_only_after_puback(mosquitto, tmp_path: Path, 
         stop = asyncio.Event()
         publisher.start()
         task = asyncio.create_task(publisher.run(stop))
-        await eventually(lambda: outbox.depth == 0, 15, "the outbox to drain")
+        await wait_until_async(lambda: outbox.depth == 0, 15, "the outbox to drain")
         stop.set()
         await task
         await publisher.stop()
-        collector.wait_for(lambda: collector.reading_ids() == ids, 10, "all readings at the subscriber")
+        wait_until(lambda: collector.reading_ids() == ids, 10, "all readings at the subscriber")
         seqs = [batch["batch_seq"] for batch in collector.batches()]
         assert sorted(seqs) == list(range(1, 4))  # 8 readings in batches of 3, rising by one
         assert max(len(b["readings"]) for b in collector.batches()) <= 3
         assert not collector.errors
-        collector.wait_for(lambda: collector.statuses() and collector.statuses()[-1] == {"state": "offline"},
+        wait_until(lambda: collector.statuses() and collector.statuses()[-1] == {"state": "offline"},
                            10, "the offline status")
         assert {"state": "online", "outbox_depth": 8} in collector.statuses()
         assert publisher.stats.readings_acked == 8
@@ -63,7 +64,7 @@ async def test_a_publish_the_broker_refuses_stays_in_the_outbox(acl_mosquitto, t
         stop = asyncio.Event()
         publisher.start()
         task = asyncio.create_task(publisher.run(stop))
-        await eventually(lambda: publisher.stats.batches_refused >= 1, 15, "the broker's refusal")
+        await wait_until_async(lambda: publisher.stats.batches_refused >= 1, 15, "the broker's refusal")
         await asyncio.sleep(0.5)
         assert outbox.depth == 4
         assert publisher.stats.readings_acked == 0
@@ -71,7 +72,7 @@ async def test_a_publish_the_broker_refuses_stays_in_the_outbox(acl_mosquitto, t
         stop.set()
         await task
         await publisher.stop(grace_s=0.5)
-    collector.wait_for(lambda: bool(collector.statuses()), 10, "a status message")
+    wait_until(lambda: bool(collector.statuses()), 10, "a status message")
     assert collector.batches() == []
 
 
@@ -94,11 +95,11 @@ async def test_readings_wait_out_a_broker_outage_and_arrive_in_measurement_order
         assert outbox.open_batch_seqs() == []  # nothing is batched while disconnected
         private_mosquitto.start()
         collector = collector_factory(private_mosquitto.port, GATEWAY)
-        await eventually(lambda: outbox.depth == 0, 30, "the outbox to drain after the outage")
+        await wait_until_async(lambda: outbox.depth == 0, 30, "the outbox to drain after the outage")
         stop.set()
         await task
         await publisher.stop()
-    collector.wait_for(lambda: len(collector.readings()) == 9, 10, "9 readings")
+    wait_until(lambda: len(collector.readings()) == 9, 10, "9 readings")
     measured = [reading["measured_at"] for reading in collector.readings()]
     assert measured == sorted(measured)
     assert [b["batch_seq"] for b in collector.batches()] == [1, 2, 3]
@@ -111,7 +112,7 @@ async def test_a_refused_connection_is_a_typed_error_with_the_reason_code(tmp_pa
         publisher = publisher_for(broker.port, outbox)
         publisher.start()
         try:
-            await eventually(lambda: publisher.connect_error is not None, 15, "the broker's refusal")
+            await wait_until_async(lambda: publisher.connect_error is not None, 15, "the broker's refusal")
         finally:
             await publisher.stop(grace_s=0.1)
         error = publisher.connect_error
@@ -153,11 +154,11 @@ async def test_a_stored_reading_that_no_longer_validates_is_sent_not_stuck(mosqu
         stop = asyncio.Event()
         publisher.start()
         task = asyncio.create_task(publisher.run(stop))
-        await eventually(lambda: outbox.depth == 0, 15, "both readings out")
+        await wait_until_async(lambda: outbox.depth == 0, 15, "both readings out")
         stop.set()
         await task
         await publisher.stop()
-    collector.wait_for(lambda: len(collector.batches()) == 2, 10, "two batches")
+    wait_until(lambda: len(collector.batches()) == 2, 10, "two batches")
     assert len(collector.errors) == 1  # the subscriber's schema check caught the broken one
     assert good.reading_id in collector.reading_ids()
 
@@ -184,7 +185,7 @@ async def test_batches_are_split_below_the_brokers_message_size_limit(tmp_path: 
                 stop = asyncio.Event()
                 publisher.start()
                 task = asyncio.create_task(publisher.run(stop))
-                await eventually(lambda p=publisher, o=outbox: o.depth == 0 or p.stats.connects >= 3, 20,
+                await wait_until_async(lambda p=publisher, o=outbox: o.depth == 0 or p.stats.connects >= 3, 20,
                                  "the outbox to drain, or reconnects after refusals")
                 stop.set()
                 await task
@@ -194,5 +195,5 @@ async def test_batches_are_split_below_the_brokers_message_size_limit(tmp_path: 
         assert (depth, connects) == (0, 1) and acked > 1, "split into several batches, all accepted at once"
         depth, connects, acked = outcomes[1024 * 1024]
         assert (depth, acked) == (40, 0) and connects >= 3, "one big batch: dropped with the connection, kept"
-        collector.wait_for(lambda: len(collector.readings()) == 40, 10, "40 readings")
+        wait_until(lambda: len(collector.readings()) == 40, 10, "40 readings")
         assert max(len(json.dumps(b).encode()) for b in collector.batches()) <= limit

@@ -16,7 +16,8 @@ import pytest
 from gateway.allowlist import AllowList
 from gateway.pairing import pair_first_new_device
 from simulator.model import DeviceKind, FaultKind, Reading
-from tests.gateway.helpers import bp_device, eventually, expected_reading_ids, gateway_running
+from tests.gateway.helpers import bp_device, expected_reading_ids, gateway_running
+from tests.support.waiting import wait_until, wait_until_async
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -34,8 +35,8 @@ async def test_backlog_of_two_devices_reaches_the_broker(mosquitto, tmp_path: Pa
             BP_B, gw.device("bp-b").store)
         assert len(expected) == 60
         gw.task = asyncio.create_task(gw.service.run(gw.stop))
-        await eventually(lambda: collector.reading_ids() >= expected, 60, "60 reading ids at the broker")
-        await eventually(lambda: gw.outbox.depth == 0, 10, "the outbox to drain")
+        await wait_until_async(lambda: collector.reading_ids() >= expected, 60, "60 reading ids at the broker")
+        await wait_until_async(lambda: gw.outbox.depth == 0, 10, "the outbox to drain")
     assert collector.reading_ids() == expected
     assert not collector.errors
     seqs = [batch["batch_seq"] for batch in collector.batches()]
@@ -51,13 +52,13 @@ async def test_readings_pile_up_while_the_broker_is_down_and_arrive_in_measureme
     scenario = {"devices": [bp_device("bp-a", BP_A, backlog=8), bp_device("bp-b", BP_B, backlog=8)]}
     async with gateway_running(scenario, private_mosquitto.port, tmp_path, gateway_id="gw-outage",
                                batch_size=3) as gw:
-        await eventually(lambda: gw.outbox.depth == 16, 30, "16 readings in the outbox")
+        await wait_until_async(lambda: gw.outbox.depth == 16, 30, "16 readings in the outbox")
         assert gw.outbox.open_batch_seqs() == []
         await asyncio.sleep(1.0)
         private_mosquitto.start()
         collector = collector_factory(private_mosquitto.port, "gw-outage")
-        await eventually(lambda: gw.outbox.depth == 0, 30, "the outbox to drain after the outage")
-    collector.wait_for(lambda: len(collector.readings()) >= 16, 10, "16 readings")
+        await wait_until_async(lambda: gw.outbox.depth == 0, 30, "the outbox to drain after the outage")
+    wait_until(lambda: len(collector.readings()) >= 16, 10, "16 readings")
     measured = [reading["measured_at"] for reading in collector.readings()]
     assert measured == sorted(measured)
     assert len(set(collector.reading_ids())) == 16
@@ -74,8 +75,8 @@ async def test_wrong_and_unset_clocks(mosquitto, tmp_path: Path, collector_facto
         fast, reset = gw.device("bp-fast"), gw.device("bp-reset")
         truth = {record.device_time.isoformat(): record.reading.taken_at for record in fast.store}
         assert abs(fast.clock.error() - timedelta(hours=3)) < timedelta(seconds=2)
-        await eventually(lambda: len(collector.readings()) == 5, 30, "5 readings")
-        await eventually(lambda: len(gw.service.reports) == 2, 15, "both sessions to finish")
+        await wait_until_async(lambda: len(collector.readings()) == 5, 30, "5 readings")
+        await wait_until_async(lambda: len(gw.service.reports) == 2, 15, "both sessions to finish")
         # The gateway set both clocks.
         assert abs(fast.clock.error()) < timedelta(seconds=2)
         assert abs(reset.clock.error()) < timedelta(seconds=2)
@@ -104,9 +105,9 @@ async def test_device_clocks_are_left_alone_while_the_gateway_clock_is_not_synch
     collector = collector_factory(mosquitto.port, "gw-nosync")
     async with gateway_running(scenario, mosquitto.port, tmp_path, gateway_id="gw-nosync",
                                clock_synchronized=False) as gw:
-        await eventually(lambda: len(gw.service.reports) == 1, 30, "the session")
+        await wait_until_async(lambda: len(gw.service.reports) == 1, 30, "the session")
         assert abs(gw.device("bp-fast").clock.error() - timedelta(hours=3)) < timedelta(seconds=2)
-        await eventually(lambda: len(collector.readings()) == 2, 10, "2 readings")
+        await wait_until_async(lambda: len(collector.readings()) == 2, 10, "2 readings")
     assert not gw.service.reports[0].clock_set
     assert {r["time_source"] for r in collector.readings()} == {"device_corrected"}
 
@@ -119,7 +120,7 @@ async def test_a_failed_measurement_arrives_flagged_never_as_2047(mosquitto, tmp
             kind=DeviceKind.BLOOD_PRESSURE, taken_at=datetime.now(UTC) - timedelta(seconds=5),
             values={"systolic": 130.0, "diastolic": 85.0, "pulse_rate": 70.0}, fault=FaultKind.NAN,
         ))
-        await eventually(lambda: len(collector.readings()) == 1, 30, "the failed measurement")
+        await wait_until_async(lambda: len(collector.readings()) == 1, 30, "the failed measurement")
     (reading,) = collector.readings()
     assert reading["values"] == {"systolic": None, "diastolic": None, "mean_arterial_pressure": None,
                                  "pulse_rate": None}
@@ -133,8 +134,8 @@ async def test_the_neighbours_monitor_is_ignored(mosquitto, tmp_path: Path, coll
     collector = collector_factory(mosquitto.port, "gw-neighbour")
     async with gateway_running(scenario, mosquitto.port, tmp_path, gateway_id="gw-neighbour",
                                allow=[BP_A]) as gw:
-        await eventually(lambda: len(collector.readings()) == 2, 30, "our 2 readings")
-        await eventually(lambda: gw.service.allowlist.ignored[BP_B] >= 3, 10, "the neighbour's adverts")
+        await wait_until_async(lambda: len(collector.readings()) == 2, 30, "our 2 readings")
+        await wait_until_async(lambda: gw.service.allowlist.ignored[BP_B] >= 3, 10, "the neighbour's adverts")
         await asyncio.sleep(1.0)
         neighbour = gw.device("neighbour")
         assert len(neighbour.store) == 4  # never read: its records are all still there
@@ -161,7 +162,7 @@ async def test_pairing_adds_the_first_new_device(mosquitto, tmp_path: Path, coll
         assert BP_B in on_disk and BP_A in on_disk
         # The running service picks the new entry up and reads the device.
         gw.task = asyncio.create_task(gw.service.run(gw.stop))
-        await eventually(lambda: len(collector.readings()) == 3, 30, "readings of both devices")
+        await wait_until_async(lambda: len(collector.readings()) == 3, 30, "readings of both devices")
     assert {r["device"]["address"] for r in collector.readings()} == {BP_A, BP_B}
 
 
@@ -172,11 +173,11 @@ async def test_outbox_full_raises_the_alarm_on_the_status_topic(acl_mosquitto, t
     collector = collector_factory(acl_mosquitto.port, "gw-full")
     async with gateway_running(scenario, acl_mosquitto.port, tmp_path, gateway_id="gw-full",
                                outbox_limit=3) as gw:
-        await eventually(lambda: any(s.get("outbox_full") for s in collector.statuses()), 30,
+        await wait_until_async(lambda: any(s.get("outbox_full") for s in collector.statuses()), 30,
                          "the outbox_full alarm on the status topic")
         # Past the limit, the running session still stores what arrives: nothing is dropped.
-        await eventually(lambda: gw.outbox.depth == 5, 15, "all 5 readings in the outbox")
-        await eventually(lambda: gw.service.publisher.stats.batches_refused >= 1, 15, "the broker's refusal")
+        await wait_until_async(lambda: gw.outbox.depth == 5, 15, "all 5 readings in the outbox")
+        await wait_until_async(lambda: gw.service.publisher.stats.batches_refused >= 1, 15, "the broker's refusal")
         assert gw.outbox.depth == 5
     alarm = next(s for s in collector.statuses() if s.get("outbox_full"))
     assert alarm["alarms"] == ["outbox_full"]
@@ -194,15 +195,15 @@ async def test_glucose_meter_records_are_fetched_over_racp_only_once(mosquitto, 
                              "advertise_seconds": None}]}
     collector = collector_factory(mosquitto.port, "gw-glucose")
     async with gateway_running(scenario, mosquitto.port, tmp_path, gateway_id="gw-glucose") as gw:
-        await eventually(lambda: len(collector.readings()) == 4, 30, "4 glucose records")
+        await wait_until_async(lambda: len(collector.readings()) == 4, 30, "4 glucose records")
         first = gw.outbox.last_sequence(GLUCOSE)
         assert first == 4
         meter = gw.device("meter")
         assert len(meter.store) == 4  # a meter keeps its logbook; RACP decides what is sent
         meter.measure(Reading(kind=DeviceKind.GLUCOSE, taken_at=datetime.now(UTC) - timedelta(seconds=3),
                               values={"glucose": 7.2}))
-        await eventually(lambda: len(collector.readings()) == 5, 30, "the new record")
-        await eventually(lambda: len(gw.service.reports) >= 2, 15, "the second session")
+        await wait_until_async(lambda: len(collector.readings()) == 5, 30, "the new record")
+        await wait_until_async(lambda: len(gw.service.reports) >= 2, 15, "the second session")
         assert gw.service.reports[1].stored == 1 and gw.service.reports[1].duplicates == 0
     readings = collector.readings()
     assert [r["values"]["sequence_number"] for r in readings] == [1, 2, 3, 4, 5]
@@ -216,7 +217,7 @@ async def test_a_device_that_hangs_up_mid_transfer_is_read_again(mosquitto, tmp_
     collector = collector_factory(mosquitto.port, "gw-drop")
     async with gateway_running(scenario, mosquitto.port, tmp_path, gateway_id="gw-drop") as gw:
         expected = expected_reading_ids(BP_A, gw.device("bp-a").store)
-        await eventually(lambda: collector.reading_ids() == expected, 30, "all 10 after the drop")
+        await wait_until_async(lambda: collector.reading_ids() == expected, 30, "all 10 after the drop")
     first = gw.service.reports[0]
     assert first.device_disconnected and first.stored == 4
     assert sum(report.stored for report in gw.service.reports) == 10
@@ -233,8 +234,8 @@ async def test_malformed_bytes_are_kept_with_their_hex(mosquitto, tmp_path: Path
                                fault=FaultKind.MALFORMED))
         device.measure(Reading(kind=DeviceKind.BLOOD_PRESSURE, taken_at=now - timedelta(seconds=10),
                                values={"systolic": 126.0, "diastolic": 81.0, "pulse_rate": 67.0}))
-        await eventually(lambda: len(collector.readings()) == 1, 30, "the good reading")
-        await eventually(lambda: gw.outbox.malformed_count() == 1, 10, "the malformed payload kept")
+        await wait_until_async(lambda: len(collector.readings()) == 1, 30, "the good reading")
+        await wait_until_async(lambda: gw.outbox.malformed_count() == 1, 10, "the malformed payload kept")
         (kept,) = gw.outbox.malformed()
     assert kept["address"] == BP_A and kept["uuid"] == "2a35" and kept["hex"]
     assert "offset" in kept["error"]
@@ -254,12 +255,12 @@ async def test_a_silent_scanner_is_restarted_and_still_hears_devices(tmp_path: P
                                     lambda device, _adv: heard.append(device.address), stall_after_s=0.3)
         stop = asyncio.Event()
         task = asyncio.create_task(supervisor.run(stop))
-        await eventually(lambda: supervisor.stats.restarts >= 2, 10, "two restarts of a silent scanner")
+        await wait_until_async(lambda: supervisor.stats.restarts >= 2, 10, "two restarts of a silent scanner")
         assert heard == []
         simulation.device("bp-a").measure(Reading(
             kind=DeviceKind.BLOOD_PRESSURE, taken_at=datetime.now(UTC), values={"systolic": 120.0,
                                                                                "diastolic": 80.0}))
-        await eventually(lambda: BP_A in heard, 10, "the advertisement after the restarts")
+        await wait_until_async(lambda: BP_A in heard, 10, "the advertisement after the restarts")
         stop.set()
         await task
     assert supervisor.stats.start_failures == 0

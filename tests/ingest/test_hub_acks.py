@@ -57,6 +57,24 @@ def test_a_valid_batch_is_acked_committed_with_all_its_reading_ids():
 
 
 @pytest.mark.unit
+def test_the_hot_path_committed_ack_is_byte_for_byte_the_validated_one():
+    gateway = unique_gateway()
+    readings = [reading() for _ in range(3)]
+    envelope = _envelope(readings_topic(gateway), encode(batch(gateway, readings, batch_seq=2**40)))
+    acked_at = datetime(2026, 11, 29, 10, 0, 3, 120456, tzinfo=UTC)
+    [fast] = acks_for([envelope], acked_at=acked_at)
+    validated = HubAck.build(
+        gateway_id=gateway,
+        batch_seq=2**40,
+        outcome=AckOutcome.COMMITTED,
+        reading_ids=[r["reading_id"] for r in readings],
+        acked_at=acked_at,
+    )
+    assert fast.payload == validated.to_json_bytes()
+    assert HubAck.model_validate_json(fast.payload) == validated
+
+
+@pytest.mark.unit
 def test_a_dead_lettered_batch_is_acked_to_the_topics_gateway_with_the_reason():
     gateway, impostor = unique_gateway(), unique_gateway()
     claimed = batch(impostor, [reading()], batch_seq=3)  # the payload speaks for another gateway

@@ -231,6 +231,46 @@ def test_a_duplicate_json_key_is_refused_not_last_wins():
     assert "duplicate key 'systolic'" in outcome.detail
 
 
+def _compact(message: dict) -> bytes:
+    return json.dumps(message, separators=(",", ":")).encode()
+
+
+@pytest.mark.parametrize(
+    ("original", "doubled", "key"),
+    [
+        # A repeat at each level of the message, compact (as gateways send it)...
+        (b'"batch_seq":1,', b'"batch_seq":1,"batch_seq":2,', "batch_seq"),
+        (b'"model":"UA-651BLE"', b'"model":"UA-651BLE","model":"X"', "model"),
+        (b'"uuid":"2a35"', b'"uuid":"2a35","uuid":"2a35"', "uuid"),
+        (b'"body_movement":false', b'"body_movement":false,"body_movement":true', "body_movement"),
+        (b'"user_id":1', b'"user_id":1,"user_id":2', "user_id"),
+        # ...a repeat whose colon is spaced from its key, which a plain count of '":' misses...
+        (b'"user_id":1', b'"user_id":1,"user_id" :2', "user_id"),
+        (b'"user_id":1', b'"user_id"\n:1,"user_id":2', "user_id"),
+        # ...and one beside a value holding an escaped quote and a colon, which looks like a key.
+        (b'"firmware":"1.2"', b'"firmware":"1.2\\":","firmware":"1.3"', "firmware"),
+    ],
+)
+def test_a_repeated_key_is_found_at_every_level_however_it_is_spaced(original, doubled, key):
+    r = reading()
+    r["device"]["firmware"] = "1.2"
+    payload = _compact(batch("gw-0042", [r, reading()], batch_seq=1))
+    assert isinstance(check(payload), ValidBatch)
+    assert original in payload
+    outcome = check(payload.replace(original, doubled, 1))
+    assert rejected(outcome) is RejectReason.INVALID_JSON, outcome
+    assert f"duplicate key {key!r}" in outcome.detail
+
+
+def test_keys_spaced_from_colons_and_quoted_colons_in_values_are_not_repeats():
+    r = reading()
+    r["device"]["serial"] = 'say "a":b'  # an escaped quote, then a colon, inside a value
+    payload = json.dumps(batch("gw-0042", [r]), separators=(" , ", " : ")).encode()
+    outcome = check(payload)
+    assert isinstance(outcome, ValidBatch), outcome
+    assert outcome.readings[0].serial == 'say "a":b'
+
+
 def test_an_escaped_backslash_before_u0000_is_legal_text():
     message = batch("gw-0042", [reading()])
     message["readings"][0]["device"]["serial"] = "a\\u0000b"  # backslash, then the letters u0000

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from bleak import BleakScanner
@@ -79,13 +78,3 @@ class Collector:
                 self._changed.clear()
                 await self._changed.wait()
         return self.values
-
-
-async def eventually(predicate: Callable[[], bool], within: float = 2.0) -> None:
-    """Wait until ``predicate()`` holds: the device's bookkeeping follows the link by a few
-    loop iterations (a confirmation is processed after the client has moved on)."""
-    async with asyncio.timeout(within):
-        while True:
-            if predicate():
-                return
-            await asyncio.sleep(0.01)

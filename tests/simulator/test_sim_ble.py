@@ -24,7 +24,6 @@ from sim_helpers import (
     Collector,
     add_bp,
     bp_reading,
-    eventually,
     find,
 )
 
@@ -37,6 +36,7 @@ from simulator.devices import ClockSettings, DeviceProfile
 from simulator.errors import NoWorldError
 from simulator.model import DeviceKind, Reading
 from simulator.world import VirtualWorld
+from tests.support.waiting import wait_until_async
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(30)]
 
@@ -114,7 +114,7 @@ async def test_backlog_arrives_once_and_is_forgotten_after_confirmation(world: V
         await collector.wait_for(6)
         assert systolic(collector.values[5]) == 131
 
-    await eventually(lambda: len(monitor.store) == 0)
+    await wait_until_async(lambda: len(monitor.store) == 0, 2, "the monitor to forget its delivered records")
     assert monitor.delivered_seqs == [1, 2, 3, 4, 5, 6]
 
     # A second connection gets nothing: every record was confirmed.
@@ -249,7 +249,7 @@ async def test_advertises_only_for_a_window_after_a_measurement(world: VirtualWo
     monitor.measure(bp_reading(world.clock.now()))
     device = await find(world, BP_SERVICE, within=2)
     assert device.address == BP_ADDRESS
-    await eventually(lambda: not monitor.is_advertising, within=3)
+    await wait_until_async(lambda: not monitor.is_advertising, 3, "the monitor to stop advertising")
 
 
 async def test_client_finds_the_world_by_context_and_reports_unknown_devices(

@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 from bleak import BleakClient, BleakScanner
-from sim_helpers import BP_MEASUREMENT, BP_SERVICE, Collector, eventually
+from sim_helpers import BP_MEASUREMENT, BP_SERVICE, Collector
 
 from gatt.blood_pressure import BloodPressureMeasurement
 from simulator.bleak_backend import BumbleClient, BumbleScanner
 from simulator.runner import HouseholdSimulation
 from simulator.scenario import parse_scenario
+from tests.support.waiting import wait_until_async
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
@@ -58,7 +59,7 @@ async def test_gateway_style_reader_gets_every_record_exactly_once() -> None:
             await client.start_notify(BP_MEASUREMENT, collector)
             assert await sim.wait(timeout=20)
             await collector.wait_for(3 + 8)
-            await eventually(lambda: len(monitor.store) == 0)
+            await wait_until_async(lambda: len(monitor.store) == 0, 2, "the monitor to forget its delivered records")
 
     made = [m.record.payload for m in sim.made]
     assert collector.values == stored_at_start + made
@@ -77,7 +78,7 @@ async def test_devices_advertise_after_each_measurement_and_fall_silent_again() 
     async with HouseholdSimulation(parse_scenario(data), speed=600) as sim:
         monitor = sim.device("bp")
         assert not monitor.is_advertising  # nothing stored, nothing to say
-        await eventually(lambda: len(sim.made) >= 1, within=5)
-        await eventually(lambda: monitor.is_advertising, within=1)
-        await eventually(lambda: not monitor.is_advertising, within=2)
+        await wait_until_async(lambda: len(sim.made) >= 1, 5, "the first measurement")
+        await wait_until_async(lambda: monitor.is_advertising, 1, "the monitor to advertise", interval=0.01)
+        await wait_until_async(lambda: not monitor.is_advertising, 2, "the monitor to fall silent", interval=0.01)
         await asyncio.wait_for(sim.wait(), timeout=10)

@@ -57,9 +57,18 @@ def web_server(repo_root: Path, web_db: tuple[str, str, WebSeed], tmp_path_facto
 
 @pytest.fixture(scope="session")
 def artefacts() -> Path:
-    """Screenshots of the pages (git-ignored); the path is printed at the end."""
+    """Screenshots of the pages (git-ignored), this run's only; the path is printed at the end."""
     ARTEFACTS.mkdir(exist_ok=True)
+    for old in ARTEFACTS.glob("*.png"):
+        old.unlink()
     return ARTEFACTS
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Say where the screenshots are, whatever the capture mode."""
+    shots = sorted(ARTEFACTS.glob("*.png")) if ARTEFACTS.exists() else []
+    if shots:
+        terminalreporter.write_line(f"web screenshots: {len(shots)} in {ARTEFACTS}")
 
 
 def chromium_paths() -> tuple[str, str]:

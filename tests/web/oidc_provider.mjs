@@ -10,6 +10,7 @@
 //   OIDC_CLIENT_ID     the web app's client id
 //   OIDC_CLIENT_SECRET its secret
 //   OIDC_REDIRECT_URI  the web app's callback (…/app/login/callback)
+//   OIDC_POST_LOGOUT_URI  where the provider sends the browser after logout (…/app/login?logged_out=1)
 //   OIDC_ACCOUNTS      JSON: {"nurse.nord": {"role": "caregiver", "team": "team-nord"}, …}
 // Prints "oidc-provider ready <issuer>" once it listens.
 
@@ -24,6 +25,7 @@ const provider = new Provider(issuer, {
     client_id: process.env.OIDC_CLIENT_ID,
     client_secret: process.env.OIDC_CLIENT_SECRET,
     redirect_uris: [process.env.OIDC_REDIRECT_URI],
+    post_logout_redirect_uris: [process.env.OIDC_POST_LOGOUT_URI],
     grant_types: ['authorization_code'],
     response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_basic',

@@ -60,6 +60,7 @@ def oidc_web(web_db, repo_root, tmp_path_factory) -> Iterator[tuple[Server, str]
         "OIDC_CLIENT_ID": CLIENT_ID,
         "OIDC_CLIENT_SECRET": CLIENT_SECRET,
         "OIDC_REDIRECT_URI": f"http://127.0.0.1:{web_port}/app/login/callback",
+        "OIDC_POST_LOGOUT_URI": f"http://127.0.0.1:{web_port}/app/login?logged_out=1",
         "OIDC_ACCOUNTS": json.dumps(accounts),
     }
     issuer = f"http://127.0.0.1:{idp_port}"
@@ -155,6 +156,17 @@ def test_a_nurse_logs_in_through_the_real_idp_in_the_browser(browser, oidc_web, 
     assert str(web_db[2].anna) in [r.get_attribute("data-citizen") for r in rows]
     assert "nurse.nord" in browser.find_element(By.CSS_SELECTOR, ".who").text
     assert sessions(web_db[0])[-1] == ("nurse.nord", "caregiver", NORD, None)
+
+    # Logout ends the session at the provider too: on a shared tablet the next person who
+    # clicks "Log ind" must meet the provider's login form, not the previous nurse's session.
+    browser.find_element(By.CSS_SELECTOR, "form[action$='/logout'] button").click()
+    WebDriverWait(browser, 15).until(lambda d: d.current_url.startswith(issuer))
+    wait_for(browser, 'button[name="logout"][value="yes"]').click()
+    WebDriverWait(browser, 15).until(lambda d: d.current_url.startswith(f"{server.base_url}/app/login"))
+    assert "Du er logget ud" in browser.page_source
+    browser.find_element(By.CSS_SELECTOR, 'a[href$="/login/oidc"]').click()
+    wait_for(browser, 'input[name="login"]')  # asked again
+    assert browser.current_url.startswith(issuer)
 
 
 def test_a_citizen_gets_their_citizen_id_from_the_claims(oidc_web, web_db, web):

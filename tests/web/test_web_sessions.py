@@ -85,3 +85,41 @@ def test_development_login_is_off_by_default_and_refused_in_production():
         WebSettings(environment="production", web_dev_login=True).check()
     with pytest.raises(ConfigurationError, match="API_OIDC_DISCOVERY_URL"):
         WebSettings(environment="production").check()
+
+
+def test_a_login_deletes_sessions_that_ended_over_30_days_ago_and_keeps_the_rest(web_db, http):
+    dsn = web_db[0]
+    rows = {"old-expired": ("40 days", None), "old-logout": ("1 day", "31 days"), "recent-logout": ("1 day", "2 days")}
+    with psycopg.connect(dsn) as conn:
+        for sub, (expired_ago, revoked_ago) in rows.items():
+            conn.execute(
+                "INSERT INTO web_sessions (token_sha256, sub, role, team, csrf_token, login_method, expires_at, "
+                "revoked_at) VALUES (sha256(%s::bytea), %s, 'caregiver', 'team-nord', 'x', 'development', "
+                "now() - %s::interval, now() - %s::interval)",
+                (sub.encode(), sub, expired_ago if revoked_ago is None else "-1 day", revoked_ago),
+            )
+    dev_login(http, "nurse.nord")
+    with psycopg.connect(dsn) as conn:
+        left = {r[0] for r in conn.execute("SELECT sub FROM web_sessions WHERE sub LIKE '%%-%%'")}
+    assert left == {"recent-logout"}
+
+
+@pytest.mark.parametrize(
+    ("sub", "start", "allowed", "refused"),
+    [
+        ("dr.hansen", "/app/i-dag", ["/app/i-dag", "/app/alarmer", "/app/borger/{carl}"], ["/app/ikke-tildelte"]),
+        ("admin.it", "/app/enheder", ["/app/enheder", "/app/ikke-tildelte"], ["/app/i-dag", "/app/borger/{anna}"]),
+    ],
+)
+def test_each_role_starts_on_its_page_and_is_refused_what_it_may_not_see(web_server, web_db, sub, start, allowed, refused):
+    seeded = web_db[2]
+    with httpx.Client(base_url=web_server.base_url, timeout=20) as http:
+        dev_login(http, sub)
+        assert http.get("/app/").headers["location"] == start
+        for path in allowed:
+            page = http.get(path.format(carl=seeded.carl, anna=seeded.anna))
+            assert page.status_code == 200, path
+            assert "/kvitter" not in page.text and "/afslut" not in page.text  # neither may act on alerts
+        for path in refused:
+            page = http.get(path.format(carl=seeded.carl, anna=seeded.anna))
+            assert page.status_code == 403 and "Andersen" not in page.text, path

@@ -101,3 +101,18 @@ def test_a_saved_change_appears_in_the_history_with_who_made_it(nurse, web_db):
     page = nurse.get(f"/app/borger/{s.dora}/graensevaerdier").text
     history = re.search(r'<table class="compact history">.*?</table>', page, re.S)
     assert history and "nurse.nord" in history.group(0) and ">150<" in history.group(0)
+
+
+def test_a_clinician_sees_the_thresholds_read_only_and_cannot_post_them(web_server, web_db):
+    dsn, _, s = web_db
+    before = personal(dsn, s.carl)
+    with httpx.Client(base_url=web_server.base_url, timeout=20) as http:
+        dev_login(http, "dr.hansen")
+        page = http.get(f"/app/borger/{s.carl}/graensevaerdier")  # any team: a clinician reads all
+        assert page.status_code == 200 and "borgerens plejegruppe ændrer dem" in page.text
+        assert "Gem grænseværdier" not in page.text and page.text.count(" readonly") >= 12
+        response = http.post(
+            f"/app/borger/{s.carl}/graensevaerdier", data={**form(), "csrf_token": csrf_of(page.text)}
+        )
+        assert response.status_code == 403
+    assert personal(dsn, s.carl) == before

@@ -83,6 +83,7 @@ def dev_users(seeded: WebSeed) -> str:
             {"sub": "nurse.nord", "role": "caregiver", "team": NORD, "name": "Sygeplejerske Nord"},
             {"sub": "nurse.syd", "role": "caregiver", "team": SYD, "name": "Sygeplejerske Syd"},
             {"sub": "anna.andersen", "role": "citizen", "citizen": seeded.anna, "name": "Anna Andersen"},
+            {"sub": "dr.hansen", "role": "clinician", "name": "Læge Hansen"},
             {"sub": "admin.it", "role": "admin", "name": "IT-administrator"},
         ]
     )

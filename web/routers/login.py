@@ -22,7 +22,7 @@ from web.context import (
     secure_cookies,
 )
 from web.i18n import LANG_COOKIE, pick_lang, translate
-from web.oidc import LoginRefused, finish_login, start_login
+from web.oidc import LoginRefused, finish_login, provider_logout_url, start_login
 from web.sessions import LoginMethod, csrf_matches, open_session, revoke_session
 from web.settings import WebSettings
 
@@ -43,7 +43,7 @@ def _settings(request: Request) -> WebSettings:
     return settings
 
 
-@router.get("/login", response_class=HTMLResponse)
+@router.get("/login", response_class=HTMLResponse, name="login_page")
 async def login_page(request: Request, next: str | None = None, error: str | None = None) -> HTMLResponse:  # noqa: A002
     settings = _settings(request)
     request.session.setdefault(LOGIN_CSRF_KEY, secrets.token_urlsafe(32))
@@ -133,12 +133,19 @@ async def oidc_callback(request: Request) -> Response:
 
 @router.post("/logout")
 async def logout(page: FormPageDep) -> Response:
+    """End the session here, then (after an OIDC login) at the provider too."""
     request = page.request
     token = request.cookies.get(SESSION_COOKIE, "")
     async with page.database.transaction() as conn:
         await revoke_session(conn, token)
     root = cookie_path(request)
-    response = RedirectResponse(f"{root}/login?logged_out=1", status_code=303)
+    target = f"{root}/login?logged_out=1"
+    client = request.app.state.oauth
+    if page.session.login_method == "oidc" and client is not None:
+        back_to = str(request.url_for("login_page").include_query_params(logged_out=1))
+        target = await provider_logout_url(client, back_to) or target
+    log.info("web logout", sub=page.caller.principal.sub, at_provider=not target.startswith(root))
+    response = RedirectResponse(target, status_code=303)
     response.delete_cookie(SESSION_COOKIE, path=root, secure=secure_cookies(request), httponly=True)
     return response
 
