@@ -20,6 +20,7 @@ from psycopg import sql
 
 from benchmarks.ingest.ceiling import prepared_envelopes
 from benchmarks.ingest.fleet import Fleet, seed
+from benchmarks.procstat import cpu_seconds
 from benchmarks.services import Services
 from ingest import binding
 from ingest.envelope import Envelope
@@ -159,6 +160,8 @@ class WriterResult:
     method: str
     readings: int
     seconds: float
+    postgres_cpu_s: float = 0.0  # the connection's backend process
+    python_cpu_s: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -219,12 +222,16 @@ def compare_writers(
                     for statement in _DROP_READING_FKS:
                         conn.execute(statement)
                 writer = BatchWriter(conn, strategy=strategy())
+                backend = conn.info.backend_pid
+                backend_cpu, python_cpu = cpu_seconds(backend), time.process_time()
                 started = time.perf_counter()
                 stored = sum(writer.write(batch).stored for batch in batches)
                 seconds = time.perf_counter() - started
+                backend_cpu = cpu_seconds(backend) - backend_cpu
+                python_cpu = time.process_time() - python_cpu
             if stored != expected:
                 raise RuntimeError(f"{method}: stored {stored}, expected {expected}")
-            results.append(WriterResult(method, stored, seconds))
+            results.append(WriterResult(method, stored, seconds, backend_cpu, python_cpu))
         finally:
             svc.drop_database(name)
     return results

@@ -232,3 +232,16 @@ def test_a_login_without_a_role_claim_is_refused_with_what_to_do(oidc_web, web_d
     response = web.get(through_idp(start_login(web), oidc_web[0].base_url, "no.role"))
     refused(response, "Bed IT om at give dig en rolle")
     assert sessions(web_db[0]) == before
+
+
+def test_a_grafana_link_survives_the_login_and_lands_on_the_citizen(oidc_web, web_db, web):
+    """Grafana's data link opens /app/borger/{id}; logged out, the nurse logs in and is there."""
+    server, _ = oidc_web
+    page = f"/app/borger/{web_db[2].anna}"
+    first = web.get(page)
+    assert first.status_code == 303 and first.headers["location"].startswith("/app/login?next=")
+    assert web.get(first.headers["location"]).status_code == 200
+    authorize = web.get("/app/login/oidc").headers["location"]
+    landed = web.get(through_idp(authorize, server.base_url, "nurse.nord"))
+    assert landed.status_code == 303 and landed.headers["location"] == page
+    assert "Anna Andersen" in web.get(page).text
