@@ -16,6 +16,7 @@ from api import __version__
 from api.auth import TokenVerifier
 from api.context import RequestIdMiddleware
 from api.db import Database, PoolConfig
+from api.enrollment.broker import BrokerAdminFactory
 from api.fhir.router import router as fhir_router
 from api.headers import SecurityHeadersMiddleware, inline_script_policy
 from api.problems import PROBLEM_RESPONSES, install_problem_handlers, problems_as_problem_json
@@ -25,6 +26,7 @@ from api.routers import (
     audit_log,
     citizens,
     devices_gateways,
+    enrollment,
     health,
     readings,
     reports,
@@ -64,11 +66,16 @@ class HomevitalsApi(FastAPI):
 
 
 def create_app(
-    settings: ApiSettings, *, database: Database | None = None, web: WebSettings | None = None
+    settings: ApiSettings,
+    *,
+    database: Database | None = None,
+    web: WebSettings | None = None,
+    broker_admin: BrokerAdminFactory | None = None,
 ) -> FastAPI:
     """Build the app; ``database`` lets a caller share a pool (the app opens and closes it).
 
     With ``web`` (enabled), the web app (web/) is mounted under /app in the same process.
+    ``broker_admin`` opens broker admin sessions (enrollment); without it the API enrolls nothing.
     """
     verifier = TokenVerifier(settings.verifier_config())
     db = database or Database(
@@ -100,10 +107,14 @@ def create_app(
     app.state.settings = settings
     app.state.database = db
     app.state.verifier = verifier
+    app.state.broker_admin = broker_admin
+    app.state.enrollment_policy = settings.enrollment_policy()
     install_problem_handlers(app)
     app.add_middleware(RequestIdMiddleware)
 
-    for module in (citizens, devices_gateways, assignments, readings, thresholds, alerts, audit_log, reports):
+    for module in (
+        citizens, devices_gateways, enrollment, assignments, readings, thresholds, alerts, audit_log, reports
+    ):
         app.include_router(module.router, prefix=API_PREFIX, responses=PROBLEM_RESPONSES)
     app.include_router(fhir_router, responses=PROBLEM_RESPONSES)
     app.include_router(health.router)

@@ -19,6 +19,14 @@ def _settings(**overrides: Any) -> Any:
     return ApiSettings(**{k: v for k, v in overrides.items() if v is not None})
 
 
+def _broker_admin() -> Any:
+    """Broker admin sessions for enrollment (API_BROKER_*), or None when not configured."""
+    from api.broker.settings import BrokerAdminSettings  # noqa: PLC0415
+    from api.enrollment.broker import broker_admin_from  # noqa: PLC0415
+
+    return broker_admin_from(BrokerAdminSettings())
+
+
 def _web_settings() -> Any:
     from web.settings import WebSettings  # noqa: PLC0415
 
@@ -60,7 +68,7 @@ def run(
         # Each worker builds its own app (and pool) from the environment.
         uvicorn.run("api.cli:app_from_environment", factory=True, workers=workers, **common)
     else:
-        uvicorn.run(create_app(settings, web=web), **common)
+        uvicorn.run(create_app(settings, web=web, broker_admin=_broker_admin()), **common)
 
 
 def app_from_environment() -> Any:
@@ -70,7 +78,7 @@ def app_from_environment() -> Any:
 
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format)
-    return create_app(settings, web=_web_settings())
+    return create_app(settings, web=_web_settings(), broker_admin=_broker_admin())
 
 
 @app.command()

@@ -21,6 +21,7 @@ class ApiError(HomevitalsError):
     def __init__(self, detail: str, **extensions: Any) -> None:
         self.detail = detail
         self.extensions = extensions
+        self.headers: dict[str, str] | None = None
         super().__init__(detail)
 
 
@@ -84,3 +85,57 @@ class ServiceUnavailable(ApiError):
     status = 503
     slug = "unavailable"
     title = "Service unavailable"
+
+
+class BrokerUnavailable(ServiceUnavailable):
+    """The broker's admin API did not do what was asked (down, refused, timed out)."""
+
+    slug = "broker-unavailable"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.headers = {"Retry-After": "10"}
+
+
+class EnrollmentRefused(ApiError):
+    """A redeem call that cannot be served; each subclass says why, and what to do."""
+
+    status = 409
+    slug = "enrollment-refused"
+    title = "Enrollment code refused"
+
+
+class UnknownCode(EnrollmentRefused):
+    status = 404
+    slug = "enrollment-code-unknown"
+    title = "Unknown enrollment code"
+
+
+class CodeAlreadyUsed(EnrollmentRefused):
+    status = 409
+    slug = "enrollment-code-used"
+    title = "Enrollment code already used"
+
+
+class CodeExpired(EnrollmentRefused):
+    status = 410
+    slug = "enrollment-code-expired"
+    title = "Enrollment code expired"
+
+
+class CodeCancelled(EnrollmentRefused):
+    status = 410
+    slug = "enrollment-code-cancelled"
+    title = "Enrollment code cancelled"
+
+
+class TooManyAttempts(ApiError):
+    """Rate limit of the unauthenticated redeem endpoint (429, with Retry-After)."""
+
+    status = 429
+    slug = "too-many-attempts"
+    title = "Too many attempts"
+
+    def __init__(self, detail: str, *, retry_after_s: int) -> None:
+        super().__init__(detail, retry_after_s=retry_after_s)
+        self.headers = {"Retry-After": str(retry_after_s)}

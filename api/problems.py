@@ -72,7 +72,7 @@ def problem_response(
 
 
 def api_error_response(request: Request, error: ApiError) -> JSONResponse:
-    headers = None
+    headers = dict(error.headers) if error.headers else None
     if isinstance(error, NotAuthenticated):
         # RFC 6750 section 3: say which scheme, and why the token was refused.
         challenge = f'Bearer realm="{REALM}"'

@@ -34,6 +34,7 @@ class Permission(StrEnum):
     ALERTS_ACT = "alerts:act"
     DEVICES_READ = "devices:read"
     DEVICES_WRITE = "devices:write"
+    GATEWAYS_ENROLL = "gateways:enroll"  # broker accounts: enroll and revoke gateways
     ASSIGNMENTS_READ = "assignments:read"
     ASSIGNMENTS_WRITE = "assignments:write"
     UNASSIGNED_READ = "unassigned:read"
@@ -67,6 +68,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.CPR_READ,
             _P.DEVICES_READ,
             _P.DEVICES_WRITE,
+            _P.GATEWAYS_ENROLL,
             _P.ASSIGNMENTS_READ,
             _P.ASSIGNMENTS_WRITE,
             _P.UNASSIGNED_READ,

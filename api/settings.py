@@ -7,12 +7,14 @@ below them takes plain values (:class:`api.auth.VerifierConfig`, a DSN, a pool s
 from __future__ import annotations
 
 import ipaddress
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from api.auth import ASYMMETRIC_ALGORITHMS, MIN_HS256_SECRET_BYTES, VerifierConfig, is_published_secret
+from api.enrollment.service import EnrollmentPolicy
 from homevitals.errors import ConfigurationError
 from homevitals.settings import ServiceSettings
 
@@ -69,8 +71,27 @@ class ApiSettings(ServiceSettings):
         default=None, description="Renamed to API_TRUSTED_PROXIES; setting it is an error."
     )
 
+    # Gateway enrollment (docs/deployment.md, "Enrolling and revoking gateways"). The broker's
+    # admin login is API_BROKER_* (api/broker/settings.py); these say what goes into a bundle.
+    enroll_mqtt_host: str = Field(
+        default="localhost", min_length=1, description="The broker's host name as gateways reach it."
+    )
+    enroll_mqtt_port: int = Field(default=1883, ge=1, le=65535, description="The broker's port for gateways.")
+    enroll_mqtt_tls: bool = Field(default=False, description="Gateways connect with TLS (port 8883).")
+    enroll_mqtt_ca_file: Path | None = Field(
+        default=None, description="PEM CA put into every bundle (a broker certificate not from a public CA)."
+    )
+    enroll_code_ttl_h: float = Field(default=24.0, gt=0, le=24 * 30, description="Lifetime of a code.")
+    enroll_redeem_per_minute: int = Field(
+        default=10, ge=1, description="Wrong codes per client address per minute before 429."
+    )
+    enroll_redeem_per_minute_total: int = Field(
+        default=60, ge=1, description="Wrong codes per minute from everyone before 429."
+    )
+
     @field_validator(
-        "jwt_secret", "jwks_url", "public_key_file", "issuer", "audience", "public_base_url", mode="before"
+        "jwt_secret", "jwks_url", "public_key_file", "issuer", "audience", "public_base_url",
+        "enroll_mqtt_ca_file", mode="before"
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
@@ -147,4 +168,24 @@ class ApiSettings(ServiceSettings):
             audience=self.audience,
             algorithms=tuple(self.algorithms),
             leeway_s=self.leeway_s,
+        )
+
+    def enrollment_policy(self) -> EnrollmentPolicy:
+        """What every bundle says about the broker, and the redeem limits."""
+        ca_pem = None
+        if self.enroll_mqtt_ca_file is not None:
+            try:
+                ca_pem = self.enroll_mqtt_ca_file.read_text(encoding="utf-8")
+            except OSError as error:
+                raise ConfigurationError("API_ENROLL_MQTT_CA_FILE", f"cannot be read: {error}") from error
+            if "-----BEGIN CERTIFICATE-----" not in ca_pem:
+                raise ConfigurationError("API_ENROLL_MQTT_CA_FILE", "is not a PEM certificate")
+        return EnrollmentPolicy(
+            mqtt_host=self.enroll_mqtt_host,
+            mqtt_port=self.enroll_mqtt_port,
+            mqtt_tls=self.enroll_mqtt_tls,
+            mqtt_ca_pem=ca_pem,
+            code_ttl=timedelta(hours=self.enroll_code_ttl_h),
+            redeem_per_minute=self.enroll_redeem_per_minute,
+            redeem_per_minute_total=self.enroll_redeem_per_minute_total,
         )

@@ -13,7 +13,7 @@ from devstack.services.postgres import LocalPostgres
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
@@ -49,14 +49,14 @@ class CpuProbe:
     _machine: tuple[float, float] = (0.0, 0.0)
 
     def start(self) -> None:
-        self._start = {name: {pid: _cpu_seconds(pid) for pid in find()} for name, find in self.groups.items()}
+        self._start = {name: {pid: cpu_seconds(pid) for pid in find()} for name, find in self.groups.items()}
         self._machine = _machine_busy()
 
     def stop(self) -> dict[str, float]:
         used: dict[str, float] = {}
         for name, find in self.groups.items():
             before = self._start.get(name, {})
-            used[name] = sum(_cpu_seconds(pid) - before.get(pid, 0.0) for pid in find())
+            used[name] = sum(cpu_seconds(pid) - before.get(pid, 0.0) for pid in find())
         busy, total = _machine_busy()
         used["machine_busy_fraction"] = (busy - self._machine[0]) / max(1e-9, total - self._machine[1])
         return used

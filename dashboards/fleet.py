@@ -27,7 +27,7 @@ WHERE $__timeFilter(detected_at)
 """
 GATEWAYS = """
 SELECT gateway_id, state, last_seen, outbox_depth, outbox_full, devices, battery_min, version,
-       last_batch_seq, missing_batches
+       last_batch_seq, missing_batches, quarantined_readings, revoked_at
 FROM grafana.gateway_overview
 ORDER BY state = 'offline' DESC, state = 'unknown' DESC, last_seen ASC NULLS FIRST, gateway_id
 """
@@ -111,7 +111,7 @@ def _gateways_table(lang: Lang) -> table.Panel:
         lang,
         [
             "gateway_id", "state", "last_seen", "outbox_depth", "outbox_full", "devices", "battery_min",
-            "version", "last_batch_seq", "missing_batches",
+            "version", "last_batch_seq", "missing_batches", "quarantined_readings", "revoked_at",
         ],
         {
             "state": [p.mappings(p.gateway_mappings(lang)), p.colour_background()],
@@ -122,6 +122,8 @@ def _gateways_table(lang: Lang) -> table.Panel:
                 p.colour_text(),
             ],
             "missing_batches": [p.thresholds(p.steps(p.GREEN, (1, p.YELLOW))), p.colour_text()],
+            # Readings it sent for a device it does not serve, or after it was revoked.
+            "quarantined_readings": [p.thresholds(p.steps(p.GREEN, (1, p.RED))), p.colour_text()],
         },
     )
 

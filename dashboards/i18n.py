@@ -285,9 +285,13 @@ TEXTS: dict[str, Text] = {
     "fleet.gateways.title": Text("Gatewayoversigt", "Gateway list"),
     "fleet.gateways.description": Text(
         "Alle gateways, afbrudte først: status, seneste kontakt, udbakke, målere, laveste "
-        "batteri, version og manglende batches i alt.",
+        "batteri, version, manglende batches i alt, målinger i karantæne (for en måler, "
+        "gatewayen ikke betjener, eller sendt efter spærring; se 'Ikke tildelte målinger') "
+        "og hvornår den blev spærret.",
         "Every gateway, offline first: state, last contact, outbox, devices, lowest "
-        "battery, version and missing batches in total.",
+        "battery, version, missing batches in total, quarantined readings (for a device "
+        "it does not serve, or sent after it was revoked; see 'Unassigned readings') and "
+        "when it was revoked.",
     ),
     "fleet.devices_per_gateway.title": Text("Målere pr. gateway", "Devices per gateway"),
     "fleet.devices_per_gateway.description": Text(
@@ -433,6 +437,8 @@ TEXTS: dict[str, Text] = {
     "col.version": Text("Softwareversion", "Software version"),
     "col.last_batch_seq": Text("Seneste batch_seq", "Last batch_seq"),
     "col.missing_batches": Text("Manglende batches", "Missing batches"),
+    "col.quarantined_readings": Text("Målinger i karantæne", "Quarantined readings"),
+    "col.revoked_at": Text("Spærret", "Revoked"),
     "col.detected_at": Text("Opdaget", "Detected"),
     "col.expected_seq": Text("Forventet batch_seq", "Expected batch_seq"),
     "col.received_seq": Text("Modtaget batch_seq", "Received batch_seq"),

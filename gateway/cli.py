@@ -13,6 +13,7 @@ import signal
 import sys
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from gateway.allowlist import AllowedDevice, AllowList, normalize_address
 from gateway.backends import BleBackend, backend_plugin, open_backend
 from gateway.outbox import Outbox
 from gateway.settings import GatewaySettings, load_settings
+from homevitals.enrollment import GATEWAY_CONFIG_DIR
 from homevitals.errors import ConfigurationError, HomevitalsError
 from homevitals.logging import configure_logging
 
@@ -33,6 +35,8 @@ CONFIG_OPTION = typer.Option(None, "--config", "-c", help="TOML file with gatewa
 BACKEND_OPTION = typer.Option(None, "--ble-backend", help="bleak (BlueZ) or simulator.")
 SCENARIO_OPTION = typer.Option(None, "--scenario", help="Simulator scenario (with --ble-backend simulator).")
 SPEED_OPTION = typer.Option(None, "--speed", help="Simulator time compression.")
+DEFAULT_CONFIG = Path(GATEWAY_CONFIG_DIR / "gateway.toml")
+HUB_COMMANDS = "homevitals.gateway_commands"
 
 
 def _settings(config: Path | None, **overrides: Any) -> GatewaySettings:
@@ -267,6 +271,59 @@ def show_config(config: Path | None = CONFIG_OPTION) -> None:
     """Print the effective settings (secrets masked)."""
     settings = _settings(config)
     typer.echo(settings.model_dump_json(indent=2))
+
+
+@app.command()
+def join(
+    code: str = typer.Argument(..., help="The one-time enrollment code from the hub's operator."),
+    hub: str = typer.Option(..., "--hub", help="The hub's API address, e.g. https://hub.example.dk."),
+    config: Path = typer.Option(
+        DEFAULT_CONFIG, "--config", "-c", help="Where to write the gateway's config file (mode 0600)."
+    ),
+    hub_ca_file: Path | None = typer.Option(
+        None, "--hub-ca-file", help="CA of the hub's https certificate, when it is not a public one."
+    ),
+    force: bool = typer.Option(False, "--force", help="Replace an existing config file."),
+    allow_http: bool = typer.Option(False, "--allow-http", help="Allow a plain-http hub (trusted networks)."),
+    owner: str | None = typer.Option(
+        None, "--owner", help="Give the files to this user, the service's (e.g. homevitals); needs root."
+    ),
+) -> None:
+    """Enroll this gateway: trade the one-time code for its config file (broker credentials)."""
+    from gateway.join import check_hub_url, check_writable, redeem, write_config  # noqa: PLC0415
+    from homevitals.enrollment import EnrollmentBundle  # noqa: PLC0415
+
+    bundle: EnrollmentBundle | None = None
+    try:
+        url = check_hub_url(hub, allow_http=allow_http)
+        check_writable(config, overwrite=force)  # before the code is spent
+        bundle = redeem(url, code, ca_file=hub_ca_file)
+        joined = write_config(bundle, config, owner=owner)
+    except HomevitalsError as error:
+        if bundle is not None and not config.exists():  # the code is spent: hand the config over
+            typer.echo(bundle.to_toml(), nl=False)
+            typer.echo("The config above could not be saved: save it yourself, mode 0600.", err=True)
+        raise _fail(error) from error
+    typer.echo(json.dumps({
+        "joined": joined.gateway_id,
+        "config": str(joined.config_path),
+        "ca_file": str(joined.ca_path) if joined.ca_path else None,
+        "next": f"homevitals gateway run --config {joined.config_path}",
+    }, indent=2))
+
+
+def _add_hub_commands() -> None:
+    """``enroll`` and ``revoke`` belong to the hub (api/enrollment/cli.py); they join this group
+    by entry point, so the gateway package imports nothing of the hub."""
+    for entry_point in entry_points(group=HUB_COMMANDS):
+        try:
+            command = entry_point.load()
+        except ImportError:  # a wheel without the hub's modules: the command is not offered
+            continue
+        app.command(name=entry_point.name)(command)
+
+
+_add_hub_commands()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -73,3 +73,13 @@ class BackendError(GatewayError):
         self.backend = backend
         self.problem = problem
         super().__init__(f"BLE backend {backend!r}: {problem}")
+
+
+class JoinError(GatewayError):
+    """``homevitals gateway join`` could not fetch or write the enrollment bundle."""
+
+    def __init__(self, problem: str, *, status: int | None = None, problem_type: str | None = None) -> None:
+        self.problem = problem
+        self.status = status
+        self.problem_type = problem_type
+        super().__init__(problem if status is None else f"the hub answered {status}: {problem}")

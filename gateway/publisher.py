@@ -61,6 +61,8 @@ log = structlog.get_logger("gateway.publisher")
 OFFLINE_STATUS = b'{"state":"offline"}'
 REFUSED_RETRY_MIN_S = 5.0
 REFUSED_RETRY_MAX_S = 300.0
+# A batch in flight at this many lost connections in a row, never PUBACKed: say why it may be.
+DROPPED_WITH_BATCH_AFTER = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +159,8 @@ class Publisher:
         self._idle = asyncio.Event()  # set when nothing is in flight
         self._stopping = False
         self._inflight: dict[int, int] = {}  # paho mid -> batch_seq
+        self._inflight_bytes: dict[int, int] = {}  # paho mid -> message size
+        self._dropped_with: dict[int, int] = {}  # batch_seq -> lost connections while in flight
         self._status_acks: dict[int, asyncio.Future[None]] = {}
         self.stats = PublisherStats()
         self.connect_error: MqttConnectError | None = None  # the broker's last refusal, until a connect
@@ -251,7 +255,26 @@ class Publisher:
             level = log.info if self._stopping else log.warning
             level("mqtt_disconnected", reason=reason, outbox_depth=self.outbox.depth,
                   inflight=len(self._inflight))
+            if not self._stopping:
+                self._note_dropped_with_inflight(reason)
         self._connected.clear()
+
+    def _note_dropped_with_inflight(self, reason: str) -> None:
+        """Mosquitto closes the connection, without a PUBACK, on a message above its
+        message_size_limit; paho sends it again after the reconnect, and so on. Say so."""
+        for mid, batch_seq in self._inflight.items():
+            drops = self._dropped_with.get(batch_seq, 0) + 1
+            self._dropped_with[batch_seq] = drops
+            if drops == DROPPED_WITH_BATCH_AFTER:
+                size = self._inflight_bytes.get(mid, 0)
+                self.stats.last_error = (
+                    f"batch {batch_seq} ({size} bytes) was in flight at {drops} lost connections in a row"
+                )
+                log.error("batch_keeps_losing_the_connection", batch_seq=batch_seq, bytes=size, drops=drops,
+                          reason=reason, max_message_bytes=self.max_message_bytes,
+                          hint="a broker closes the connection on a message above its message_size_limit: "
+                          "set GATEWAY_MAX_MESSAGE_BYTES to at most that limit (the batch stays in the "
+                          "outbox); otherwise the link to the broker is unstable")
 
     def _handle_puback(self, mid: int, code: int, reason: str) -> None:
         status_ack = self._status_acks.pop(mid, None)
@@ -260,8 +283,10 @@ class Publisher:
                 status_ack.set_result(None)
             return
         batch_seq = self._inflight.pop(mid, None)
+        self._inflight_bytes.pop(mid, None)
         if batch_seq is None:
             return
+        self._dropped_with.pop(batch_seq, None)
         if code >= 0x80:
             retry = self.stats.refused.setdefault(batch_seq, _Retry())
             retry.attempts += 1
@@ -463,6 +488,7 @@ class Publisher:
             return False
         # paho keeps a queued message and sends it after a reconnect: it is in flight either way.
         self._inflight[info.mid] = batch.batch_seq
+        self._inflight_bytes[info.mid] = len(body)
         self.stats.batches_sent += 1
         log.info("batch_published", batch_seq=batch.batch_seq, readings=len(batch.reading_ids),
                  bytes=len(body), inflight=len(self._inflight))

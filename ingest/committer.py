@@ -110,6 +110,8 @@ class Committer:
                 self.metrics.db_up.set(1)
                 self.metrics.record(result, commit_seconds=elapsed, committed_at=datetime.now(UTC))
                 log.debug("ingest.committed", messages=result.messages, stored=result.stored, seconds=elapsed)
+                if result.quarantined:  # a gateway spoke for a device it does not serve, or was revoked
+                    log.warning("ingest.readings_quarantined", reasons=dict(result.quarantined))
                 return True
             if isinstance(outcome, BatchRejected):
                 self.metrics.db_errors.labels(kind="rejected").inc()

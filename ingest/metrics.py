@@ -66,6 +66,12 @@ class IngestMetrics:
         self.readings_unassigned = Counter(
             "ingest_readings_unassigned", "Stored readings with no assignment covering them.", registry=r
         )
+        self.readings_quarantined = Counter(
+            "ingest_readings_quarantined",
+            "Stored readings quarantined: not attributed, no alert (docs/ingest.md#quarantine).",
+            ["reason"],
+            registry=r,
+        )
         self.dead_lettered = Counter(
             "ingest_messages_dead_lettered", "Messages stored in dead_letters.", ["reason"], registry=r
         )
@@ -129,6 +135,8 @@ class IngestMetrics:
         self.readings_implausible.inc(result.implausible)
         self.readings_clock_in_future.inc(result.clock_in_future)
         self.readings_unassigned.inc(result.unassigned)
+        for reason, count in result.quarantined.items():
+            self.readings_quarantined.labels(reason=reason).inc(count)
         for reason, count in result.dead_letters.items():
             self.dead_lettered.labels(reason=reason).inc(count)
         self.record_alerts(result.alerts_opened)

@@ -16,9 +16,11 @@ takes it back, and the next batch sets it again).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 
 import psycopg
+
+from ingest.write_strategy import StoredRow  # the RETURNING row of the readings insert
 
 # The setting the trigger's WHEN clause reads (migration 0007).
 SETTING: Final = "homevitals.summaries"
@@ -33,22 +35,6 @@ SELECT summaries_add(%s::bigint[], %s::text[], %s::timestamptz[], %s::uuid[], %s
                      %s::real[], %s::real[], %s::double precision[], %s::boolean[], %s::boolean[])
 WHERE current_setting('homevitals.summaries', true) = 'batched'
 """
-
-
-class StoredRow(NamedTuple):
-    """One row of the writer's ``RETURNING`` (ingest/writer.py ``_INSERT_READINGS``)."""
-
-    reading_id: Any
-    citizen_id: int | None
-    kind: str
-    measured_at: Any
-    gateway_time: Any
-    implausible: bool
-    clock_in_future: bool
-    systolic: float | None
-    diastolic: float | None
-    pulse_rate: float | None
-    value: float | None
 
 
 def take_over(conn: psycopg.Connection[Any]) -> None:

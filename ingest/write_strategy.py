@@ -19,6 +19,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import args_row
 
+from ingest import binding
 from ingest.validation import PreparedReading
 
 
@@ -36,6 +37,7 @@ class StoredRow(NamedTuple):
     diastolic: float | None
     pulse_rate: float | None
     value: float | None
+    quarantine_reason: str | None  # not None: stored, never attributed nor alerted (ingest/binding.py)
 
 
 # The RETURNING list of every strategy's readings insert, in StoredRow's order.
@@ -150,9 +152,14 @@ SELECT DISTINCT ON (address) address, kind, serial, manufacturer, model, firmwar
        CASE WHEN battery_level IS NOT NULL THEN least(gateway_time, now()) END,
        least(gateway_time, now()), least(gateway_time, now()), gateway_id
 FROM {staging}
+WHERE {own_gateway}
 ORDER BY address, gateway_time DESC
 {update}
-""").format(staging=sql.Identifier(STAGING_TABLE), update=READING_DEVICE_UPDATE)
+""").format(
+    staging=sql.Identifier(STAGING_TABLE),
+    update=READING_DEVICE_UPDATE,
+    own_gateway=binding.speaks_for_device(STAGING_TABLE),
+)
 
 _INSERT_NEW_DEVICES = sql.SQL("""
 INSERT INTO devices (address, kind, serial, manufacturer, model, firmware, battery_level, battery_at,
@@ -179,20 +186,28 @@ WITH fresh AS (
 INSERT INTO readings (measured_at, reading_id, kind, device_id, user_slot, citizen_id, assignment_id,
                       gateway_id, batch_seq, device_time, gateway_time, time_source, unit, original_unit,
                       systolic, diastolic, mean_arterial_pressure, pulse_rate, value, "values", status,
-                      invalid_values, implausible, implausible_reasons, clock_in_future, raw_uuid, raw)
+                      invalid_values, implausible, implausible_reasons, clock_in_future, raw_uuid, raw,
+                      quarantine_reason)
 SELECT s.measured_at, s.reading_id, s.kind, dev.id, s.user_slot, a.citizen_id, a.id,
        s.gateway_id, s.batch_seq, s.device_time, s.gateway_time, s.time_source, s.unit, s.original_unit,
        s.systolic, s.diastolic, s.mean_arterial_pressure, s.pulse_rate, s.value, s.values_json::jsonb,
        s.status_json::jsonb, coalesce(s.invalid_values, ARRAY[]::text[]), s.implausible,
        coalesce(s.implausible_reasons, ARRAY[]::text[]), s.clock_in_future,
-       s.raw_uuid, s.raw
+       s.raw_uuid, s.raw, q.reason
 FROM {staging} s
 JOIN fresh f ON f.reading_id = s.reading_id
 JOIN devices dev ON dev.address = s.address
+{quarantine}
 LEFT JOIN device_assignments a
   ON a.device_id = dev.id AND a.user_slot = coalesce(s.user_slot, 1) AND a.valid @> s.measured_at
+     AND q.reason IS NULL
 RETURNING {returning}
-""").format(staging=sql.Identifier(STAGING_TABLE), returning=STORED_RETURNING)
+""").format(
+    staging=sql.Identifier(STAGING_TABLE),
+    returning=STORED_RETURNING,
+    quarantine=binding.quarantine_lateral(sql.SQL("s.gateway_id"), "dev"),
+)
+_BIND_NEW_DEVICES = binding.bind_new_devices(STAGING_TABLE)
 
 # A duplicate id whose content differs from the stored row is a conflict (docs/contract.md
 # "Conflicting re-sends"): the first stored version stays, the newcomer is kept here. Runs
@@ -232,6 +247,7 @@ class StagingCopyStrategy:
                 for row in rows:
                     copy.write_row(row)
             cur.execute(_INSERT_NEW_DEVICES)
+            cur.execute(_BIND_NEW_DEVICES)
             return cur.execute(_INSERT_READINGS).fetchall()
 
     def record_conflicts(

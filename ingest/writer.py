@@ -30,7 +30,7 @@ import psycopg
 from psycopg import sql
 
 from database.alerts import AlertLevel, AlertType
-from ingest import summaries
+from ingest import binding, summaries
 from ingest.alerts import AlertRule, StoredReading, batch_rules
 from ingest.envelope import Envelope
 from ingest.errors import (
@@ -124,7 +124,8 @@ ON CONFLICT (address) DO UPDATE SET
   last_seen = greatest(d.last_seen, least(%(seen)s::timestamptz, now())),
   last_gateway_id = CASE WHEN %(seen)s::timestamptz >= d.last_seen
                          THEN excluded.last_gateway_id ELSE d.last_gateway_id END
-""").format(newer_battery=NEWER_BATTERY_WINS)
+WHERE {own_gateway}
+""").format(newer_battery=NEWER_BATTERY_WINS, own_gateway=binding.STATUS_SPEAKS_FOR_DEVICE)
 
 _INSERT_DEAD_LETTER = """
 INSERT INTO dead_letters (topic, gateway_id, reason, detail, payload, payload_bytes, payload_truncated)
@@ -153,6 +154,7 @@ class WriteResult:
     implausible: int = 0
     clock_in_future: int = 0
     unassigned: int = 0
+    quarantined: Counter[str] = field(default_factory=Counter)
     statuses: int = 0
     dead_letters: Counter[str] = field(default_factory=Counter)
     conflicts: int = 0
@@ -327,6 +329,7 @@ class BatchWriter:
                         "at": status.sent_at,
                     },
                 )
+                addresses = sorted({device.address.upper() for device in status.devices})
                 for device in sorted(status.devices, key=lambda d: d.address.upper()):
                     cur.execute(
                         _UPSERT_STATUS_DEVICE,
@@ -339,6 +342,7 @@ class BatchWriter:
                             "gid": report.gateway_id,
                         },
                     )
+                binding.bind_status_devices(cur, report.gateway_id, addresses)
 
     @staticmethod
     def _dedupe(batches: list[ValidBatch], result: WriteResult) -> list[PreparedReading]:
@@ -378,11 +382,14 @@ class BatchWriter:
             diastolic,
             pulse_rate,
             value,
+            quarantine_reason,
         ) in stored:
             result.stored_gateway_times.append(gateway_time)
             result.implausible += implausible
             result.clock_in_future += clock_in_future
-            if citizen_id is None:
+            if quarantine_reason is not None:
+                result.quarantined[quarantine_reason] += 1
+            elif citizen_id is None:
                 result.unassigned += 1
             elif not implausible:
                 attributed.append(

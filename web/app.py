@@ -94,8 +94,14 @@ def create_web_app(api_settings: ApiSettings, settings: WebSettings, database: D
         return render(request, "error.html", status_code=error.status, message_key=key, detail=detail)
 
     @web.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, _error: RequestValidationError) -> HTMLResponse:
-        return render(request, "error.html", status_code=422, message_key="error.404", detail=None)
+    async def _invalid(request: Request, error: RequestValidationError) -> HTMLResponse:
+        problems = error.errors()
+        if any(p["loc"][:1] == ("path",) for p in problems):  # /borger/abc: no such page
+            return render(request, "error.html", status_code=404, message_key="error.404", detail=None)
+        fields = ", ".join(sorted({str(p["loc"][-1]) for p in problems}))
+        return render(
+            request, "error.html", status_code=422, message_key="error.422", detail=f"{fields}."
+        )
 
     @web.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> HTMLResponse:

@@ -12,7 +12,8 @@ from datetime import datetime, time, timedelta
 from html import escape
 from zoneinfo import ZoneInfo
 
-WIDTH, HEIGHT = 960, 360
+WIDTH, HEIGHT = 960, 360  # the tablet's and desktop's chart
+NARROW_WIDTH, NARROW_HEIGHT = 420, 300  # a phone's: drawn apart, so its text stays legible
 LEFT, RIGHT, TOP, BOTTOM = 48, 16, 14, 40
 SERIES_COLOURS = {"systolic": "#b3261e", "diastolic": "#1f5fad", "pulse_rate": "#4d4d4d"}
 LIMIT_COLOURS = {"warn": "#8a5a00", "alert": "#b3261e"}
@@ -45,14 +46,18 @@ def bp_chart(
     label: str,
     series_names: Mapping[str, str],
     limit_names: Mapping[str, str],
+    width: int = WIDTH,
+    height: int = HEIGHT,
+    css_class: str = "chart",
 ) -> str:
     zone = ZoneInfo(timezone)
+    day_tick_every = 5 if width >= WIDTH else 10
     span = max((end - start).total_seconds(), 1.0)
     values = [v for p in points for v in (p.systolic, p.diastolic, p.pulse_rate) if v is not None]
     shown_limits = [lim.warn_high for lim in limits.values()] + [lim.alert_high for lim in limits.values()]
     low = min([40.0, *values]) - 5
     high = max([170.0, *values, *shown_limits]) + 5
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    plot_w, plot_h = width - LEFT - RIGHT, height - TOP - BOTTOM
 
     def x(at: datetime) -> float:
         return LEFT + plot_w * (at - start).total_seconds() / span
@@ -62,7 +67,7 @@ def bp_chart(
 
     parts = [
         (
-            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" class="chart" '
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" class="{css_class}" '
             f'role="img" aria-label="{escape(label)}">'
         ),
         f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="#fff" stroke="#555"/>',
@@ -78,7 +83,7 @@ def bp_chart(
     first_day, last_day = start.astimezone(zone).date(), end.astimezone(zone).date()
     for offset in range(1, (last_day - first_day).days + 1):
         midnight = datetime.combine(first_day + timedelta(days=offset), time.min, tzinfo=zone)
-        if offset % 5:
+        if offset % day_tick_every:
             continue
         parts.append(
             f'<line x1="{x(midnight):.1f}" x2="{x(midnight):.1f}" y1="{TOP}" y2="{TOP + plot_h}" '
@@ -116,8 +121,8 @@ def bp_chart(
         used = [(p, v) for p in ordered if (v := value_of(p)) is not None and not p.implausible]
         if len(used) > 1:
             path = " ".join(f"{x(p.at):.1f},{y(v):.1f}" for p, v in used)
-            width = "1" if metric == "pulse_rate" else "2"
-            parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="{width}"/>')
+            stroke = "1" if metric == "pulse_rate" else "2"
+            parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="{stroke}"/>')
         for p in ordered:
             point_value = value_of(p)
             if point_value is None:

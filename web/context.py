@@ -60,8 +60,11 @@ def cookie_path(request: Request) -> str:
 
 
 def secure_cookies(request: Request) -> bool:
-    """Secure cookies whenever the browser speaks TLS (directly or via a trusted proxy)."""
-    return request.url.scheme == "https"
+    """Secure cookies whenever the browser speaks TLS (directly or via a trusted proxy), and
+    always in production: there a plain-HTTP request is a misconfigured proxy, and a login
+    that then fails is better than a session cookie sent in clear."""
+    settings: WebSettings = request.app.state.web_settings
+    return request.url.scheme == "https" or settings.environment == "production"
 
 
 @dataclass(frozen=True)

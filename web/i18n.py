@@ -143,6 +143,22 @@ TEXTS: dict[str, Text] = {
     "citizen.no_devices": Text("Ingen enheder tildelt.", "No devices assigned."),
     "citizen.report": Text("Hjemmeblodtryksrapport (7 dage)", "Home blood-pressure report (7 days)"),
     "citizen.report_html": Text("Vis rapport", "Show report"),
+    "citizen.report_elevated": Text(
+        "Hjemmeblodtrykket er forhøjet (gennemsnit på eller over 135/85).",
+        "Home blood pressure is raised (mean at or above 135/85).",
+    ),
+    "citizen.report_not_elevated": Text(
+        "Hjemmeblodtrykket er ikke forhøjet (gennemsnit under 135/85).",
+        "Home blood pressure is not raised (mean below 135/85).",
+    ),
+    "citizen.report_basis": Text(
+        "ESH-protokollen: {n} målinger på {days} dage, første dag udeladt",
+        "ESH protocol: {n} readings on {days} days, first day left out",
+    ),
+    "citizen.report_short": Text(
+        "færre målinger end protokollen kræver ({n} på {days} dage)",
+        "fewer readings than the protocol asks ({n} on {days} days)",
+    ),
     "citizen.report_pdf": Text("Hent som PDF", "Download PDF"),
     "citizen.thresholds": Text("Grænseværdier", "Thresholds"),
     "citizen.edit_thresholds": Text("Ret grænseværdier", "Edit thresholds"),
@@ -161,6 +177,7 @@ TEXTS: dict[str, Text] = {
     "flag.irregular_pulse": Text("Uregelmæssig puls", "Irregular pulse"),
     "flag.improper_position": Text("Forkert stilling", "Improper position"),
     "flag.unassigned": Text("Ikke tildelt", "Unassigned"),
+    "flag.quarantined": Text("I karantæne", "Quarantined"),
     "legend.systolic": Text("Systolisk", "Systolic"),
     "legend.diastolic": Text("Diastolisk", "Diastolic"),
     "legend.pulse": Text("Puls", "Pulse"),
@@ -211,6 +228,20 @@ TEXTS: dict[str, Text] = {
     "unassigned.done": Text(
         "Måleren er tildelt {name}; {n} målinger fulgte med.",
         "The device is assigned to {name}; {n} readings went with it.",
+    ),
+    "quarantine.device_bound_to_other_gateway": Text(
+        "I karantæne: sendt af gateway {gateway}, som ikke betjener denne måler.",
+        "Quarantined: sent by gateway {gateway}, which does not serve this device.",
+    ),
+    "quarantine.gateway_revoked": Text(
+        "I karantæne: sendt af gateway {gateway}, efter at den blev spærret.",
+        "Quarantined: sent by gateway {gateway} after it was revoked.",
+    ),
+    "quarantine.what_now": Text(
+        "Målingerne gemmes som dokumentation, men tildeles ingen borger. Er måleren flyttet, "
+        "kan en administrator knytte den til den nye gateway og frigive dem.",
+        "The readings are kept as evidence but given to no citizen. If the device has moved, "
+        "an administrator can bind it to the new gateway and release them.",
     ),
     # Thresholds -------------------------------------------------------------------------
     "thresholds.title": Text("Grænseværdier for {name}", "Thresholds of {name}"),
@@ -315,6 +346,19 @@ TEXTS: dict[str, Text] = {
     "col.outcome": Text("Udfald", "Outcome"),
     "outcome.ok": Text("Set", "Seen"),
     "outcome.denied": Text("Afvist", "Refused"),
+    "minlog.readings": Text("dine målinger", "your readings"),
+    "minlog.thresholds": Text("dine grænseværdier", "your thresholds"),
+    "minlog.report": Text("din blodtryksrapport", "your blood-pressure report"),
+    "minlog.log": Text("hvem der har set dine data (denne side)", "who has looked at your data (this page)"),
+    "minlog.record": Text("dine oplysninger (navn, plejegruppe)", "your details (name, care team)"),
+    "minlog.overview": Text(
+        "plejegruppens oversigt, hvor du er med", "the care team's overview, which lists you"
+    ),
+    "minlog.alerts": Text("dine alarmer", "your alerts"),
+    "minlog.devices": Text("dit blodtryksapparat", "your blood-pressure monitor"),
+    "minlog.fhir": Text(
+        "dine data, sendt til et andet system (FHIR)", "your data, sent to another system (FHIR)"
+    ),
     "action.read": Text("Så", "Viewed"),
     "action.create": Text("Oprettede", "Created"),
     "action.update": Text("Ændrede", "Changed"),

@@ -60,6 +60,7 @@ class DynsecAdmin:
         self.port = port
         self.timeout = timeout
         self._answers: dict[str, Response] = {}
+        self._pending: set[str] = set()  # every admin connected gets every answer: keep only ours
         self._connack: ReasonCode | None = None
         self._subscribed = False
         self._changed = threading.Condition()
@@ -103,7 +104,7 @@ class DynsecAdmin:
     def _on_message(self, _c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
         with self._changed:
             for answer in commands.decode_responses(bytes(message.payload)):
-                if answer.correlation is not None:
+                if answer.correlation in self._pending:
                     self._answers[answer.correlation] = answer
             self._changed.notify_all()
 
@@ -149,9 +150,13 @@ class DynsecAdmin:
         """Send ``command``; return the answer's data, or raise what the plugin refused."""
         name = str(command["command"])
         correlation = uuid.uuid4().hex
+        with self._changed:
+            self._pending.add(correlation)
         self._client.publish(commands.CONTROL_TOPIC, commands.encode_request(command, correlation), qos=1)
         with self._changed:
-            if not self._changed.wait_for(lambda: correlation in self._answers, timeout=self.timeout):
+            answered = self._changed.wait_for(lambda: correlation in self._answers, timeout=self.timeout)
+            self._pending.discard(correlation)
+            if not answered:
                 raise BrokerAdminTimeout(name, self.timeout)
             answer = self._answers.pop(correlation)
         if answer.error is not None:

@@ -160,7 +160,10 @@ th, td { border: 1px solid #bbb; padding: 0.25em 0.6em; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 .elevated { color: #a00; font-weight: bold; }
 .warning { color: #8a4b00; }
-.excluded td { color: #888; }
+.excluded td { color: #595959; }
+.scroll { overflow-x: auto; }
+svg { max-width: 100%; height: auto; }
+@media (max-width: 640px) { body { margin: 0.6em; } }
 @media print { body { margin: 0.5cm; } .pagebreak { page-break-before: always; } }
 """
 
@@ -188,6 +191,7 @@ def render_html(report: HomeBpReport, subject: ReportSubject) -> str:
     identity = f"CPR {escape(subject.cpr)} · " if subject.cpr else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Home blood pressure report: {escape(subject.name)}</title>
 <style>{_CSS}</style></head>
 <body>
@@ -199,12 +203,12 @@ first monitoring day discarded: {report.discarded_day or "-"}<br>
 by {escape(subject.generated_by)}</p>
 <p class="{cls}">{CLASSIFICATION_TEXT[cls]}{caution}</p>
 {svg_chart(report)}
-<table><thead><tr><th></th><th>n</th><th>Systolic mean</th><th>SD</th><th>Diastolic mean</th><th>SD</th>
-<th>Pulse</th></tr></thead><tbody>{rows}</tbody></table>
+<div class="scroll" tabindex="0"><table><thead><tr><th>Readings</th><th>n</th><th>Systolic mean</th>
+<th>SD</th><th>Diastolic mean</th><th>SD</th><th>Pulse</th></tr></thead><tbody>{rows}</tbody></table></div>
 <h2>Warnings</h2><ul>{warnings}</ul>
 <h2 class="pagebreak">All readings</h2>
-<table><thead><tr><th>Local time</th><th>Session</th><th>Sys</th><th>Dia</th><th>Pulse</th><th>Used</th>
-<th>Flags</th></tr></thead><tbody>{readings}</tbody></table>
+<div class="scroll" tabindex="0"><table><thead><tr><th>Local time</th><th>Session</th><th>Sys</th><th>Dia</th>
+<th>Pulse</th><th>Used</th><th>Flags</th></tr></thead><tbody>{readings}</tbody></table></div>
 <p><small>Protocol: ESH 2021 practice guidelines (Stergiou et al., J Hypertens 2021;39:1293-1302);
 home threshold 135/85 mmHg (ESH 2023). See docs/home-bp-report.md.</small></p>
 </body></html>

@@ -64,6 +64,9 @@ class DeviceOut(BaseModel):
     first_seen: datetime
     last_seen: datetime = Field(description="Last contact.")
     last_gateway_id: str | None
+    bound_gateway_id: str | None = Field(
+        description="The gateway that serves the device; readings through any other are quarantined."
+    )
     gateway_state: str | None
     assignments: list[CurrentAssignment] = Field(description="Assignments in force now (in your scope).")
 
@@ -101,6 +104,8 @@ class GatewayOut(BaseModel):
     outbox_depth: int | None
     outbox_full: bool
     last_batch_seq: int | None
+    enrolled_at: datetime | None = Field(description="When its broker account was issued (enrollment).")
+    revoked_at: datetime | None = Field(description="When it was revoked; it can no longer connect.")
 
 
 class GatewayPage(BaseModel):
@@ -117,7 +122,8 @@ class GatewayCreate(BaseModel):
 
 _DEVICE_QUERY = """
 SELECT d.id, d.address, d.kind, d.serial, d.manufacturer, d.model, d.firmware, d.battery_level,
-       d.battery_at, d.first_seen, d.last_seen, d.last_gateway_id, g.state AS gateway_state,
+       d.battery_at, d.first_seen, d.last_seen, d.last_gateway_id, d.bound_gateway_id,
+       g.state AS gateway_state,
        coalesce(cur.assignments, '[]'::json) AS assignments
 FROM devices d
 LEFT JOIN gateways g ON g.gateway_id = d.last_gateway_id
@@ -260,7 +266,7 @@ async def create_device(
 
 _GATEWAY_COLUMNS = (
     "g.gateway_id, g.description, g.state, g.first_seen, g.last_seen, g.status_at, g.version, "
-    "g.uptime_s, g.outbox_depth, g.outbox_full, g.last_batch_seq"
+    "g.uptime_s, g.outbox_depth, g.outbox_full, g.last_batch_seq, g.enrolled_at, g.revoked_at"
 )
 _CAREGIVER_GATEWAYS = """
 g.gateway_id IN (

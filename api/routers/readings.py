@@ -117,6 +117,11 @@ class BucketedReadings(BaseModel):
 
 class UnassignedReadingOut(ReadingOut):
     device_address: str
+    quarantine_reason: Literal["device_bound_to_other_gateway", "gateway_revoked"] | None = Field(
+        default=None,
+        description="Set when the reading is quarantined: it came through a gateway that does not serve "
+        "the device, or through a revoked one. It is kept as evidence and never assigned to a citizen.",
+    )
 
 
 class UnassignedPage(BaseModel):
@@ -300,6 +305,9 @@ async def list_unassigned(
     caller: CallerDep,
     database: DatabaseDep,
     device_id: IdQuery = None,
+    quarantined: Annotated[
+        bool | None, Query(description="true: only quarantined readings; false: only assignable ones.")
+    ] = None,
     start: FromParam = None,
     end: ToParam = None,
     limit: Limit = 100,
@@ -311,10 +319,15 @@ async def list_unassigned(
     if device_id is not None:
         conditions.append(sql.SQL("r.device_id = %(device_id)s"))
         params["device_id"] = device_id
+    if quarantined is not None:
+        conditions.append(
+            sql.SQL("r.quarantine_reason IS NOT NULL" if quarantined else "r.quarantine_reason IS NULL")
+        )
     conditions += _time_conditions(params, start, end, cursor)
     columns = ", ".join(f"r.{c.strip()}" for c in READING_COLUMNS.split(","))
     query = sql.SQL(
-        "SELECT {}, d.address AS device_address FROM readings r JOIN devices d ON d.id = r.device_id "
+        "SELECT {}, d.address AS device_address, r.quarantine_reason FROM readings r "
+        "JOIN devices d ON d.id = r.device_id "
         "WHERE {} ORDER BY r.measured_at DESC, r.reading_id DESC LIMIT %(limit)s"
     ).format(sql.SQL(columns), sql.SQL(" AND ").join(conditions))
     async with database.transaction() as conn:

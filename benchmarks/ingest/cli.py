@@ -199,7 +199,15 @@ def writer(
             batch_readings=batch_readings,
             without_fks=without_fks,
         )
-    print(f"\n| method ({batch_readings} readings per transaction) | readings | seconds | readings/s |")
-    print("|---|---:|---:|---:|")
-    for r in results:
-        print(f"| {r.method} | {r.readings} | {r.seconds:.2f} | {r.rate:,.0f} |")
+    print()
+    print(
+        markdown_table(
+            (f"method ({batch_readings} readings per transaction)", "readings", "seconds", "readings/s",
+             "PostgreSQL CPU µs/reading", "Python CPU µs/reading"),
+            [
+                (r.method, r.readings, f"{r.seconds:.2f}", f"{r.rate:,.0f}",
+                 f"{r.postgres_cpu_s / r.readings * 1e6:.0f}", f"{r.python_cpu_s / r.readings * 1e6:.0f}")
+                for r in results
+            ],
+        )
+    )

@@ -29,7 +29,7 @@ CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("paho: other", ("paho",)),
     ("alerts", ("ingest/alerts",)),
     ("COPY rows (psycopg)", ("write_row", "copy.py")),
-    ("SQL round trips (psycopg, waiting on PostgreSQL)", ("psycopg",)),
+    ("psycopg: the Python side of SQL round trips", ("psycopg",)),  # --gil: not the wait itself
     ("writer bookkeeping", ("writer.py", "write_strategy.py", "committer.py")),
     ("buffer / batching", ("buffer.py",)),
     ("metrics", ("prometheus_client", "metrics.py")),

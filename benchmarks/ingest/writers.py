@@ -20,7 +20,9 @@ from psycopg import sql
 
 from benchmarks.ingest.ceiling import prepared_envelopes
 from benchmarks.ingest.fleet import Fleet, seed
+from benchmarks.procstat import cpu_seconds
 from benchmarks.services import Services
+from ingest import binding
 from ingest.envelope import Envelope
 from ingest.validation import PreparedReading
 from ingest.write_strategy import (
@@ -40,7 +42,10 @@ VALUES (%s, %s, %s, %s, %s, %s, %s, CASE WHEN %s::smallint IS NOT NULL THEN leas
         least(%s::timestamptz, now()), least(%s::timestamptz, now()), %s)
 """)
 _INSERT_NEW_DEVICE = _DEVICE_VALUES + sql.SQL("ON CONFLICT (address) DO NOTHING")
-_UPSERT_DEVICE = _DEVICE_VALUES + READING_DEVICE_UPDATE
+# Only the device's own gateway updates it, as in production (ingest/binding.py).
+_OWN_GATEWAY = sql.SQL(" WHERE {}").format(binding.UPSERT_SPEAKS_FOR_DEVICE)
+_UPSERT_DEVICE = _DEVICE_VALUES + READING_DEVICE_UPDATE + _OWN_GATEWAY
+_BIND_DEVICE = binding.bind_devices(binding.BoundBy.READING)
 
 _INSERT_READING = sql.SQL("""
 WITH fresh AS (
@@ -51,21 +56,23 @@ INSERT INTO readings (measured_at, reading_id, kind, device_id, user_slot, citiz
                       gateway_id, batch_seq, device_time, gateway_time, time_source, unit, original_unit,
                       systolic, diastolic, mean_arterial_pressure, pulse_rate, value, "values", status,
                       invalid_values, implausible,
-                      implausible_reasons, clock_in_future, raw_uuid, raw)
+                      implausible_reasons, clock_in_future, raw_uuid, raw, quarantine_reason)
 SELECT %(measured_at)s, f.reading_id, %(kind)s, dev.id, %(user_slot)s, a.citizen_id, a.id, %(gateway_id)s,
        %(batch_seq)s, %(device_time)s, %(gateway_time)s, %(time_source)s, %(unit)s, %(original_unit)s,
        %(systolic)s, %(diastolic)s, %(mean_arterial_pressure)s, %(pulse_rate)s, %(value)s,
        %(values_json)s::jsonb, %(status_json)s::jsonb, coalesce(%(invalid_values)s, '{{}}'::text[]),
        %(implausible)s,
        coalesce(%(implausible_reasons)s, '{{}}'::text[]), %(clock_in_future)s,
-       %(raw_uuid)s, %(raw)s
+       %(raw_uuid)s, %(raw)s, q.reason
 FROM fresh f
 JOIN devices dev ON dev.address = %(address)s
+{quarantine}
 LEFT JOIN device_assignments a
   ON a.device_id = dev.id AND a.user_slot = coalesce(%(user_slot)s::smallint, 1)
- AND a.valid @> %(measured_at)s::timestamptz
+ AND a.valid @> %(measured_at)s::timestamptz AND q.reason IS NULL
 RETURNING {returning}
-""").format(returning=STORED_RETURNING)
+""").format(returning=STORED_RETURNING,
+            quarantine=binding.quarantine_lateral(sql.SQL("%(gateway_id)s::text"), "dev"))
 
 _RECORD_CONFLICT = """
 INSERT INTO reading_conflicts (reading_id, gateway_id, batch_seq, stored, arrived)
@@ -120,7 +127,9 @@ class ExecutemanyStrategy:
         self, conn: psycopg.Connection[Any], rows: Sequence[PreparedReading]
     ) -> list[StoredRow]:
         with conn.cursor(row_factory=stored_row) as cur:
-            cur.executemany(_INSERT_NEW_DEVICE, [_device_params(r) for r in _latest_per_device(rows)])
+            latest = _latest_per_device(rows)
+            cur.executemany(_INSERT_NEW_DEVICE, [_device_params(r) for r in latest])
+            cur.executemany(_BIND_DEVICE, [(r.gateway_id, [r.address]) for r in latest])
             cur.executemany(
                 _INSERT_READING,
                 [r._asdict() for r in sorted(rows, key=lambda r: r.reading_id)],
@@ -151,6 +160,8 @@ class WriterResult:
     method: str
     readings: int
     seconds: float
+    postgres_cpu_s: float = 0.0  # the connection's backend process
+    python_cpu_s: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -211,12 +222,16 @@ def compare_writers(
                     for statement in _DROP_READING_FKS:
                         conn.execute(statement)
                 writer = BatchWriter(conn, strategy=strategy())
+                backend = conn.info.backend_pid
+                backend_cpu, python_cpu = cpu_seconds(backend), time.process_time()
                 started = time.perf_counter()
                 stored = sum(writer.write(batch).stored for batch in batches)
                 seconds = time.perf_counter() - started
+                backend_cpu = cpu_seconds(backend) - backend_cpu
+                python_cpu = time.process_time() - python_cpu
             if stored != expected:
                 raise RuntimeError(f"{method}: stored {stored}, expected {expected}")
-            results.append(WriterResult(method, stored, seconds))
+            results.append(WriterResult(method, stored, seconds, backend_cpu, python_cpu))
         finally:
             svc.drop_database(name)
     return results

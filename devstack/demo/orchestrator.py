@@ -197,6 +197,12 @@ class Demo:
                 "API_WEB_DEV_LOGIN": "true" if dev_users else "false",
                 "API_WEB_DEV_USERS": json.dumps(dev_users or []),
                 "API_WEB_COOKIE_SECRET": self._secret("web-cookie-secret"),
+                # Gateway enrollment against the demo's broker (docs/deployment.md).
+                "API_BROKER_HOST": "127.0.0.1",
+                "API_BROKER_PORT": str(self.config.mqtt_port),
+                "API_BROKER_ADMIN_PASSWORD": self._secret("mqtt-hub_admin"),
+                "API_ENROLL_MQTT_HOST": "127.0.0.1",
+                "API_ENROLL_MQTT_PORT": str(self.config.mqtt_port),
             },
         )
         url = f"http://127.0.0.1:{self.config.api_port}"

@@ -29,7 +29,13 @@ max_queued_bytes 0
 """
 
 
-DYNSEC_PLUGIN = Path("/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so")
+def _dynsec_plugin() -> Path:
+    """Debian's mosquitto package puts it under the architecture's lib folder (x86_64, aarch64...)."""
+    found = sorted(Path("/usr/lib").glob("*/mosquitto_dynamic_security.so"))
+    return found[0] if found else Path("/usr/lib/mosquitto_dynamic_security.so")
+
+
+DYNSEC_PLUGIN = _dynsec_plugin()
 DYNSEC_ADMIN = "hub_admin"
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, NamedTuple
 
 import psycopg
 
@@ -78,8 +78,7 @@ class Thresholds:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Breach:
+class Breach(NamedTuple):  # a tuple: built for every breaching reading, a dataclass costs 3x
     level: AlertLevel
     direction: Direction
     limit: float

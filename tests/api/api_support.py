@@ -7,19 +7,19 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
+from pydantic import SecretStr
 
 from api.auth import mint_dev_token
 from api.roles import Role
 from api.settings import ApiSettings
 from devstack.services.ports import wait_for_port
-from tests.support.database import create_database  # noqa: F401 - tests/web imports it from here, for now
 from tests.support.factories import (
     NORD,
     SYD,
@@ -303,3 +303,32 @@ def audit_rows(source: str | psycopg.Connection, **where: Any) -> list[dict[str,
             return cur.execute(query, where).fetchall()
     with psycopg.connect(source) as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
         return cur.execute(query, where).fetchall()
+
+
+@dataclass(frozen=True)
+class Account:
+    username: str
+    client_id: str
+
+
+@dataclass
+class FakeBrokerAdmin:
+    """Stands in for api.broker.dynsec.DynsecAdmin: records accounts, can be made to fail."""
+
+    passwords: dict[str, str] = field(default_factory=dict)
+    revoked: list[str] = field(default_factory=list)
+    down: bool = False
+
+    @contextmanager
+    def session(self) -> Iterator[FakeBrokerAdmin]:
+        if self.down:
+            raise ConnectionRefusedError(111, "Connection refused")
+        yield self
+
+    def provision_gateway(self, gateway_id: str, password: SecretStr) -> Account:
+        self.passwords[gateway_id] = password.get_secret_value()
+        return Account(gateway_id, f"homevitals-gateway-{gateway_id}")
+
+    def revoke_gateway(self, gateway_id: str) -> None:
+        self.passwords.pop(gateway_id, None)
+        self.revoked.append(gateway_id)

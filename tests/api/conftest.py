@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from api_support import Seed, make_settings, seed
+from api_support import FakeBrokerAdmin, Seed, make_settings, seed
 
 from api.app import create_app
 from api.settings import ApiSettings
@@ -46,8 +46,14 @@ def seeded(db_dsn: str) -> Seed:
 
 
 @pytest.fixture
-async def client(settings: ApiSettings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
+def broker() -> FakeBrokerAdmin:
+    """The broker's admin interface, faked (tests/enrollment/ drives the real one)."""
+    return FakeBrokerAdmin()
+
+
+@pytest.fixture
+async def client(settings: ApiSettings, broker: FakeBrokerAdmin) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, broker_admin=broker.session)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, client=("192.0.2.10", 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:

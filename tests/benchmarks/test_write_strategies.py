@@ -9,12 +9,13 @@ import psycopg
 import pytest
 
 from benchmarks.ingest.writers import ExecutemanyStrategy
-from homevitals.contract import readings_topic
+from homevitals.contract import readings_topic, utc_text
 from ingest.envelope import Envelope
 from ingest.validation import validate_message
 from ingest.write_strategy import StagingCopyStrategy, WriteStrategy
 from ingest.writer import BatchWriter
-from tests.ingest.helpers import batch, encode, iso, reading
+from tests.ingest.helpers import batch, encode, reading
+from tests.support.factories import insert_assignment, insert_citizen, insert_device
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 ASSIGNED = "02:5E:00:00:00:01"
@@ -31,19 +32,9 @@ def _envelope(message: dict) -> Envelope:
 
 
 def _seed(conn: psycopg.Connection) -> int:
-    citizen = conn.execute(
-        "INSERT INTO citizens (given_name, family_name, care_team) VALUES ('Karen', 'Strategy', 'nord') "
-        "RETURNING id"
-    ).fetchone()[0]
-    device = conn.execute(
-        "INSERT INTO devices (address, model) VALUES (%s, 'UA-651BLE') RETURNING id", (ASSIGNED,)
-    ).fetchone()[0]
-    conn.execute(
-        "INSERT INTO device_assignments (device_id, user_slot, citizen_id, valid) "
-        "VALUES (%s, 1, %s, tstzrange(%s, NULL))",
-        (device, citizen, NOW - timedelta(days=30)),
-    )
-    return int(citizen)
+    citizen = insert_citizen(conn, "Karen", "Strategy")
+    insert_assignment(conn, insert_device(conn, ASSIGNED), citizen, start=NOW - timedelta(days=30))
+    return citizen
 
 
 @pytest.mark.parametrize("strategy", [StagingCopyStrategy, ExecutemanyStrategy], ids=["staging-copy", "executemany"])
@@ -52,7 +43,7 @@ def test_each_strategy_stores_attributes_dedupes_and_keeps_the_newer_battery(db_
     stray = reading(address=UNKNOWN, systolic=120, diastolic=80, battery=50, measured_at=NOW - timedelta(hours=2))
     # Read an hour before `high` reached the gateway, but delivered after it: its battery is older.
     older = reading(address=ASSIGNED, systolic=125, diastolic=80, battery=40, measured_at=NOW - timedelta(hours=3))
-    older["gateway_time"] = iso(datetime.now(UTC) - timedelta(hours=1))
+    older["gateway_time"] = utc_text(datetime.now(UTC) - timedelta(hours=1))
     changed = dict(stray, values=dict(stray["values"], systolic=181))  # same id, other content
 
     with psycopg.connect(db_dsn, autocommit=True) as conn:
@@ -77,3 +68,22 @@ def test_each_strategy_stores_attributes_dedupes_and_keeps_the_newer_battery(db_
     assert conflicts == [(stray["reading_id"], 181.0)]
     assert devices == {ASSIGNED: 70, UNKNOWN: 50}  # the battery read later wins, whatever arrives last
     assert alerts == [(citizen, "systolic", "alert", high["reading_id"])]
+
+
+@pytest.mark.parametrize("strategy", [StagingCopyStrategy, ExecutemanyStrategy], ids=["staging-copy", "executemany"])
+def test_each_strategy_quarantines_a_reading_through_another_gateway(db_dsn, strategy: type[WriteStrategy]):
+    own = reading(address=ASSIGNED, systolic=120, diastolic=80, battery=70, measured_at=NOW - timedelta(hours=2))
+    hostile = reading(address=ASSIGNED, systolic=230, diastolic=120, battery=3, measured_at=NOW - timedelta(hours=1))
+    with psycopg.connect(db_dsn, autocommit=True) as conn:
+        citizen = _seed(conn)
+        writer = BatchWriter(conn, strategy=strategy())
+        writer.write([_envelope(batch(GATEWAY, [own], batch_seq=1))])  # binds the device to GATEWAY
+        result = writer.write([_envelope(batch("gw-hostile", [hostile], batch_seq=1))])
+        rows = conn.execute("SELECT gateway_id, citizen_id, quarantine_reason FROM readings ORDER BY gateway_id").fetchall()
+        device = conn.execute("SELECT bound_gateway_id, last_gateway_id, battery_level FROM devices").fetchall()
+        alerts = conn.execute("SELECT count(*) FROM alerts").fetchone()[0]
+    assert dict(result.quarantined) == {"device_bound_to_other_gateway": 1} and result.alerts_opened == {}
+    assert rows == [("gw-hostile", None, "device_bound_to_other_gateway"), (GATEWAY, citizen, None)]
+    # What the hostile gateway says about the device (battery 3, itself as last gateway) is not believed.
+    assert [(bound, last != "gw-hostile", battery) for bound, last, battery in device] == [(GATEWAY, True, 70)]
+    assert alerts == 0

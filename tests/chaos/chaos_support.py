@@ -17,7 +17,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +27,7 @@ import yaml
 
 from gateway.outbox import Outbox
 from tests.gateway.helpers import bp_device, bp_reading
+from tests.support.waiting import wait_until
 
 # Short, so that a lost ack is made good within the test; production waits 10 s.
 FAST_ACKS = {
@@ -75,6 +75,8 @@ class GatewayProcess:
     data_dir: Path
     broker_port: int
     extra_env: dict[str, str] = field(default_factory=dict)
+    # An enrolled gateway's config file (id, broker, credentials); then GATEWAY_* give only the rest.
+    config_file: Path | None = None
     proc: subprocess.Popen[str] | None = None
     events: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
     _reader: threading.Thread | None = None
@@ -102,6 +104,10 @@ class GatewayProcess:
         })
         command = [sys.executable, "-m", "gateway.cli", "run", "--ble-backend", "simulator",
                    "--scenario", str(scenario)]
+        if self.config_file is not None:
+            for key in ("GATEWAY_ID", "GATEWAY_MQTT_HOST", "GATEWAY_MQTT_PORT"):
+                env.pop(key)
+            command += ["--config", str(self.config_file)]
         self.proc = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                      text=True)
         self._reader = threading.Thread(target=self._read, args=(self.proc,), daemon=True)
@@ -147,16 +153,6 @@ class GatewayProcess:
     @property
     def depth(self) -> int:
         return outbox_depth(self.data_dir)
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> float:
-    """Poll ``condition``; return the seconds it took."""
-    started = time.monotonic()
-    while not condition():
-        if time.monotonic() - started > timeout:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
-    return time.monotonic() - started
 
 
 def stored(dsn: str) -> tuple[int, int]:
@@ -220,9 +216,9 @@ def settle(dsn: str, sent_ids: set[str], gateways: list[GatewayProcess], *, time
     """Wait until every outbox is empty (every batch hub-acked) and every reading is stored,
     then count what the database holds."""
     wait_until(lambda: stored_or_zero(dsn) >= len(sent_ids), timeout,
-               f"{len(sent_ids)} readings stored (have {stored_or_zero(dsn)})")
+               lambda: f"{len(sent_ids)} readings stored (have {stored_or_zero(dsn)})")
     wait_until(lambda: all(g.depth == 0 for g in gateways), timeout,
-               f"every outbox acknowledged (depths {[g.depth for g in gateways]})")
+               lambda: f"every outbox acknowledged (depths {[g.depth for g in gateways]})")
     time.sleep(0.5)  # a late duplicate would show now
     rows, distinct = stored(dsn)
     ids = stored_ids(dsn)

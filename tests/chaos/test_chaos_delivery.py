@@ -17,14 +17,8 @@ import uuid
 import pytest
 
 from devstack.services.mosquitto import LocalMosquitto
-from tests.chaos.chaos_support import (
-    Outcome,
-    assert_exact,
-    prefill_outbox,
-    settle,
-    stored_or_zero,
-    wait_until,
-)
+from tests.chaos.chaos_support import Outcome, assert_exact, prefill_outbox, settle, stored_or_zero
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.chaos]
 

@@ -18,8 +18,9 @@ import pytest
 
 from devstack.services.mosquitto import LocalMosquitto
 from gateway.outbox import Outbox
-from tests.chaos.chaos_support import Outcome, assert_exact, settle, stored_or_zero, unsynced, wait_until
+from tests.chaos.chaos_support import Outcome, assert_exact, settle, stored_or_zero, unsynced
 from tests.gateway.helpers import bp_reading
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.chaos]
 

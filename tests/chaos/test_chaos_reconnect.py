@@ -16,7 +16,8 @@ import uuid
 import pytest
 
 from devstack.services.mosquitto import LocalMosquitto
-from tests.chaos.chaos_support import Outcome, assert_exact, prefill_outbox, settle, wait_until
+from tests.chaos.chaos_support import Outcome, assert_exact, prefill_outbox, settle
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.chaos]
 

@@ -182,11 +182,11 @@ def fleet_expectations(w: Any) -> dict[str, Expect]:
         fleet.GAPS_TOTAL: Expect(("missing",), [(2,)]),
         fleet.GATEWAYS: Expect(
             ("gateway_id", "state", "last_seen", "outbox_depth", "outbox_full", "devices", "battery_min",
-             "version", "last_batch_seq", "missing_batches"),
-            [
-                ("gw-0002", "offline", t["gw-0002"], 12, False, 1, 80, "1.3.2", 9, 2),
-                ("gw-0003", "unknown", s.now - timedelta(minutes=9), None, False, 1, 55, None, 3, 0),
-                ("gw-0001", "online", t["gw-0001"], 0, False, 3, 5, "1.4.0", 41, 1),
+             "version", "last_batch_seq", "missing_batches", "quarantined_readings", "revoked_at"),
+            [  # quarantine per gateway: tests/enrollment (a hostile gateway's 30 readings)
+                ("gw-0002", "offline", t["gw-0002"], 12, False, 1, 80, "1.3.2", 9, 2, 0, None),
+                ("gw-0003", "unknown", s.now - timedelta(minutes=9), None, False, 1, 55, None, 3, 0, 0, None),
+                ("gw-0001", "online", t["gw-0001"], 0, False, 3, 5, "1.4.0", 41, 1, 0, None),
             ],
         ),
         fleet.DEVICES_PER_GATEWAY: Expect(("gateway_id", "devices"), [("gw-0001", 3), ("gw-0002", 1), ("gw-0003", 1)]),

@@ -91,6 +91,44 @@ def demo(demo_dir, repo_root):
     process.stdout.close()
 
 
+def _broker_refuses_strangers_and_foreign_client_ids(port: int, data_dir: Path) -> None:
+    import threading
+
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    def connect(user, password, client_id):
+        answers, changed = {}, threading.Condition()
+
+        def answer(key, value):
+            with changed:
+                answers[key] = value
+                changed.notify_all()
+
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+        if user is not None:
+            client.username_pw_set(user, password)
+        client.on_connect = lambda _c, _u, _f, reason, _p: answer("connack", reason)
+        client.connect("127.0.0.1", port)
+        client.loop_start()
+        with changed:
+            assert changed.wait_for(lambda: "connack" in answers, timeout=10)
+        return client, answers
+
+    anonymous, answers = connect(None, None, "stranger")
+    assert answers["connack"].value == 0x87, answers  # allow_anonymous false with the plugin
+    anonymous.disconnect()
+    anonymous.loop_stop()
+    anonymous._reset_sockets()
+    gateway_id = "demo-home-01"
+    password = (data_dir / "secrets" / f"mqtt-{gateway_id}").read_text().strip()
+    gateway, answers = connect(gateway_id, password, f"homevitals-gateway-{gateway_id}-x")
+    assert answers["connack"].value == 0x87, "a client id other than the bound one is refused"
+    gateway.disconnect()
+    gateway.loop_stop()
+    gateway._reset_sockets()
+
+
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -149,6 +187,8 @@ def test_demo_delivers_attributed_readings_and_stops_cleanly(demo):
             assert body["classification"] in {"elevated", "not_elevated"}
             assert body["discarded_day"] is not None
 
+    # The demo's broker is the deployment's kind: accounts bound to client ids, refusals at the broker.
+    _broker_refuses_strangers_and_foreign_client_ids(ports["mqtt"], Path(process.args[process.args.index("--data-dir") + 1]))
     check_the_web_tour(info)
 
     # Ctrl-C stops everything: no child process, no listening port left.

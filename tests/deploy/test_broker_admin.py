@@ -170,3 +170,14 @@ def test_set_password_gives_an_account_a_new_one(
     assert result.exit_code == 0, result.output
     assert probes.connect(account.username, "rotated-0123456789ab", account.client_id).accepted
     assert probes.connect(account.username, PASSWORD.get_secret_value(), account.client_id).connack.is_failure
+
+
+def test_a_broker_without_the_plugin_is_a_timeout_that_says_so() -> None:
+    from api.broker import BrokerAdminTimeout
+    from api.broker.commands import list_clients
+
+    with LocalMosquitto() as plain, DynsecAdmin(  # anonymous, no dynamic security plugin
+        host="127.0.0.1", port=plain.port, username="hub_admin", password=SecretStr("x"), timeout=1
+    ) as admin, pytest.raises(BrokerAdminTimeout, match=r"mosquitto_dynamic_security\.so") as timed_out:
+        admin.call(list_clients())
+    assert (timed_out.value.command, timed_out.value.timeout_s) == ("listClients", 1)

@@ -26,8 +26,9 @@ from homevitals.contract import readings_topic, status_topic
 from homevitals.contract.acks import acks_topic
 from homevitals.contract.example import EXAMPLE_BATCH
 from homevitals.contract.models import MAX_MESSAGE_BYTES
-from tests.chaos.chaos_support import GatewayProcess, assert_exact, prefill_outbox, settle, wait_until
+from tests.chaos.chaos_support import GatewayProcess, assert_exact, prefill_outbox, settle
 from tests.ingest.helpers import WorkerProcess
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.hostile]
 

@@ -171,7 +171,7 @@ async def test_batches_are_split_below_the_brokers_message_size_limit(tmp_path: 
     stays in the outbox."""
     with LocalMosquitto(extra_config=f"message_size_limit {limit}\n") as broker:
         collector = collector_factory(broker.port, GATEWAY)
-        outcomes = {}
+        outcomes, outcomes_error = {}, {}
         for max_bytes in (limit, 1024 * 1024):
             with Outbox.open(tmp_path / f"o-{max_bytes}.sqlite3") as outbox:
                 for i in range(40):
@@ -185,15 +185,17 @@ async def test_batches_are_split_below_the_brokers_message_size_limit(tmp_path: 
                 stop = asyncio.Event()
                 publisher.start()
                 task = asyncio.create_task(publisher.run(stop))
-                await wait_until_async(lambda p=publisher, o=outbox: o.depth == 0 or p.stats.connects >= 3, 20,
+                await wait_until_async(lambda p=publisher, o=outbox: o.depth == 0 or p.stats.connects >= 4, 20,
                                  "the outbox to drain, or reconnects after refusals")
                 stop.set()
                 await task
                 await publisher.stop(grace_s=0.5)
                 outcomes[max_bytes] = (outbox.depth, publisher.stats.connects, publisher.stats.batches_acked)
+                outcomes_error[max_bytes] = publisher.stats.last_error or ""
         depth, connects, acked = outcomes[limit]
         assert (depth, connects) == (0, 1) and acked > 1, "split into several batches, all accepted at once"
         depth, connects, acked = outcomes[1024 * 1024]
         assert (depth, acked) == (40, 0) and connects >= 3, "one big batch: dropped with the connection, kept"
+        assert "in flight at 3 lost connections in a row" in outcomes_error[1024 * 1024]
         wait_until(lambda: len(collector.readings()) == 40, 10, "40 readings")
         assert max(len(json.dumps(b).encode()) for b in collector.batches()) <= limit

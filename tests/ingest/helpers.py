@@ -20,7 +20,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from devstack.services.ports import free_port
-from homevitals.contract import readings_topic, status_topic
+from homevitals.contract import readings_topic, status_topic, utc_text
 from homevitals.contract.example import EXAMPLE_BATCH
 from ingest.settings import IngestSettings
 from tests.support.waiting import wait_until
@@ -30,10 +30,6 @@ HOMEVITALS = str(REPO / ".venv/bin/homevitals")
 
 
 # -- messages ----------------------------------------------------------------------------
-def iso(ts: datetime) -> str:
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def reading(
     *,
     reading_id: str | None = None,
@@ -49,8 +45,8 @@ def reading(
     r = copy.deepcopy(EXAMPLE_BATCH["readings"][0])
     at = measured_at or datetime.now(UTC) - timedelta(hours=1)
     r["reading_id"] = reading_id or str(uuid.uuid4())
-    r["measured_at"] = iso(at)
-    r["gateway_time"] = iso(datetime.now(UTC))
+    r["measured_at"] = utc_text(at)
+    r["gateway_time"] = utc_text(datetime.now(UTC))
     r["device_time"] = at.strftime("%Y-%m-%dT%H:%M:%S")
     r["device"]["address"] = address
     r["user_id"] = user_id
@@ -71,7 +67,7 @@ def batch(gateway_id: str, readings: list[dict[str, Any]], batch_seq: int = 1) -
         "schema": "homevitals.readings.v1",
         "gateway_id": gateway_id,
         "batch_seq": batch_seq,
-        "sent_at": iso(datetime.now(UTC)),
+        "sent_at": utc_text(datetime.now(UTC)),
         "readings": readings,
     }
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
-from homevitals.contract import readings_topic
+from homevitals.contract import readings_topic, utc_text
 from ingest.alerts import MissingMeasurementsRule, run_periodic
 from ingest.envelope import Envelope
 from ingest.validation import validate_message
@@ -322,7 +322,7 @@ def test_status_messages_update_the_gateway_and_device_batteries(db_dsn, mosquit
             "outbox_depth": 12,
             "outbox_full": False,
             "devices": [{"address": address, "model": "UA-651BLE", "battery": 41}],
-            "sent_at": (datetime.now(UTC) - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "sent_at": utc_text(datetime.now(UTC) - timedelta(seconds=1)),
         },
     )
     wait_for_count(

@@ -21,6 +21,7 @@ from ingest.envelope import Envelope
 from ingest.validation import validate_message
 from ingest.writer import BatchWriter
 from tests.ingest.helpers import batch, encode, reading
+from tests.support.factories import insert_assignment, insert_citizen, insert_device
 
 pytestmark = pytest.mark.integration
 
@@ -95,22 +96,10 @@ def overview_differences(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]
 def test_summaries_equal_a_recomputation_after_late_duplicate_reassigned_and_deleted_readings(db_dsn):
     with psycopg.connect(db_dsn, autocommit=True) as conn:
         conn.execute(reference_care_overview_sql("reference_care_overview"))
-        karen, anna = (
-            conn.execute(
-                "INSERT INTO citizens (given_name, family_name, care_team, timezone) "
-                "VALUES (%s, 'X', 'nord', %s) RETURNING id",
-                (name, tz),
-            ).fetchone()[0]  # type: ignore[index]
-            for name, tz in (("Karen", "Europe/Copenhagen"), ("Anna", "Atlantic/Reykjavik"))
-        )
-        device_a = conn.execute(
-            "INSERT INTO devices (address) VALUES (%s) RETURNING id", (ADDRESS_A,)
-        ).fetchone()[0]  # type: ignore[index]
-        assignment_a = conn.execute(
-            "INSERT INTO device_assignments (device_id, user_slot, citizen_id, valid) "
-            "VALUES (%s, 1, %s, tstzrange(%s, NULL)) RETURNING id",
-            (device_a, karen, NOW - timedelta(days=60)),
-        ).fetchone()[0]  # type: ignore[index]
+        karen = insert_citizen(conn, "Karen", "X", timezone="Europe/Copenhagen")
+        anna = insert_citizen(conn, "Anna", "X", timezone="Atlantic/Reykjavik")
+        device_a = insert_device(conn, ADDRESS_A)
+        assignment_a = insert_assignment(conn, device_a, karen, start=NOW - timedelta(days=60))
         citizens = [karen, anna]
 
         def check(step: str) -> None:
@@ -160,11 +149,7 @@ def test_summaries_equal_a_recomputation_after_late_duplicate_reassigned_and_del
         unassigned = [bp(ADDRESS_B, NOW - timedelta(days=d, hours=4), 140 - d, 90) for d in range(6)]
         assert writer.write([envelope(gateway, unassigned, 6)]).unassigned == 6
         device_b = conn.execute("SELECT id FROM devices WHERE address = %s", (ADDRESS_B,)).fetchone()[0]  # type: ignore[index]
-        assignment_b = conn.execute(
-            "INSERT INTO device_assignments (device_id, user_slot, citizen_id, valid) "
-            "VALUES (%s, 1, %s, tstzrange(%s, NULL)) RETURNING id",
-            (device_b, anna, NOW - timedelta(days=3, hours=12)),
-        ).fetchone()[0]  # type: ignore[index]
+        assignment_b = insert_assignment(conn, device_b, anna, start=NOW - timedelta(days=3, hours=12))
         assigned = conn.execute("SELECT assign_unassigned_readings(%s)", (assignment_b,)).fetchone()
         assert assigned == (4,)
         check("re-assignment")
@@ -211,17 +196,8 @@ def test_summaries_equal_a_recomputation_after_late_duplicate_reassigned_and_del
 
 def test_a_timezone_change_moves_the_citizens_days(db_dsn):
     with psycopg.connect(db_dsn, autocommit=True) as conn:
-        citizen = conn.execute(
-            "INSERT INTO citizens (given_name, family_name, care_team) VALUES ('Ole', 'X', 'nord') RETURNING id"
-        ).fetchone()[0]  # type: ignore[index]
-        device = conn.execute(
-            "INSERT INTO devices (address) VALUES (%s) RETURNING id", (ADDRESS_A,)
-        ).fetchone()[0]  # type: ignore[index]
-        conn.execute(
-            "INSERT INTO device_assignments (device_id, user_slot, citizen_id, valid) "
-            "VALUES (%s, 1, %s, tstzrange('2026-01-01', NULL))",
-            (device, citizen),
-        )
+        citizen = insert_citizen(conn, "Ole", "X")
+        insert_assignment(conn, insert_device(conn, ADDRESS_A), citizen)  # from 2026-01-01
         writer = BatchWriter(conn)
         # 23:30 UTC: the next day in Copenhagen, the same day in Reykjavik.
         at = datetime(2026, 3, 10, 23, 30, tzinfo=UTC)

@@ -15,11 +15,12 @@ import pytest
 
 # isort: off
 from web_support import WebSeed, dev_users, seed_day  # puts tests/api on sys.path first
-from api_support import Server, api_env, api_server, create_database
+from api_support import Server, api_env, api_server
 
 # isort: on
 from devstack.services.ports import free_port
 from devstack.services.postgres import LocalPostgres
+from tests.support.database import create_database, drop_database
 
 API_LOGIN = "homevitals_web_tests"
 ARTEFACTS = Path(__file__).resolve().parent / "artefacts"
@@ -43,7 +44,7 @@ def web_db(postgres_server: LocalPostgres, web_login: str) -> Iterator[tuple[str
     dsn = create_database(postgres_server, name)
     seeded = seed_day(dsn)
     yield dsn, postgres_server.dsn_for(name, user=web_login), seeded
-    postgres_server.execute("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    drop_database(postgres_server, name)
 
 
 @pytest.fixture(scope="module")

@@ -30,8 +30,10 @@ def test_a_nurse_works_the_day(browser, web_server, web_db, artefacts):
     check_page(browser, artefacts, "01-i-dag")
 
     browser.get(f"{base}/app/borger/{seeded.anna}")
-    wait_for(browser, "svg.chart line.limit.alert.systolic")
-    assert len(browser.find_elements(By.CSS_SELECTOR, "svg.chart circle.point.systolic")) == 7
+    wait_for(browser, "svg.chart.wide line.limit.alert.systolic")
+    assert len(browser.find_elements(By.CSS_SELECTOR, "svg.chart.wide circle.point.systolic")) == 7
+    assert browser.find_element(By.CSS_SELECTOR, "svg.chart.wide").is_displayed()
+    assert not browser.find_element(By.CSS_SELECTOR, "svg.chart.narrow").is_displayed()
     newest = browser.find_element(By.CSS_SELECTOR, "table.readings tbody tr")
     assert "level-alert" in newest.get_attribute("class")
     check_page(browser, artefacts, "02-borger")
@@ -117,6 +119,7 @@ def test_a_citizen_sees_only_their_own_data_and_who_looked(browser, web_server, 
     assert "135/85" in browser.find_element(By.CSS_SELECTOR, "p.explain").text
     minlog = browser.find_element(By.CSS_SELECTOR, "table.minlog").text
     assert "nurse.nord" in minlog and "plejepersonale" in minlog
+    assert "Så: dine målinger" in minlog and "Så: dine grænseværdier" in minlog
     check_page(browser, artefacts, "07-mig")
     browser.set_window_size(390, 900)  # a phone
     check_page(browser, artefacts, "08-mig-telefon")

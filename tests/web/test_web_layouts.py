@@ -24,6 +24,7 @@ def staff_pages(seeded) -> dict[str, str]:
         "alarmer": "/app/alarmer",
         "ikke-tildelte": "/app/ikke-tildelte",
         "enheder": "/app/enheder",
+        "rapport": f"/app/borger/{seeded.anna}/rapport.html",  # the API's report page, as served here
         "ingen-adgang": f"/app/borger/{seeded.carl}",  # the error page
     }
 
@@ -57,8 +58,8 @@ def overflow(browser, width: int) -> list[str]:
     )
 
 
-def check_layout(browser, artefacts, device: str, name: str) -> None:
-    wait_for(browser, "main h1")
+def check_layout(browser, artefacts, device: str, name: str, heading: str = "main h1") -> None:
+    wait_for(browser, heading)
     print(f"screenshot: {screenshot(browser, artefacts, f'layout-{device}-{name}')}")
     width = WIDTHS[device][0]
     assert overflow(browser, width) == [], (name, overflow(browser, width))
@@ -84,7 +85,11 @@ def test_every_staff_page_fits_and_passes_axe(browser, device, web_server, web_d
     log_in(browser, web_server.base_url, "nurse.nord")
     for name, path in staff_pages(seeded).items():
         browser.get(web_server.base_url + path)
-        check_layout(browser, artefacts, device, name)
+        check_layout(browser, artefacts, device, name, "h1" if name == "rapport" else "main h1")
+        if name == "borger":  # the chart drawn for this width, legible on it
+            shown = [c.get_attribute("class") for c in browser.find_elements(By.CSS_SELECTOR, "svg.chart")
+                     if c.is_displayed()]
+            assert shown == ["chart narrow" if device == "phone" else "chart wide"]
     check_keyboard(browser)
 
 

@@ -35,6 +35,7 @@ CLIENT_SECRET = "web-tests-oidc-client-secret-0123456789"
 COOKIE_SECRET = "web-tests-cookie-secret-0123456789abcdef"
 FLOW_COOKIE = "hv_login_flow"
 PROVIDER_SCRIPT = Path(__file__).with_name("oidc_provider.mjs")
+MIN_NODE = 20  # oidc-provider 9 and its jose 6; it warns below 22 but runs
 FORM = re.compile(r'<form[^>]*action="([^"]+)"[^>]*method="post"')
 PROMPT = re.compile(r'name="prompt" value="([a-z]+)"')
 
@@ -46,6 +47,9 @@ def oidc_web(web_db, repo_root, tmp_path_factory) -> Iterator[tuple[Server, str]
     module = NPM_MODULES / "oidc-provider/lib/index.js"
     if not module.exists():
         pytest.fail(f"{module} is missing: run scripts/setup (it installs oidc-provider from npm)")
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=True).stdout.strip()
+    if int(node.lstrip("v").split(".")[0]) < MIN_NODE:
+        pytest.fail(f"oidc-provider 9 needs Node.js {MIN_NODE} or later, found {node}: install a newer Node.js")
     web_port, idp_port = free_port(), free_port()
     accounts = {
         "nurse.nord": {"role": "caregiver", "team": NORD},
@@ -228,3 +232,16 @@ def test_a_login_without_a_role_claim_is_refused_with_what_to_do(oidc_web, web_d
     response = web.get(through_idp(start_login(web), oidc_web[0].base_url, "no.role"))
     refused(response, "Bed IT om at give dig en rolle")
     assert sessions(web_db[0]) == before
+
+
+def test_a_grafana_link_survives_the_login_and_lands_on_the_citizen(oidc_web, web_db, web):
+    """Grafana's data link opens /app/borger/{id}; logged out, the nurse logs in and is there."""
+    server, _ = oidc_web
+    page = f"/app/borger/{web_db[2].anna}"
+    first = web.get(page)
+    assert first.status_code == 303 and first.headers["location"].startswith("/app/login?next=")
+    assert web.get(first.headers["location"]).status_code == 200
+    authorize = web.get("/app/login/oidc").headers["location"]
+    landed = web.get(through_idp(authorize, server.base_url, "nurse.nord"))
+    assert landed.status_code == 303 and landed.headers["location"] == page
+    assert "Anna Andersen" in web.get(page).text

@@ -123,3 +123,30 @@ def test_each_role_starts_on_its_page_and_is_refused_what_it_may_not_see(web_ser
         for path in refused:
             page = http.get(path.format(carl=seeded.carl, anna=seeded.anna))
             assert page.status_code == 403 and "Andersen" not in page.text, path
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("scheme", "environment", "secure"),
+    [("http", "development", False), ("https", "development", True), ("http", "production", True)],
+)
+def test_cookies_are_secure_over_tls_and_always_in_production(scheme, environment, secure):
+    from types import SimpleNamespace
+
+    from starlette.requests import Request
+
+    from web.context import secure_cookies
+
+    app = SimpleNamespace(state=SimpleNamespace(web_settings=SimpleNamespace(environment=environment)))
+    request = Request({"type": "http", "scheme": scheme, "server": ("h", 443), "path": "/app/", "headers": [],
+                       "query_string": b"", "app": app})
+    assert secure_cookies(request) is secure
+
+
+def test_a_bad_path_is_404_and_a_bad_form_names_its_fields(web_db, http):
+    dev_login(http, "nurse.nord")
+    assert http.get("/app/borger/not-a-number").status_code == 404
+    token = csrf_of(http.get("/app/ikke-tildelte").text)
+    response = http.post("/app/ikke-tildelte/tildel", data={"csrf_token": token, "device_id": "x", "user_slot": "1"})
+    assert response.status_code == 422
+    assert "Oplysningerne kan ikke bruges: citizen_id, device_id, from_date." in response.text

@@ -6,21 +6,26 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "api"))
 
-from api_support import (
+from api_support import insert_reading
+
+from tests.support.factories import (
     NORD,
     SYD,
     insert_assignment,
     insert_citizen,
     insert_device,
-    insert_reading,
+    insert_gateway,
 )
+
+COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 
 
 @dataclass
@@ -41,25 +46,27 @@ def seed_day(dsn: str) -> WebSeed:
         bo = insert_citizen(conn, "Bo", "Berg", NORD)
         dora = insert_citizen(conn, "Dora", "Dahl", NORD)
         carl = insert_citizen(conn, "Carl", "Christensen", SYD)
-        conn.execute(
-            "INSERT INTO gateways (gateway_id, state, last_seen, version, outbox_depth) VALUES "
-            "('gw-0001', 'online', now(), '0.1.0', 0), ('gw-0002', 'offline', now() - interval '2 days', "
-            "'0.1.0', 12)"
-        )
+        insert_gateway(conn, "gw-0001", state="online", version="0.1.0", outbox_depth=0)
+        insert_gateway(conn, "gw-0002", state="offline", last_seen=now - timedelta(days=2), version="0.1.0",
+                       outbox_depth=12)
         device_anna = insert_device(conn, "A4:C1:38:00:00:01", "gw-0001", battery=15)
-        device_bo = insert_device(conn, "A4:C1:38:00:00:02", "gw-0002")
-        device_carl = insert_device(conn, "A4:C1:38:00:00:03", "gw-0002")
+        device_bo = insert_device(conn, "A4:C1:38:00:00:02", "gw-0002", battery=80)
+        device_carl = insert_device(conn, "A4:C1:38:00:00:03", "gw-0002", battery=80)
         spare = insert_device(conn, "A4:C1:38:00:00:09", "gw-0001", battery=90)
         start = now - timedelta(days=30)
         a_anna = insert_assignment(conn, device_anna, anna, start=start)
         a_bo = insert_assignment(conn, device_bo, bo, start=start)
         a_carl = insert_assignment(conn, device_carl, carl, start=start)
+        today = now.astimezone(COPENHAGEN).date()
         for day in range(6, 0, -1):
             at = now - timedelta(days=day)
+            # Anna measures at 08:00 her time: inside the ESH morning session whenever the
+            # tests run, so her home-BP report always has a mean to show.
+            morning = datetime.combine(today - timedelta(days=day), time(8), tzinfo=COPENHAGEN)
             insert_reading(conn, device_id=device_bo, citizen_id=bo, assignment_id=a_bo, measured_at=at,
                            systolic=124, diastolic=78)
             insert_reading(conn, device_id=device_anna, citizen_id=anna, assignment_id=a_anna,
-                           measured_at=at, systolic=150 + day, diastolic=92, pulse=71)
+                           measured_at=morning.astimezone(UTC), systolic=150 + day, diastolic=92, pulse=71)
             insert_reading(conn, device_id=device_carl, citizen_id=carl, assignment_id=a_carl,
                            measured_at=at, systolic=130, diastolic=80)
         insert_reading(conn, device_id=device_anna, citizen_id=anna, assignment_id=a_anna,

@@ -12,20 +12,22 @@ from fastapi.responses import HTMLResponse
 from api.context import Caller
 from api.db import Database
 from api.pagination import IdPath
+from api.reports.home_bp import MIN_DAYS, MIN_READINGS
 from api.roles import Permission
 from api.routers.alerts import list_alerts
 from api.routers.citizens import get_citizen
 from api.routers.devices_gateways import list_devices
 from api.routers.readings import list_readings
-from api.routers.reports import home_bp_html, home_bp_pdf
+from api.routers.reports import home_bp, home_bp_html, home_bp_pdf
 from api.routers.thresholds import get_thresholds
 from homevitals.contract.models import Kind
-from web.chart import ChartPoint, Limits, bp_chart
+from web.chart import NARROW_HEIGHT, NARROW_WIDTH, ChartPoint, Limits, bp_chart
 from web.context import Page, PageDep, render
 from web.levels import BP_METRICS, reading_level
 
 router = APIRouter()
 CHART_DAYS = 30
+REPORT_DAYS = 7  # the ESH home protocol's week, as the report links use
 READINGS_SHOWN = 500
 # The API's report page carries its own inline CSS.
 REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
@@ -85,26 +87,32 @@ async def citizen_page(citizen_id: IdPath, page: PageDep) -> HTMLResponse:
     thresholds = await get_thresholds(citizen_id, caller, database)
     by_metric = {t.metric: t for t in thresholds.thresholds}
     alerts = await list_alerts(caller=caller, database=database, citizen_id=citizen_id, limit=20)
+    report = await home_bp(citizen_id, caller, database, end=None, days=REPORT_DAYS)
     devices = await citizen_devices(page, citizen_id)
     now = datetime.now(UTC)
-    chart = bp_chart(
-        [
+    chart_args: dict[str, Any] = {
+        "points": [
             ChartPoint(r["measured_at"], r["systolic"], r["diastolic"], r["pulse_rate"], r["implausible"])
             for r in readings
         ],
-        {
+        "limits": {
             m: Limits(
                 by_metric[m].warn_high, by_metric[m].alert_high, by_metric[m].warn_low, by_metric[m].alert_low
             )
             for m in ("systolic", "diastolic")
             if m in by_metric
         },
-        start=now - timedelta(days=CHART_DAYS),
-        end=now,
-        timezone=citizen.timezone,
-        label=page.t("citizen.chart_label"),
-        series_names={m: page.t(f"legend.{'pulse' if m == 'pulse_rate' else m}") for m in BP_METRICS},
-        limit_names={"warn": page.t("legend.warn"), "alert": page.t("legend.alert")},
+        "start": now - timedelta(days=CHART_DAYS),
+        "end": now,
+        "timezone": citizen.timezone,
+        "label": page.t("citizen.chart_label"),
+        "series_names": {m: page.t(f"legend.{'pulse' if m == 'pulse_rate' else m}") for m in BP_METRICS},
+        "limit_names": {"warn": page.t("legend.warn"), "alert": page.t("legend.alert")},
+    }
+    # Two drawings of one chart: CSS shows the narrow one on a phone, where the wide one's
+    # text would shrink to a third.
+    chart = bp_chart(**chart_args, css_class="chart wide") + bp_chart(
+        **chart_args, width=NARROW_WIDTH, height=NARROW_HEIGHT, css_class="chart narrow"
     )
     rows = [(r, reading_level(r, by_metric), reading_flags(r)) for r in readings]
     return render(
@@ -116,6 +124,9 @@ async def citizen_page(citizen_id: IdPath, page: PageDep) -> HTMLResponse:
         rows=rows,
         alerts=alerts.items,
         devices=devices,
+        report=report,
+        min_readings=MIN_READINGS,
+        min_days=MIN_DAYS,
         thresholds=[by_metric[m] for m in BP_METRICS if m in by_metric],
     )
 

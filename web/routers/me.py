@@ -3,6 +3,7 @@ morning and evening measurements, and who has looked at their data (Min Log)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -20,6 +21,23 @@ from web.routers.citizen import recent_readings
 router = APIRouter()
 LAST_SHOWN = 6
 MIN_LOG_SHOWN = 50
+# What an audit row's resource was, in words a citizen knows (Min Log): first match wins.
+RESOURCE_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^citizens/\d+/readings$"), "minlog.readings"),
+    (re.compile(r"^citizens/\d+/thresholds$"), "minlog.thresholds"),
+    (re.compile(r"^citizens/\d+/reports/"), "minlog.report"),
+    (re.compile(r"^citizens/\d+/access-log$"), "minlog.log"),
+    (re.compile(r"^citizens(/\d+)?$"), "minlog.record"),
+    (re.compile(r"^care-overview$"), "minlog.overview"),
+    (re.compile(r"^alerts"), "minlog.alerts"),
+    (re.compile(r"^(devices|gateways|assignments)"), "minlog.devices"),
+    (re.compile(r"^fhir/"), "minlog.fhir"),
+)
+
+
+def resource_words(resource: str) -> str | None:
+    """The Min Log key for an audit row's resource, or None (then the resource is shown)."""
+    return next((key for pattern, key in RESOURCE_WORDS if pattern.search(resource)), None)
 
 
 @router.get("/mig", response_class=HTMLResponse)
@@ -48,5 +66,5 @@ async def my_page(page: PageDep) -> HTMLResponse:
         report=report,
         morning_done=Session.MORNING in sessions_today,
         evening_done=Session.EVENING in sessions_today,
-        log=log.items,
+        log=[(entry, resource_words(entry.resource)) for entry in log.items],
     )

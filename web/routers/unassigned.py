@@ -30,6 +30,10 @@ class SlotGroup:
     device_id: int
     user_slot: int
     address: str
+    # Quarantined readings (another gateway's, or a revoked one's) are shown apart, with the
+    # reason, and cannot be assigned: an admin re-binds the device first (docs/deployment.md).
+    quarantine_reason: str | None = None
+    gateway_id: str | None = None
     readings: list[UnassignedReadingOut] = field(default_factory=list)
 
     @property
@@ -40,11 +44,13 @@ class SlotGroup:
 @router.get("/ikke-tildelte", response_class=HTMLResponse)
 async def unassigned_page(page: PageDep, done: str | None = None) -> HTMLResponse:
     readings = await list_unassigned(caller=page.caller, database=page.database, limit=UNASSIGNED_SHOWN)
-    groups: dict[tuple[int, int], SlotGroup] = {}
+    groups: dict[tuple[int, int, str | None, str | None], SlotGroup] = {}
     for r in readings.items:
         slot = r.user_slot if r.user_slot is not None else 1
+        via = r.gateway_id if r.quarantine_reason else None
         groups.setdefault(
-            (r.device_id, slot), SlotGroup(r.device_id, slot, r.device_address)
+            (r.device_id, slot, r.quarantine_reason, via),
+            SlotGroup(r.device_id, slot, r.device_address, r.quarantine_reason, via),
         ).readings.append(r)
     citizens = await list_citizens(caller=page.caller, database=page.database, active=True)
     return render(
