@@ -1,7 +1,8 @@
 """The staff's "I dag": citizens in the caller's scope, most worrying first.
 
-Rows come from ``grafana.care_overview`` (migration 0004), the view Grafana's care overview
-reads, so both rank by the same levels and limits; names come from ``citizens``. The read
+Rows come from ``grafana.care_overview`` (migrations 0004 and 0008: it reads the summary
+tables), the view Grafana's care overview reads, so both rank by the same levels and limits;
+names come from ``citizens``. The read
 is audited like the API's citizen list (one row naming every citizen shown).
 """
 

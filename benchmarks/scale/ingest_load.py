@@ -127,7 +127,7 @@ SELECT now() - g * interval '1 second', gen_random_uuid(), 'blood_pressure', a.d
 FROM generate_series(1, %(rows)s) AS g
 JOIN device_assignments a ON a.id = (SELECT min(id) FROM device_assignments) + g %% 500
 RETURNING reading_id, citizen_id, kind, measured_at, gateway_time, implausible, clock_in_future,
-          systolic, diastolic, pulse_rate, value
+          systolic, diastolic, pulse_rate, value, quarantine_reason
 """
 
 
