@@ -21,6 +21,7 @@ import psycopg
 from benchmarks.scale import dataset as ds
 from database.summaries import summary_differences
 from ingest import summaries
+from ingest.write_strategy import StoredRow
 
 READING_COLUMNS: Final = (
     "measured_at",
@@ -254,7 +255,7 @@ def _write_chunk(
     conn: psycopg.Connection[Any], scale: ds.Scale, homes: dict[int, Home], indexes: Iterable[int]
 ) -> int:
     readings: list[tuple[Any, ...]] = []
-    stored: list[tuple[Any, ...]] = []
+    stored: list[StoredRow] = []
     alert_rows: list[tuple[Any, ...]] = []
     for i in indexes:
         home = homes[i]
@@ -264,18 +265,19 @@ def _write_chunk(
         for seq, row in enumerate(rows):
             readings.append(_reading_values(row, home, i, citizen=True, seq=seq))
             stored.append(
-                (
-                    row.reading_id,
-                    home.citizen_id,
-                    row.kind,
-                    row.measured_at,
-                    None,
-                    row.implausible,
-                    False,
-                    row.systolic,
-                    row.diastolic,
-                    row.pulse_rate,
-                    row.value,
+                StoredRow(  # by name: the write path's row may grow (quarantine_reason did)
+                    reading_id=row.reading_id,
+                    citizen_id=home.citizen_id,
+                    kind=row.kind,
+                    measured_at=row.measured_at,
+                    gateway_time=row.measured_at,  # the summaries do not read it
+                    implausible=row.implausible,
+                    clock_in_future=False,
+                    systolic=row.systolic,
+                    diastolic=row.diastolic,
+                    pulse_rate=row.pulse_rate,
+                    value=row.value,
+                    quarantine_reason=None,
                 )
             )
         if ds.has_unassigned(i):
