@@ -236,7 +236,7 @@ def seed(dsn: str) -> Seed:
         anna = insert_citizen(conn, "Anna", "Andersen", NORD, cpr="0101501234")
         bo = insert_citizen(conn, "Bo", "Berg", NORD, cpr="0202502345")
         carl = insert_citizen(conn, "Carl", "Christensen", SYD, cpr="0303503456")
-        insert_gateway(conn, "gw-0001", state="online")
+        insert_gateway(conn, "gw-0001", state="online", last_seen=datetime.now(UTC))
         insert_gateway(conn, "gw-0002", state="offline", last_seen=datetime.now(UTC) - timedelta(days=2))
         device_anna = insert_device(conn, "A4:C1:38:00:00:01", "gw-0001", battery=80)
         device_carl = insert_device(conn, "A4:C1:38:00:00:02", "gw-0002", battery=80)

@@ -30,6 +30,7 @@ from api.app import create_app
 from api.enrollment.codes import ALPHABET
 from api.settings import ApiSettings
 from gateway.settings import GatewaySettings
+from tests.support.factories import insert_gateway
 
 ADMIN = bearer(token("admin", "admin.it"))
 REDEEM = "/api/v1/enrollment/redeem"
@@ -196,7 +197,8 @@ async def test_without_broker_administration_enrollment_says_what_to_set(api_dsn
 
 async def test_an_admin_rebinds_a_device_and_releases_its_quarantined_readings(http, db_dsn):
     with psycopg.connect(db_dsn, autocommit=True) as conn:
-        conn.execute("INSERT INTO gateways (gateway_id) VALUES ('gw-home-a'), ('gw-home-b')")
+        insert_gateway(conn, "gw-home-a")
+        insert_gateway(conn, "gw-home-b")
         device = insert_device(conn, "A4:C1:38:00:00:09", "gw-home-a")
         conn.execute("UPDATE devices SET bound_gateway_id = 'gw-home-a' WHERE id = %s", (device,))
         reading = insert_reading(conn, device_id=device, measured_at=datetime(2026, 3, 2, 7, 0, tzinfo=UTC))

@@ -18,7 +18,7 @@ import psycopg
 from api_support import Seed, audit_rows, bearer, insert_alert, make_settings, principals
 
 from api.app import create_app
-from tests.support.factories import NORD, insert_assignment, insert_citizen, insert_device
+from tests.support.factories import NORD, insert_assignment, insert_citizen, insert_device, insert_gateway
 
 CITIZEN, CAREGIVER, OTHER_TEAM, CLINICIAN, ADMIN = (
     "citizen",
@@ -93,7 +93,7 @@ def new_enrollment(s: Seed, conn: psycopg.Connection) -> Target:
 def gateway_to_revoke(s: Seed, conn: psycopg.Connection) -> Target:
     """/api/v1/gateways/{id}/revoke"""
     gateway = f"gw-revoke-{next(_unique)}"
-    conn.execute("INSERT INTO gateways (gateway_id) VALUES (%s)", (gateway,))
+    insert_gateway(conn, gateway)
     return Target(f"/api/v1/gateways/{gateway}/revoke")
 
 

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from database.cli import app
 from database.summaries import summary_differences
+from tests.support.factories import insert_assignment, insert_citizen, insert_device
 
 pytestmark = pytest.mark.integration
 
@@ -40,17 +41,9 @@ def _insert(
 @pytest.fixture
 def world(db_dsn):
     with psycopg.connect(db_dsn, autocommit=True) as conn:
-        citizen = conn.execute(
-            "INSERT INTO citizens (given_name, family_name, care_team) VALUES ('Ole', 'X', 'nord') RETURNING id"
-        ).fetchone()[0]  # type: ignore[index]
-        device = conn.execute(
-            "INSERT INTO devices (address) VALUES ('A4:C1:38:00:00:01') RETURNING id"
-        ).fetchone()[0]  # type: ignore[index]
-        assignment = conn.execute(
-            "INSERT INTO device_assignments (device_id, user_slot, citizen_id, valid) "
-            "VALUES (%s, 1, %s, tstzrange(%s, NULL)) RETURNING id",
-            (device, citizen, OLD[-1] - timedelta(days=1)),
-        ).fetchone()[0]  # type: ignore[index]
+        citizen = insert_citizen(conn, "Ole", "X")
+        device = insert_device(conn, "A4:C1:38:00:00:01")
+        assignment = insert_assignment(conn, device, citizen, start=OLD[-1] - timedelta(days=1))
         old_ids = [_insert(conn, citizen, device, assignment, at, 150 + n) for n, at in enumerate(OLD)]
         kept_ids = [
             _insert(conn, citizen, device, assignment, at, 120 + n)

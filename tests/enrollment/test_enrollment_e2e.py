@@ -37,9 +37,11 @@ from devstack.services.ports import free_port
 from devstack.services.postgres import LocalPostgres
 from gateway.outbox import Outbox
 from tests.api.api_support import api_env, api_server, bearer, token
-from tests.chaos.chaos_support import GatewayProcess, outbox_depth, wait_until
+from tests.chaos.chaos_support import GatewayProcess, outbox_depth
 from tests.gateway.helpers import bp_reading
 from tests.ingest.helpers import WorkerProcess
+from tests.support.factories import insert_assignment, insert_citizen, insert_device
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -139,12 +141,9 @@ def gateways(tmp_path: Path) -> Iterator[list[GatewayProcess]]:
 def citizen_owning_monitor(hub: Hub) -> int:
     """A citizen whose monitor (slot 1) is assigned; the monitor is bound to no gateway yet."""
     with psycopg.connect(hub.dsn, autocommit=True) as conn:
-        citizen = conn.execute("INSERT INTO citizens (given_name, family_name, care_team) "
-                               "VALUES ('Karen', 'Hansen', 'nord') RETURNING id").fetchone()[0]
-        device = conn.execute("INSERT INTO devices (address) VALUES (%s) RETURNING id", (MONITOR,)).fetchone()[0]
-        conn.execute("INSERT INTO device_assignments (device_id, user_slot, citizen_id, valid) "
-                     "VALUES (%s, 1, %s, tstzrange('2020-01-01', NULL))", (device, citizen))
-    return int(citizen)
+        citizen = insert_citizen(conn)
+        insert_assignment(conn, insert_device(conn, MONITOR), citizen, start=datetime(2020, 1, 1, tzinfo=UTC))
+    return citizen
 
 
 def prefill(data_dir: Path, count: int, *, systolic: float, offset: int = 0) -> set[str]:

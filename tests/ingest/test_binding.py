@@ -18,6 +18,7 @@ from ingest.envelope import Envelope
 from ingest.validation import validate_message
 from ingest.writer import BatchWriter, WriteResult
 from tests.ingest.helpers import batch, encode, reading
+from tests.support.factories import insert_assignment, insert_citizen, insert_device
 
 HOME_A, HOSTILE = "gw-home-a", "gw-hostile"
 MONITOR = "A4:C1:38:00:AA:01"
@@ -56,17 +57,9 @@ def rows(dsn: str, query: str, *args: object) -> list[tuple[Any, ...]]:
 def citizen_with_monitor(dsn: str) -> int:
     """A citizen whose monitor (user slot 1) is assigned from a week ago; the monitor is new."""
     with psycopg.connect(dsn, autocommit=True) as conn:
-        citizen = conn.execute(
-            "INSERT INTO citizens (given_name, family_name, care_team) VALUES ('Karen', 'Hansen', 'nord') "
-            "RETURNING id"
-        ).fetchone()[0]
-        device = conn.execute("INSERT INTO devices (address) VALUES (%s) RETURNING id", (MONITOR,)).fetchone()[0]
-        conn.execute(
-            "INSERT INTO device_assignments (device_id, user_slot, citizen_id, valid) "
-            "VALUES (%s, 1, %s, tstzrange(now() - interval '7 days', NULL))",
-            (device, citizen),
-        )
-    return int(citizen)
+        citizen = insert_citizen(conn)
+        insert_assignment(conn, insert_device(conn, MONITOR), citizen, start=datetime.now(UTC) - timedelta(days=7))
+    return citizen
 
 
 def test_the_first_gateway_binds_the_device_and_a_hostile_one_is_quarantined(writer, db_dsn):

@@ -92,11 +92,11 @@ def insert_gateway(
     conn: psycopg.Connection[Any],
     gateway_id: str,
     *,
-    state: str | None = "online",
+    state: str | None = None,
     last_seen: datetime | None = None,
     **columns: Any,
 ) -> str:
-    """A gateway (``last_seen`` default now); ``columns``: version, outbox_depth, last_batch_seq, …"""
+    """A gateway (state 'unknown', never seen, unless told); ``columns``: version, outbox_depth, …"""
     return str(_insert(conn, "gateways", {
-        "gateway_id": gateway_id, "state": state, "last_seen": last_seen or datetime.now(UTC), **columns,
+        "gateway_id": gateway_id, "state": state, "last_seen": last_seen, **columns,
     }, key="gateway_id"))

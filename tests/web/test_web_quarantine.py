@@ -11,6 +11,8 @@ import pytest
 from api_support import insert_reading
 from web_http import dev_login
 
+from tests.support.factories import insert_gateway
+
 
 @pytest.fixture
 def http(web_server):
@@ -21,7 +23,7 @@ def http(web_server):
 def test_quarantined_readings_show_their_reason_and_cannot_be_assigned(web_db, http):
     dsn, _, seeded = web_db
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("INSERT INTO gateways (gateway_id) VALUES ('gw-hostile')")
+        insert_gateway(conn, "gw-hostile")
         for hour in range(2):
             reading = insert_reading(conn, device_id=seeded.spare_device, systolic=230, diastolic=120,
                                      measured_at=datetime.now(UTC) - timedelta(hours=hour + 1))

@@ -46,7 +46,7 @@ def seed_day(dsn: str) -> WebSeed:
         bo = insert_citizen(conn, "Bo", "Berg", NORD)
         dora = insert_citizen(conn, "Dora", "Dahl", NORD)
         carl = insert_citizen(conn, "Carl", "Christensen", SYD)
-        insert_gateway(conn, "gw-0001", state="online", version="0.1.0", outbox_depth=0)
+        insert_gateway(conn, "gw-0001", state="online", last_seen=now, version="0.1.0", outbox_depth=0)
         insert_gateway(conn, "gw-0002", state="offline", last_seen=now - timedelta(days=2), version="0.1.0",
                        outbox_depth=12)
         device_anna = insert_device(conn, "A4:C1:38:00:00:01", "gw-0001", battery=15)
