@@ -51,6 +51,35 @@ def revision(dsn: str | None = DSN_OPTION) -> None:
     typer.echo(f"database: {current_revision(_dsn(dsn)) or 'empty'}  code: {head_revision()}")
 
 
+@app.command()
+def downgrade(
+    revision: str = typer.Argument(..., help="The revision to go back to (e.g. 0008), or 'base' for none."),
+    yes: bool = typer.Option(False, "--yes", help="Confirm: a downgrade drops what later migrations added."),
+    dsn: str | None = DSN_OPTION,
+) -> None:
+    """Undo migrations down to REVISION, for rolling back a release. Each migration's down.sql
+    restores exactly the schema its upgrade found (tests/core/test_migration_roundtrip.py);
+    data in the tables and columns a later migration added is dropped with them."""
+    from database.migrate import current_revision  # noqa: PLC0415 - server extra
+    from database.migrate import downgrade as run_downgrade  # noqa: PLC0415 - server extra
+
+    url = _dsn(dsn)
+    before = current_revision(url)
+    if not yes:
+        typer.echo(
+            f"database is at {before or 'base'}; going down to {revision} drops what the later "
+            "migrations added, with its data. Back up first (pg_dump), then run again with --yes.",
+            err=True,
+        )
+        raise typer.Exit(code=2)
+    try:
+        run_downgrade(url, revision)
+    except Exception as error:  # any driver, SQL or unknown-revision error: explain and exit non-zero
+        typer.echo(f"downgrade failed, the failing migration was rolled back: {error}", err=True)
+        raise typer.Exit(code=1) from error
+    typer.echo(f"database downgraded from {before or 'base'} to {current_revision(url) or 'base'}")
+
+
 def _older_than(text: str | None, years: int) -> datetime:
     """``--older-than``: an ISO date or time (UTC unless it says otherwise), or a span back from
     now as ``3650d`` / ``10y``; default: the retention period back from now."""

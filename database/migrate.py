@@ -68,3 +68,19 @@ def migrate(dsn: str, progress: Callable[[str], None] | None = None) -> list[str
         progress(f"applying {len(pending)} migration(s): {', '.join(pending)}")
     command.upgrade(_config(dsn), "head")
     return pending
+
+
+def revisions() -> list[str]:
+    """Every revision of the chain, oldest first."""
+    script = ScriptDirectory.from_config(_config("postgresql://"))
+    return [rev.revision for rev in reversed(list(script.walk_revisions(base="base", head="heads")))]
+
+
+def downgrade(dsn: str, revision: str) -> None:
+    """Undo migrations down to ``revision`` (``"base"`` for an empty schema)."""
+    command.downgrade(_config(dsn), revision)
+
+
+def upgrade(dsn: str, revision: str = "head") -> None:
+    """Apply migrations up to ``revision``."""
+    command.upgrade(_config(dsn), revision)
