@@ -74,6 +74,10 @@ BENCHMARKS: dict[str, Benchmark] = {
     "scale": Benchmark(
         "benchmarks.scale.cli", ("scale", "app"), "A year of 10,000 citizens: dashboards, API and ingest."
     ),
+    # Issue 17's backlog: 1,000 gateways' outboxes drained through hub acks (benchmarks/backlog/).
+    "backlog": Benchmark(
+        "benchmarks.backlog.cli", ("backlog",), "1,000 gateways reconnect, 1 M readings in their outboxes."
+    ),
 }
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False)
