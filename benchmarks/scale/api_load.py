@@ -28,7 +28,7 @@ import psycopg
 import api
 from api.auth import mint_dev_token
 from api.roles import Role
-from benchmarks.procstat import _children_of, cpu_seconds
+from benchmarks.procstat import CpuProbe, _children_of, cpu_seconds
 from benchmarks.scale.timing import Timing
 from devstack.services.ports import free_port, wait_for_port
 
@@ -142,11 +142,29 @@ def server_cpu_seconds(pid: int) -> float:
     return sum(cpu_seconds(p) for p in (pid, *_children_of(pid)))
 
 
-def drive(port: int, read: Read, clients: int, seconds: float, server_pid: int | None = None) -> Timing:
+def postmaster_pid(conn: psycopg.Connection[Any]) -> int | None:
+    """The local PostgreSQL server's postmaster (the parent of this session's backend)."""
+    row = conn.execute("SELECT pg_backend_pid()").fetchone()
+    try:
+        stat = Path(f"/proc/{row[0] if row else 0}/stat").read_text()
+    except OSError:
+        return None  # not a server on this machine
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def drive(
+    port: int,
+    read: Read,
+    clients: int,
+    seconds: float,
+    server_pid: int | None = None,
+    postgres_pid: int | None = None,
+) -> Timing:
     """``clients`` threads on keep-alive connections for ``seconds`` after a 1 s warm-up.
 
-    With ``server_pid``, the note also gives the API processes' CPU milliseconds per request
-    over the measured seconds (user + system, from /proc).
+    With ``server_pid`` (and ``postgres_pid``), the note also gives the CPU milliseconds per
+    request of the API processes, of PostgreSQL and of this load generator over the measured
+    seconds (user + system, from /proc), and how busy the whole machine was.
     """
     samples: list[float] = []
     errors: list[str] = []
@@ -180,19 +198,32 @@ def drive(port: int, read: Read, clients: int, seconds: float, server_pid: int |
     for thread in threads:
         thread.start()
     time.sleep(1.0)
-    cpu_before = server_cpu_seconds(server_pid) if server_pid else 0.0
+    probe = CpuProbe(
+        {
+            "api": lambda: [server_pid, *_children_of(server_pid)] if server_pid else [],
+            "postgres": lambda: [postgres_pid, *_children_of(postgres_pid)] if postgres_pid else [],
+            "client": lambda: [os.getpid()],
+        }
+    )
+    probe.start()
     measuring.set()
     began = time.perf_counter()
     time.sleep(seconds)
     stop.set()
-    cpu_used = (server_cpu_seconds(server_pid) - cpu_before) if server_pid else 0.0
+    used = probe.stop()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - began
     timing = Timing(f"{read.name}, {clients} client{'s' if clients > 1 else ''}", samples)
     timing.rows = len(samples)
     # Requests finished after stop() add CPU but no sample: at most one per client, ignored.
-    cpu = f", API CPU {cpu_used * 1000 / len(samples):.2f} ms/req" if server_pid and samples else ""
+    cpu = ""
+    if server_pid and samples:
+        per = {name: used[name] * 1000 / len(samples) for name in ("api", "postgres", "client")}
+        cpu = (
+            f", CPU ms/req: API {per['api']:.2f}, PostgreSQL {per['postgres']:.2f}, "
+            f"client {per['client']:.2f}; machine {used['machine_busy_fraction']:.0%} busy"
+        )
     timing.note = f"{len(samples) / elapsed:,.0f} req/s{cpu}" if not errors else f"ERROR {errors[0]}"
     return timing
 
@@ -201,5 +232,6 @@ def run(dsn: str, clients: tuple[int, ...], seconds: float, workers: int = 1) ->
     now = datetime.now(UTC)
     with psycopg.connect(dsn) as conn:
         plan = reads(conn, now)
+        postgres = postmaster_pid(conn)
     with api_server(dsn, max(clients), workers) as (port, pid):
-        return [drive(port, read, n, seconds, pid) for read in plan for n in clients]
+        return [drive(port, read, n, seconds, pid, postgres) for read in plan for n in clients]
