@@ -28,6 +28,7 @@ from api.fhir.resources import (
     observations_for_reading,
     patient_resource,
     searchset,
+    serialised,
     validated,
 )
 from api.fhir.search import ALL_TYPES, parse_codes, parse_dates, parse_patient
@@ -62,6 +63,11 @@ def _base_url(request: Request) -> str:
 
 def _fhir(resource: dict[str, Any]) -> FhirResponse:
     return FhirResponse(validated(resource), headers={"Cache-Control": "no-store"})
+
+
+def _fhir_observations(resource: dict[str, Any]) -> FhirResponse:
+    """Observations and their searchset: the model path's bytes without the models (resources.py)."""
+    return FhirResponse(serialised(resource), headers={"Cache-Control": "no-store"})
 
 
 @router.get(
@@ -121,7 +127,7 @@ async def search_observations(
     self_url = (
         f"{base}/fhir/Observation?{request.url.query}" if request.url.query else f"{base}/fhir/Observation"
     )
-    return _fhir(
+    return _fhir_observations(
         searchset(entries, base=base, self_url=self_url, next_url=next_url, timestamp=datetime.now(UTC))
     )
 
@@ -191,7 +197,7 @@ async def read_observation(
         if not found:
             raise NotFound("Observation", observation_id)
         await audit.record(conn, caller, Action.EXPORT, resource, citizen_id=row["citizen_id"])
-    return _fhir(found[0])
+    return _fhir_observations(found[0])
 
 
 @router.get(

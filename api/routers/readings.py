@@ -14,7 +14,6 @@ import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Response
 from psycopg import sql
@@ -41,7 +40,7 @@ from api.pagination import (
 )
 from api.problems import NOT_FOUND
 from api.roles import Permission, require
-from homevitals.contract.kinds import kind_info
+from homevitals.contract.kinds import KINDS
 from homevitals.contract.models import Kind
 
 router = APIRouter(tags=["readings"])
@@ -210,7 +209,7 @@ async def list_readings(
                 await tuples.execute(query, params, prepare=True)
                 raw = await tuples.fetchall()
         else:
-            buckets = await _buckets(conn, conditions, params, bucket, citizen["timezone"])
+            bucket_page = await _buckets(conn, conditions, params, bucket, citizen["timezone"])
         await audit.record(
             conn,
             caller,
@@ -220,7 +219,7 @@ async def list_readings(
             details={k: v for k, v in details.items() if v is not None},
         )
     if bucket is not None:
-        return _bucket_response(buckets, bucket, citizen["timezone"])
+        return Response(bucket_page, media_type="application/json")
     return _readings_page(raw, limit)
 
 
@@ -241,9 +240,27 @@ def _readings_page(rows: list[tuple[Any, ...]], limit: int) -> Response:
 _METRIC_COLUMNS = ("systolic", "diastolic", "mean_arterial_pressure", "pulse_rate", "value")
 
 
+def _metric_name(col: str) -> sql.Composable:
+    """The metric's key: readings.value holds the kind's main value, named for it (weight, spo2, ...)."""
+    if col != "value":
+        return sql.Literal(col)
+    named = [(str(info.kind), info.main_value) for info in KINDS.values() if info.main_value]
+    return sql.SQL("CASE b.kind {} ELSE 'value' END").format(
+        sql.SQL(" ").join(sql.SQL("WHEN {} THEN {}").format(sql.Literal(k), sql.Literal(m)) for k, m in named)
+    )
+
+
 async def _buckets(
     conn: Any, conditions: list[sql.Composable], params: dict[str, Any], bucket: str, timezone: str
-) -> list[dict[str, Any]]:
+) -> str:
+    """The BucketedReadings page as JSON text, aggregated and written by PostgreSQL in one row.
+
+    Building ~90 items of nested dicts and dumping them cost the API ~1.5 ms of CPU a request;
+    json_build_object in the statement that aggregates costs the database a fraction of that.
+    Metrics without values are left out (json_strip_nulls), and bucket_start is written in the
+    citizen's zone because the transaction's TimeZone is set to it (SET LOCAL: the pooled
+    connection goes back in UTC). The shape is BucketedReadings' (tests and schemathesis).
+    """
     aggregates = sql.SQL(", ").join(
         sql.SQL(
             "min({c})::float8 AS {mn}, max({c})::float8 AS {mx}, avg({c})::float8 AS {av}, count({c}) AS {ct}"
@@ -256,43 +273,37 @@ async def _buckets(
         )
         for col in _METRIC_COLUMNS
     )
-    query = sql.SQL(
-        "SELECT time_bucket(%(width)s::interval, r.measured_at, %(tz)s) AS bucket_start, r.kind, "
-        "count(*) AS readings, {} FROM readings r WHERE {} AND NOT r.implausible AND NOT r.clock_in_future "
-        "GROUP BY 1, 2 ORDER BY 1 DESC, 2"
-    ).format(aggregates, sql.SQL(" AND ").join(conditions))
-    cursor = await conn.execute(query, {**params, "width": BUCKET_WIDTH[bucket], "tz": timezone})
-    rows: list[dict[str, Any]] = await cursor.fetchall()
-    return rows
-
-
-def _bucket_response(rows: list[dict[str, Any]], bucket: str, timezone: str) -> Response:
-    """BucketedReadings as JSON, built from plain dicts: validating our own output per request
-    would cost more than the query (the shape is checked by the tests and schemathesis)."""
-    zone = ZoneInfo(timezone)
-    items = []
-    for row in rows:
-        metrics: dict[str, dict[str, Any]] = {}
-        for col in _METRIC_COLUMNS:
-            if row[f"{col}_count"]:
-                # readings.value holds the kind's main value: name it (weight, spo2, ...).
-                name = (kind_info(row["kind"]).main_value or col) if col == "value" else col
-                metrics[name] = {
-                    "min": row[f"{col}_min"],
-                    "max": row[f"{col}_max"],
-                    "mean": row[f"{col}_mean"],
-                    "count": row[f"{col}_count"],
-                }
-        items.append(
-            {
-                "bucket_start": row["bucket_start"].astimezone(zone).isoformat(),
-                "kind": row["kind"],
-                "count": row["readings"],
-                "metrics": metrics,
-            }
+    metrics = sql.SQL(", ").join(
+        sql.SQL(
+            "{name}, CASE WHEN b.{ct} > 0 THEN "
+            "json_build_object('min', b.{mn}, 'max', b.{mx}, 'mean', b.{av}, 'count', b.{ct}) END"
+        ).format(
+            name=_metric_name(col),
+            mn=sql.Identifier(f"{col}_min"),
+            mx=sql.Identifier(f"{col}_max"),
+            av=sql.Identifier(f"{col}_mean"),
+            ct=sql.Identifier(f"{col}_count"),
         )
-    body = json.dumps({"bucket": bucket, "timezone": timezone, "items": items}, separators=(",", ":"))
-    return Response(body, media_type="application/json")
+        for col in _METRIC_COLUMNS
+    )
+    query = sql.SQL(
+        "SELECT json_build_object('bucket', %(bucket)s::text, 'timezone', %(tz)s::text, 'items', "
+        "COALESCE(json_agg(json_build_object('bucket_start', b.bucket_start, 'kind', b.kind, "
+        "'count', b.readings, 'metrics', json_strip_nulls(json_build_object({metrics}))) "
+        "ORDER BY b.bucket_start DESC, b.kind), '[]'::json))::text "
+        "FROM (SELECT time_bucket(%(width)s::interval, r.measured_at, %(tz)s) AS bucket_start, r.kind, "
+        "count(*) AS readings, {aggregates} FROM readings r WHERE {conditions} "
+        "AND NOT r.implausible AND NOT r.clock_in_future GROUP BY 1, 2) b"
+    ).format(metrics=metrics, aggregates=aggregates, conditions=sql.SQL(" AND ").join(conditions))
+    await conn.execute("SELECT set_config('TimeZone', %s, true)", (timezone,))
+    async with conn.cursor(row_factory=tuple_row) as tuples:
+        await tuples.execute(
+            query, {**params, "width": BUCKET_WIDTH[bucket], "tz": timezone, "bucket": bucket}, prepare=True
+        )
+        row = await tuples.fetchone()
+    assert row is not None  # noqa: S101 - an aggregate without GROUP BY always returns a row
+    page: str = row[0]
+    return page
 
 
 @router.get(

@@ -28,6 +28,7 @@ import psycopg
 import api
 from api.auth import mint_dev_token
 from api.roles import Role
+from benchmarks.procstat import CpuProbe, _children_of, cpu_seconds
 from benchmarks.scale.timing import Timing
 from devstack.services.ports import free_port, wait_for_port
 
@@ -43,8 +44,8 @@ class Read:
 
 
 @contextmanager
-def api_server(dsn: str, clients: int) -> Iterator[int]:
-    """Serve the API on a free port for the duration of the block."""
+def api_server(dsn: str, clients: int, workers: int = 1) -> Iterator[tuple[int, int]]:
+    """Serve the API on a free port for the duration of the block: (port, server pid)."""
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(
             f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{API_LOGIN}') "
@@ -64,8 +65,15 @@ def api_server(dsn: str, clients: int) -> Iterator[int]:
     )
     log = Path(os.environ.get("TMPDIR", "/tmp")) / f"homevitals-scale-api-{port}.log"  # noqa: S108
     with log.open("w") as log_file:
-        server = subprocess.Popen(
-            [sys.executable, "-c", "from homevitals.cli import main; main()", "api", "run"],
+        server = subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
+            [
+                sys.executable,
+                "-c",
+                "from homevitals.cli import main; main()",
+                "api",
+                "run",
+                *(["--workers", str(workers)] if workers > 1 else []),
+            ],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=log_file,
@@ -73,7 +81,7 @@ def api_server(dsn: str, clients: int) -> Iterator[int]:
         )
         try:
             wait_for_port("127.0.0.1", port, timeout=60)
-            yield port
+            yield port, server.pid
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -129,8 +137,35 @@ def reads(conn: psycopg.Connection[Any], now: datetime) -> list[Read]:
     ]
 
 
-def drive(port: int, read: Read, clients: int, seconds: float) -> Timing:
-    """``clients`` threads on keep-alive connections for ``seconds`` after a 1 s warm-up."""
+def server_cpu_seconds(pid: int) -> float:
+    """CPU seconds of the API server and its worker processes (uvicorn --workers forks them)."""
+    return sum(cpu_seconds(p) for p in (pid, *_children_of(pid)))
+
+
+def postmaster_pid(conn: psycopg.Connection[Any]) -> int | None:
+    """The local PostgreSQL server's postmaster (the parent of this session's backend)."""
+    row = conn.execute("SELECT pg_backend_pid()").fetchone()
+    try:
+        stat = Path(f"/proc/{row[0] if row else 0}/stat").read_text()
+    except OSError:
+        return None  # not a server on this machine
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def drive(
+    port: int,
+    read: Read,
+    clients: int,
+    seconds: float,
+    server_pid: int | None = None,
+    postgres_pid: int | None = None,
+) -> Timing:
+    """``clients`` threads on keep-alive connections for ``seconds`` after a 1 s warm-up.
+
+    With ``server_pid`` (and ``postgres_pid``), the note also gives the CPU milliseconds per
+    request of the API processes, of PostgreSQL and of this load generator over the measured
+    seconds (user + system, from /proc), and how busy the whole machine was.
+    """
     samples: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
@@ -163,22 +198,40 @@ def drive(port: int, read: Read, clients: int, seconds: float) -> Timing:
     for thread in threads:
         thread.start()
     time.sleep(1.0)
+    probe = CpuProbe(
+        {
+            "api": lambda: [server_pid, *_children_of(server_pid)] if server_pid else [],
+            "postgres": lambda: [postgres_pid, *_children_of(postgres_pid)] if postgres_pid else [],
+            "client": lambda: [os.getpid()],
+        }
+    )
+    probe.start()
     measuring.set()
     began = time.perf_counter()
     time.sleep(seconds)
     stop.set()
+    used = probe.stop()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - began
     timing = Timing(f"{read.name}, {clients} client{'s' if clients > 1 else ''}", samples)
     timing.rows = len(samples)
-    timing.note = f"{len(samples) / elapsed:,.0f} req/s" if not errors else f"ERROR {errors[0]}"
+    # Requests finished after stop() add CPU but no sample: at most one per client, ignored.
+    cpu = ""
+    if server_pid and samples:
+        per = {name: used[name] * 1000 / len(samples) for name in ("api", "postgres", "client")}
+        cpu = (
+            f", CPU ms/req: API {per['api']:.2f}, PostgreSQL {per['postgres']:.2f}, "
+            f"client {per['client']:.2f}; machine {used['machine_busy_fraction']:.0%} busy"
+        )
+    timing.note = f"{len(samples) / elapsed:,.0f} req/s{cpu}" if not errors else f"ERROR {errors[0]}"
     return timing
 
 
-def run(dsn: str, clients: tuple[int, ...], seconds: float) -> list[Timing]:
+def run(dsn: str, clients: tuple[int, ...], seconds: float, workers: int = 1) -> list[Timing]:
     now = datetime.now(UTC)
     with psycopg.connect(dsn) as conn:
         plan = reads(conn, now)
-    with api_server(dsn, max(clients)) as port:
-        return [drive(port, read, n, seconds) for read in plan for n in clients]
+        postgres = postmaster_pid(conn)
+    with api_server(dsn, max(clients), workers) as (port, pid):
+        return [drive(port, read, n, seconds, pid, postgres) for read in plan for n in clients]

@@ -111,6 +111,21 @@ def _panel_section(
     return everything
 
 
+def _api_section(
+    report: Report, dsn: str, clients: tuple[int, ...], api_seconds: float, api_workers: int
+) -> None:
+    if api_seconds <= 0:
+        return
+    _note(f"API: {api_seconds:g} s per read and client count, {api_workers} uvicorn worker(s)")
+    report.say(
+        f"#### API over HTTP (each request authenticated and audited; {api_workers} uvicorn worker(s))"
+    )
+    report.table(
+        ["read", "p50 ms", "p99 ms", "requests", ""],
+        _timing_rows(api_load.run(dsn, clients, api_seconds, api_workers)),
+    )
+
+
 def run_benchmark(
     dsn: str,
     *,
@@ -126,6 +141,8 @@ def run_benchmark(
     explain: int,
     report: Report,
     seed_only: bool = False,
+    api_only: bool = False,
+    api_workers: int = 1,
 ) -> None:
     migrate(dsn)
     with typer.progressbar(length=max(1, -(-citizens // chunk)), label="seeding", file=sys.stderr) as bar:
@@ -147,6 +164,9 @@ def run_benchmark(
     )
     report.say()
     if seed_only:
+        return
+    if api_only:
+        _api_section(report, dsn, clients, api_seconds, api_workers)
         return
     with psycopg.connect(dsn, autocommit=True) as admin:
         grafana_dsn = panels.grafana_dsn(dsn, admin)
@@ -170,13 +190,7 @@ def run_benchmark(
                 report.say(panels.explain(conn, query.sql))
                 report.say("```")
             report.say()
-    if api_seconds > 0:
-        _note(f"API: {api_seconds:g} s per read and client count")
-        report.say("#### API over HTTP (each request authenticated and audited)")
-        report.table(
-            ["read", "p50 ms", "p99 ms", "requests", ""],
-            _timing_rows(api_load.run(dsn, clients, api_seconds)),
-        )
+    _api_section(report, dsn, clients, api_seconds, api_workers)
     if ingest_readings > 0:
         _note(f"ingest: {ingest_readings} readings per run")
         runs = [ingest_load.run(dsn, "seeded database", citizens, ingest_readings, n) for n in (20, 1)]
@@ -223,6 +237,10 @@ def scale(
     ),
     report_path: Path | None = typer.Option(None, "--report", help="Also write the Markdown report here."),
     seed_only: bool = typer.Option(False, "--seed-only", help="Seed (or resume seeding), then stop."),
+    api_only: bool = typer.Option(
+        False, "--api-only", help="After the seed, time only the API reads (no disk, panels, ingest)."
+    ),
+    api_workers: int = typer.Option(1, min=1, max=32, help="uvicorn workers of the API under test."),
 ) -> None:
     """Seed a municipality-sized TimescaleDB (resumably) and time dashboards, API and ingest on it."""
     report = Report(sys.stdout)
@@ -243,6 +261,8 @@ def scale(
                 explain=explain,
                 report=report,
                 seed_only=seed_only,
+                api_only=api_only,
+                api_workers=api_workers,
             )
     except SeedMismatch as error:
         _note(str(error))
