@@ -116,7 +116,11 @@ def create_web_app(api_settings: ApiSettings, settings: WebSettings, database: D
 
 def mount_web(app: FastAPI, api_settings: ApiSettings, settings: WebSettings) -> None:
     """Serve the web app under /app of the API app (sharing its database pool)."""
-    app.mount(WEB_PREFIX, create_web_app(api_settings, settings, app.state.database))
+    web = create_web_app(api_settings, settings, app.state.database)
+    # Gateways og enheder enrolls and revokes with the API's own broker admin and policy.
+    web.state.broker_admin = app.state.broker_admin
+    web.state.enrollment_policy = app.state.enrollment_policy
+    app.mount(WEB_PREFIX, web)
     log.info(
         "web app mounted",
         prefix=WEB_PREFIX,

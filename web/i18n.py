@@ -288,10 +288,7 @@ TEXTS: dict[str, Text] = {
     "change.removed": Text("Tilbage til standard", "Back to default"),
     "col.changed_by": Text("Af", "By"),
     # "Systolisk blodtryk (mmHg)": the kind registry's label and unit of every threshold metric.
-    **{
-        f"metric.{m.name}": Text(f"{m.label.da} ({m.symbol})", f"{m.label.en} ({m.symbol})")
-        for m in METRICS
-    },
+    **{f"metric.{m.name}": Text(f"{m.label.da} ({m.symbol})", f"{m.label.en} ({m.symbol})") for m in METRICS},
     # Devices ----------------------------------------------------------------------------
     "devices.title": Text("Gateways og enheder", "Gateways and devices"),
     "devices.gateways": Text("Gateways", "Gateways"),
@@ -310,6 +307,150 @@ TEXTS: dict[str, Text] = {
     "device.active": Text("Parret, aktiv", "Paired, active"),
     "device.silent": Text("Parret, tavs", "Paired, silent"),
     "device.unassigned": Text("Ikke tildelt", "Not assigned"),
+    "device.other_gateway": Text("Hørt via en anden gateway", "Heard through another gateway"),
+    "col.enrolment": Text("Tilmelding", "Enrolment"),
+    "col.quarantined": Text("I karantæne", "Quarantined"),
+    "col.bound_gateway": Text("Bundet til gateway", "Bound to gateway"),
+    "col.last_gateway": Text("Senest hørt via", "Last heard through"),
+    "devices.quarantined_n": Text("{n} målinger", "{n} readings"),
+    # Enrolment and revocation (admins) ---------------------------------------------------
+    "enrol.not_enrolled": Text("Ikke tilmeldt", "Not enrolled"),
+    "enrol.pending": Text("Afventer installation", "Awaiting installation"),
+    "enrol.expired": Text("Koden er udløbet", "Code expired"),
+    "enrol.enrolled": Text("Tilmeldt", "Enrolled"),
+    "enrol.revoked": Text("Tilbagekaldt", "Revoked"),
+    "enrol.pending_until": Text("koden gælder til {at}", "the code is valid until {at}"),
+    "enrol.expired_at": Text(
+        "udløb {at}: tilbagekald og tilmeld igen for en ny kode",
+        "expired {at}: revoke and enrol again for a new code",
+    ),
+    "enrol.enrolled_by": Text("tilmeldt {at} af {by}", "enrolled {at} by {by}"),
+    "enrol.revoked_by": Text("tilbagekaldt {at} af {by}", "revoked {at} by {by}"),
+    "enrol.heading": Text("Tilmeld gateway", "Enrol a gateway"),
+    "enrol.intro": Text(
+        "Hubben opretter gatewayens konto på MQTT-brokeren og en engangskode, som installatøren "
+        "skriver på gatewayen. Koden vises kun én gang.",
+        "The hub creates the gateway's account on the MQTT broker and a one-time code that the "
+        "installer types on the gateway. The code is shown only once.",
+    ),
+    "enrol.id": Text("Gateway-id", "Gateway id"),
+    "enrol.id_hint": Text(
+        "Små bogstaver, tal og bindestreg, fx gw-0042 (som på gatewayens label).",
+        "Lower-case letters, digits and dashes, e.g. gw-0042 (as on the gateway's label).",
+    ),
+    "enrol.description": Text("Hvor står den (valgfrit)", "Where it is (optional)"),
+    "enrol.description_hint": Text(
+        "Fx Hansen, Vejle. Højst 100 tegn.", "E.g. Hansen, Vejle. At most 100 characters."
+    ),
+    "enrol.submit": Text("Tilmeld gateway", "Enrol gateway"),
+    "enrol.bad_id": Text(
+        "Gateway-id'et kan ikke bruges: 3-64 tegn, små bogstaver, tal og bindestreg, og det første "
+        "tegn er et bogstav eller tal (fx gw-0042). Intet er ændret.",
+        "The gateway id cannot be used: 3-64 characters, lower-case letters, digits and dashes, "
+        "starting with a letter or digit (e.g. gw-0042). Nothing was changed.",
+    ),
+    "enrol.bad_description": Text(
+        "Beskrivelsen må ikke indeholde linjeskift eller styretegn. Intet er ændret.",
+        "The description may not contain line breaks or control characters. Nothing was changed.",
+    ),
+    "enrol.conflict": Text(
+        "Gateway {gateway} er allerede tilmeldt. Skal den have en ny kode (mistet eller udløbet "
+        "kode, nyt SD-kort), så tilbagekald den først og tilmeld den derefter igen. Intet er ændret.",
+        "Gateway {gateway} is enrolled already. To give it a new code (a lost or expired code, a new "
+        "SD card), revoke it first, then enrol it again. Nothing was changed.",
+    ),
+    "broker.unavailable": Text(
+        "MQTT-brokeren (Mosquitto) kunne ikke nås, så gateway {gateway}s konto kunne ikke ændres. "
+        "Intet er ændret: gatewayen har samme adgang som før. Prøv igen om lidt. Sker det igen, så "
+        "bed driften kontrollere, at Mosquitto og dens dynamic-security-plugin kører, og at API'et "
+        "har brokerens admin-login (API_BROKER_HOST, API_BROKER_PORT, API_BROKER_ADMIN_PASSWORD).",
+        "The MQTT broker (Mosquitto) could not be reached, so gateway {gateway}'s account could not "
+        "be changed. Nothing was changed: the gateway has the same access as before. Try again in a "
+        "moment. If it happens again, ask operations to check that Mosquitto and its dynamic-security "
+        "plugin run and that the API has the broker's admin login (API_BROKER_HOST, API_BROKER_PORT, "
+        "API_BROKER_ADMIN_PASSWORD).",
+    ),
+    "problem.technical": Text("Teknisk besked:", "Technical message:"),
+    "enrolled.title": Text("Gateway {gateway} er tilmeldt", "Gateway {gateway} is enrolled"),
+    "enrolled.once": Text(
+        "Koden vises kun denne ene gang. Skriv den ned nu, eller giv den direkte til installatøren. "
+        "Hubben gemmer ikke koden og kan ikke vise den igen.",
+        "The code is shown this one time only. Write it down now, or give it straight to the "
+        "installer. The hub does not keep the code and cannot show it again.",
+    ),
+    "enrolled.code": Text("Engangskode", "One-time code"),
+    "enrolled.valid_until": Text("Koden virker én gang og til {at}.", "The code works once, and until {at}."),
+    "enrolled.install": Text(
+        "Sådan gør installatøren på gatewayen", "What the installer does on the gateway"
+    ),
+    "enrolled.step_software": Text(
+        "Installér homevitals på Raspberry Pi'en (docs/gateway-install.md, trin 1-3), og sørg for netværk.",
+        "Install homevitals on the Raspberry Pi (docs/gateway-install.md, steps 1-3) and make sure it "
+        "has a network.",
+    ),
+    "enrolled.step_join": Text("Skriv på gatewayen:", "Type on the gateway:"),
+    "enrolled.step_start": Text("Start gatewayen:", "Start the gateway:"),
+    "enrolled.step_check": Text(
+        "Par målerne. På denne side står gatewayen så som Tilmeldt og Online.",
+        "Pair the monitors. This page then shows the gateway as Enrolled and Online.",
+    ),
+    "enrolled.typos": Text(
+        "Store og små bogstaver, bindestreger og forveksling af 0/O og 1/I/L gør ikke noget.",
+        "Case, dashes and mixing up 0/O and 1/I/L do not matter.",
+    ),
+    "enrolled.lost": Text(
+        "Mistet eller udløbet kode: tilbagekald gatewayen her og tilmeld den igen for en ny kode.",
+        "A lost or expired code: revoke the gateway here and enrol it again for a new code.",
+    ),
+    "enrolled.file": Text(
+        "Uden kode: gatewayens konfigurationsfil (indeholder adgangskoden)",
+        "Without the code: the gateway's config file (contains the password)",
+    ),
+    "enrolled.file_how": Text(
+        "Gem den som /etc/homevitals/gateway.toml på gatewayen, ejet af homevitals og med mode 0600 "
+        "(sudo chown homevitals: /etc/homevitals/gateway.toml && sudo chmod 0600 "
+        "/etc/homevitals/gateway.toml). Brug enten koden eller filen.",
+        "Save it as /etc/homevitals/gateway.toml on the gateway, owned by homevitals with mode 0600 "
+        "(sudo chown homevitals: /etc/homevitals/gateway.toml && sudo chmod 0600 "
+        "/etc/homevitals/gateway.toml). Use either the code or the file.",
+    ),
+    "enrolled.back": Text("Tilbage til Gateways og enheder", "Back to Gateways and devices"),
+    "revoke.action": Text("Tilbagekald", "Revoke"),
+    "revoke.title": Text("Tilbagekald gateway {gateway}", "Revoke gateway {gateway}"),
+    "revoke.what": Text(
+        "Gatewayens konto på MQTT-brokeren slettes med det samme, og brokeren afbryder den. Koder, "
+        "der ikke er brugt, holder op med at virke. Målinger, der stadig når frem fra den, gemmes i "
+        "karantæne og tildeles ingen borger. Gatewayen kan tilmeldes igen senere med en ny kode.",
+        "The gateway's account on the MQTT broker is deleted at once and the broker disconnects it. "
+        "Unused codes stop working. Readings that still arrive from it are kept in quarantine and "
+        "given to no citizen. The gateway can be enrolled again later with a new code.",
+    ),
+    "revoke.reason": Text(
+        "Årsag (skrives i revisionsloggen), fx stjålet, udskiftet, borgeren er flyttet",
+        "Reason (written to the audit log), e.g. stolen, replaced, the citizen moved",
+    ),
+    "revoke.confirm": Text(
+        "Skriv gatewayens id ({gateway}) for at bekræfte", "Type the gateway's id ({gateway}) to confirm"
+    ),
+    "revoke.submit": Text("Tilbagekald {gateway}", "Revoke {gateway}"),
+    "revoke.cancel": Text("Fortryd", "Cancel"),
+    "revoke.need_reason": Text(
+        "Skriv en årsag (uden styretegn). Intet er ændret.",
+        "Write a reason (without control characters). Nothing was changed.",
+    ),
+    "revoke.need_confirm": Text(
+        "Skriv gatewayens id ({gateway}) præcist i bekræftelsesfeltet. Intet er ændret.",
+        "Type the gateway's id ({gateway}) exactly in the confirmation field. Nothing was changed.",
+    ),
+    "revoke.done": Text(
+        "Gateway {gateway} er tilbagekaldt: brokeren afviser den nu.",
+        "Gateway {gateway} is revoked: the broker refuses it now.",
+    ),
+    "unassigned.quarantine_filter": Text(
+        "Viser kun målinger i karantæne, der kom via gateway {gateway}.",
+        "Showing only quarantined readings that came through gateway {gateway}.",
+    ),
+    "unassigned.show_all": Text("Vis alle ikke tildelte målinger", "Show all unassigned readings"),
     # Citizen's own view -----------------------------------------------------------------
     "me.title": Text("Dine målinger", "Your readings"),
     "me.hello": Text("Hej {name}", "Hello {name}"),

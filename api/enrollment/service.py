@@ -217,11 +217,17 @@ async def _cancel_codes(conn: Connection, gateway_id: str) -> int:
 
 
 async def revoke(
-    conn: Connection, open_broker: BrokerAdminFactory | None, *, gateway_id: str, caller: Caller
+    conn: Connection,
+    open_broker: BrokerAdminFactory | None,
+    *,
+    gateway_id: str,
+    caller: Caller,
+    reason: str | None = None,
 ) -> Revocation:
     """Remove the gateway's broker access at once and cancel its unredeemed codes.
 
-    Revoking again is allowed (the broker step runs again: a retry after a partial failure)."""
+    Revoking again is allowed (the broker step runs again: a retry after a partial failure).
+    ``reason`` (the web page asks for one) goes into the audit row's details."""
     broker = _require_broker(open_broker)
     row = await (
         await conn.execute("SELECT revoked_at FROM gateways WHERE gateway_id = %s FOR UPDATE", (gateway_id,))
@@ -244,7 +250,8 @@ async def revoke(
         caller,
         Action.UPDATE,
         f"gateways/{gateway_id}/revoke",
-        details={"codes_cancelled": cancelled, "already_revoked": already},
+        details={"codes_cancelled": cancelled, "already_revoked": already}
+        | ({"reason": reason} if reason else {}),
     )
     log.warning("gateway_revoked", gateway_id=gateway_id, by=caller.principal.sub, codes_cancelled=cancelled)
     return Revocation(gateway_id, updated["revoked_at"], cancelled, already)

@@ -42,10 +42,21 @@ class SlotGroup:
 
 
 @router.get("/ikke-tildelte", response_class=HTMLResponse)
-async def unassigned_page(page: PageDep, done: str | None = None) -> HTMLResponse:
-    readings = await list_unassigned(caller=page.caller, database=page.database, limit=UNASSIGNED_SHOWN)
+async def unassigned_page(
+    page: PageDep, done: str | None = None, karantaene: str | None = None
+) -> HTMLResponse:
+    """``?karantaene=gw-0042``: only the readings quarantined that came through that gateway
+    (the link from Gateways og enheder)."""
+    readings = await list_unassigned(
+        caller=page.caller,
+        database=page.database,
+        limit=UNASSIGNED_SHOWN,
+        quarantined=True if karantaene else None,
+    )
     groups: dict[tuple[int, int, str | None, str | None], SlotGroup] = {}
     for r in readings.items:
+        if karantaene and r.gateway_id != karantaene:
+            continue
         slot = r.user_slot if r.user_slot is not None else 1
         via = r.gateway_id if r.quarantine_reason else None
         groups.setdefault(
@@ -61,6 +72,7 @@ async def unassigned_page(page: PageDep, done: str | None = None) -> HTMLRespons
         citizens=citizens.items,
         done=done,
         zone=ZoneInfo(DISPLAY_TIMEZONE),
+        quarantine_gateway=karantaene,
     )
 
 
