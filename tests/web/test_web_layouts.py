@@ -107,3 +107,16 @@ def test_the_citizen_view_and_login_fit_and_pass_axe(browser, device, web_server
         "s => parseFloat(getComputedStyle(document.querySelector(s)).fontSize));"
     )
     assert min(sizes) >= 18 and sizes[0] >= 20 and sizes[2] >= 24 and sizes[3] >= 28, sizes
+
+
+def test_the_admins_enrolment_forms_fit_and_pass_axe(browser, device, web_server, artefacts):
+    """The admin's view of *Gateways og enheder* (the *Tilmeld gateway* form) and the revoke
+    confirmation: the forms only admins see, at both widths."""
+    browser.delete_all_cookies()
+    log_in(browser, web_server.base_url, "admin.it")
+    browser.get(f"{web_server.base_url}/app/enheder")
+    assert browser.find_elements(By.CSS_SELECTOR, 'form[action$="/enheder/tilmeld"]')
+    check_layout(browser, artefacts, device, "enheder-admin")
+    browser.get(f"{web_server.base_url}/app/enheder/gw-0001/tilbagekald")
+    assert browser.find_elements(By.CSS_SELECTOR, "form textarea, form input[name=reason]")
+    check_layout(browser, artefacts, device, "enheder-tilbagekald")
