@@ -233,12 +233,25 @@ WHERE s.reading_id = ANY(%s)
 """).format(staging=sql.Identifier(STAGING_TABLE))
 
 
+# Migration 0010: readings' parents are checked per row by a trigger for every writer but
+# this one. :data:`_INSERT_READINGS` guarantees them per batch instead: device_id comes from an
+# inner join on devices, citizen_id and assignment_id from a join on device_assignments (whose
+# own foreign key keeps the citizen), all in one snapshot; a concurrent delete of a parent
+# waits for this transaction (the SHARE barrier on readings) and then sees its readings.
+PARENTS_SETTING: Final = "homevitals.reading_parents"
+PARENTS_BATCHED: Final = "batched"
+_PARENTS_PER_BATCH = "SELECT set_config(%s, %s, false)"
+
+
 class StagingCopyStrategy:
     """Production: binary COPY into a temporary staging table, then set-based SQL
     (docs/benchmarks.md compares it with the alternatives)."""
 
     def prepare(self, conn: psycopg.Connection[Any]) -> None:
         conn.execute(_CREATE_STAGING)
+        # Session-wide, outside any transaction: every readings insert on this connection is
+        # _INSERT_READINGS. Lost (RESET ALL, a new connection): the row trigger checks again.
+        conn.execute(_PARENTS_PER_BATCH, (PARENTS_SETTING, PARENTS_BATCHED))
 
     def insert_readings(
         self, conn: psycopg.Connection[Any], rows: Sequence[PreparedReading]
