@@ -27,7 +27,14 @@ pytestmark = pytest.mark.unit
 SCHEMA = json.loads(
     (Path(__file__).resolve().parents[2] / "docs/contract/readings.v1.schema.json").read_text()
 )
-VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+# For JSON Schema 0.0 is an integer; the contract (docs/contract.md, "Limits") asks integers
+# to be written as integers, and the hub refuses 0.0. The schema's verdict is taken with
+# that documented rule, so the test compares everything else.
+_STRICT_INTEGERS = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+    "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)
+)
+_Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=_STRICT_INTEGERS)
+VALIDATOR = _Validator(SCHEMA, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 NOW = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
 SCHEMA_VERDICTS = {RejectReason.SCHEMA_VIOLATION, RejectReason.UNKNOWN_SCHEMA, RejectReason.INVALID_JSON}
 
