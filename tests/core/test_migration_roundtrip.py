@@ -9,6 +9,9 @@ left behind or failed to restore.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import psycopg
 import pytest
 
@@ -95,11 +98,19 @@ def differences(expected: dict[str, set[tuple[object, ...]]], actual: dict[str, 
     }
 
 
-def test_every_downgrade_restores_the_schema_its_upgrade_found(postgres_server):
-    name = unique_database_name("roundtrip")
-    postgres_server.execute("postgres", f"CREATE DATABASE {name}")
-    dsn = postgres_server.dsn_for(name)
+@contextmanager
+def empty_database(server, prefix: str) -> Iterator[str]:
+    """A database with no migration applied (not the harness's migrated template); its DSN."""
+    name = unique_database_name(prefix)
+    server.execute("postgres", f"CREATE DATABASE {name}")
     try:
+        yield server.dsn_for(name)
+    finally:
+        drop_database(server, name)
+
+
+def test_every_downgrade_restores_the_schema_its_upgrade_found(postgres_server):
+    with empty_database(postgres_server, "roundtrip") as dsn:
         chain = revisions()
         assert len(chain) >= 9 and chain[0] == "0001"
         seen = {"base": snapshot(dsn)}
@@ -114,24 +125,17 @@ def test_every_downgrade_restores_the_schema_its_upgrade_found(postgres_server):
             assert differences(seen[below], snapshot(dsn)) == {}, f"downgrade of {revision} to {below}"
         upgrade(dsn)
         assert differences(seen[chain[-1]], snapshot(dsn)) == {}, "upgrade to head after the full downgrade"
-    finally:
-        drop_database(postgres_server, name)
 
 
 def test_each_revision_changes_what_the_snapshot_sees(postgres_server):
     """The snapshot is sharp enough: every migration's upgrade shows up in it."""
-    name = unique_database_name("steps")
-    postgres_server.execute("postgres", f"CREATE DATABASE {name}")
-    dsn = postgres_server.dsn_for(name)
-    try:
+    with empty_database(postgres_server, "steps") as dsn:
         before = snapshot(dsn)
         for revision in revisions():
             upgrade(dsn, revision)
             after = snapshot(dsn)
             assert after != before, f"migration {revision} changed nothing the snapshot sees"
             before = after
-    finally:
-        drop_database(postgres_server, name)
 
 
 def test_the_downgrade_command_asks_first_then_goes_down_and_up_again(postgres_server):
@@ -140,11 +144,8 @@ def test_the_downgrade_command_asks_first_then_goes_down_and_up_again(postgres_s
     from database.cli import app
     from database.migrate import head_revision, migrate
 
-    name = unique_database_name("dbcli")
-    postgres_server.execute("postgres", f"CREATE DATABASE {name}")
-    dsn = postgres_server.dsn_for(name)
     previous = revisions()[-2]
-    try:
+    with empty_database(postgres_server, "dbcli") as dsn:
         migrate(dsn)
         runner = CliRunner()
         unconfirmed = runner.invoke(app, ["downgrade", previous, "--dsn", dsn])
@@ -157,5 +158,3 @@ def test_the_downgrade_command_asks_first_then_goes_down_and_up_again(postgres_s
         unknown = runner.invoke(app, ["downgrade", "nonesuch", "--yes", "--dsn", dsn])
         assert unknown.exit_code == 1 and "downgrade failed" in unknown.output
         assert migrate(dsn) == [head_revision()]
-    finally:
-        drop_database(postgres_server, name)
