@@ -1,4 +1,5 @@
-"""Which sent batches await their hub ack, and when to send each again (sans-I/O).
+"""Which sent batches await their hub ack, when to send each again, and how many may be out
+at once (sans-I/O).
 
 A batch is sent, the broker PUBACKs it, and then the hub owes its commit acknowledgement
 (docs/contract.md "Hub acknowledgements"). Until that arrives the batch stays in the outbox.
@@ -7,7 +8,21 @@ If it does not arrive within the timeout, the batch is sent again, with the same
 as long, up to ``timeout_max_s``, less a random part (``jitter``) so that a thousand gateways
 that lost the same hub do not re-send in the same second.
 
-Time comes in as plain monotonic seconds; nothing here does I/O.
+**The window** (how many batches may await the hub's ack) adapts, because a fixed one
+collapses under a fleet-wide backlog: a thousand gateways reconnecting with 32 batches each
+put more in the broker's queue than the hub commits within the timeout, every batch times
+out and is sent again, and the queue doubles (docs/benchmarks.md "A 1 M-reading backlog").
+So, in the spirit of TCP's congestion control (RFC 5681) but steered by the ack's delay:
+
+- a connection starts with ``initial_window`` batches;
+- an ack that comes back within ``fast_ack_fraction`` of the timeout grows the window by one
+  (up to ``window``): the hub keeps up, so more may travel at once;
+- a slower ack shrinks it by one: the batches wait in the broker's queue, and more of them
+  would only wait longer and time out;
+- a timeout halves it (at least 1).
+
+Only acks of batches sent once count (Karn's rule: an ack of a re-sent batch can't say which
+send it answers). Time comes in as plain monotonic seconds; nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -23,6 +38,8 @@ class HubAckPolicy:
     timeout_s: float = 10.0
     timeout_max_s: float = 300.0
     window: int = 32  # batches sent and not yet acknowledged by the hub, at most
+    initial_window: int = 1  # ... at first, after each connect; it adapts from there
+    fast_ack_fraction: float = 0.25  # an ack within this part of timeout_s grows the window
     jitter: float = 0.2  # each wait is shortened by up to this fraction, at random
 
 
@@ -30,6 +47,7 @@ class HubAckPolicy:
 class _Waiting:
     attempts: int
     deadline: float
+    sent_at: float
 
 
 class AckTracker:
@@ -37,24 +55,58 @@ class AckTracker:
         self.policy = policy
         self._rng = rng
         self._waiting: dict[int, _Waiting] = {}
+        self._window = self._start_window()
+
+    def _start_window(self) -> int:
+        return max(1, min(self.policy.initial_window, self.policy.window))
 
     def timeout_for(self, attempts: int) -> float:
         """How long attempt number ``attempts`` (1, 2, ...) waits for its ack."""
         base = min(self.policy.timeout_max_s, self.policy.timeout_s * 2.0 ** max(0, attempts - 1))
         return base * (1 - self.policy.jitter * self._rng())
 
+    # -- the window -------------------------------------------------------------------------
+
+    @property
+    def window(self) -> int:
+        """How many batches may await the hub's ack now (sent, in flight or re-sent included)."""
+        return self._window
+
+    def restart_window(self) -> None:
+        """A new connection: start small again (the hub may be busy with everyone's backlog)."""
+        self._window = self._start_window()
+
+    def timed_out(self, batch_seq: int) -> None:
+        """The batch's ack is overdue and it is about to be sent again: halve the window."""
+        if batch_seq in self._waiting:
+            self._window = max(1, self._window // 2)
+
+    def held_back(self, now: float) -> int:
+        """Batches waiting for their ack whose time is not up: they still count as out."""
+        return sum(1 for waiting in self._waiting.values() if waiting.deadline > now)
+
+    # -- single batches -----------------------------------------------------------------------
+
     def sent(self, batch_seq: int, now: float) -> float:
         """The broker has the batch (PUBACK): wait for the hub. Returns the deadline."""
         waiting = self._waiting.get(batch_seq)
         attempts = 1 if waiting is None else waiting.attempts + 1
         deadline = now + self.timeout_for(attempts)
-        self._waiting[batch_seq] = _Waiting(attempts, deadline)
+        self._waiting[batch_seq] = _Waiting(attempts, deadline, now)
         return deadline
 
-    def acknowledged(self, batch_seq: int) -> int | None:
-        """The hub acked the batch: forget it. Returns how many sends it took (None: unknown)."""
+    def acknowledged(self, batch_seq: int, now: float) -> int | None:
+        """The hub acked the batch: forget it, and let its delay steer the window.
+        Returns how many sends it took (None: unknown)."""
         waiting = self._waiting.pop(batch_seq, None)
-        return None if waiting is None else waiting.attempts
+        if waiting is None:
+            return None
+        if waiting.attempts == 1:
+            if now - waiting.sent_at <= self.policy.timeout_s * self.policy.fast_ack_fraction:
+                self._window = min(self.policy.window, self._window + 1)
+            else:
+                self._window = max(1, self._window - 1)
+        return waiting.attempts
 
     def holds_back(self, batch_seq: int, now: float) -> bool:
         """True while the batch waits for its ack and its time is not up: do not send it."""

@@ -23,8 +23,10 @@ with :class:`gateway.backoff.ReconnectBackoff`: full jitter, capped at 4 s by de
 Size: a batch stops below ``max_message_bytes`` (GATEWAY_MAX_MESSAGE_BYTES, the broker's
 ``message_size_limit``), which the broker would refuse and disconnect for.
 
-Back-pressure: at most ``inflight_window`` batches await PUBACK. New batches are formed
-only while connected, so during an outage readings stay in the outbox (not in paho's
+Back-pressure: at most ``inflight_window`` batches await PUBACK, and at most the tracker's
+adaptive window await the hub's ack, re-sends included (:mod:`gateway.ack_tracker`: it starts
+small after a connect, grows while acks are quick, shrinks when they queue). New batches are
+formed only while connected, so during an outage readings stay in the outbox (not in paho's
 memory), and are sent in order of measurement once the broker is back.
 """
 
@@ -243,6 +245,7 @@ class Publisher:
         self._connected.set()
         if self.hub_acks.enabled:
             self._client.subscribe(self._acks_topic, qos=1)
+            self.tracker.restart_window()
             if not session_present:
                 # A new session: whatever the broker had queued (batches for ingest, acks for
                 # us) may be gone with the old one, so waiting out the timeouts gains nothing.
@@ -337,14 +340,14 @@ class Publisher:
             log.info("hub_ack_without_batch", batch_seq=ack.batch_seq, gateway_id=ack.gateway_id,
                      outcome=str(ack.outcome), known=batch is not None)
             return
-        attempts = self.tracker.acknowledged(ack.batch_seq)
+        attempts = self.tracker.acknowledged(ack.batch_seq, time.monotonic())
         self.stats.refused.pop(ack.batch_seq, None)
         if ack.outcome is AckOutcome.COMMITTED:
             deleted = self.outbox.acknowledge(ack.batch_seq)
             self.stats.batches_acked += 1
             self.stats.readings_acked += deleted
             log.info("batch_acknowledged", batch_seq=ack.batch_seq, readings=deleted, sends=attempts,
-                     outbox_depth=self.outbox.depth)
+                     outbox_depth=self.outbox.depth, window=self.tracker.window)
         else:
             kept = self.outbox.reject_batch(ack.batch_seq, ack.reason or "unknown", ack.detail)
             self.stats.batches_dead_lettered += 1
@@ -440,7 +443,7 @@ class Publisher:
         open_seqs = self.outbox.open_batch_seqs()
         self.tracker.forget_unknown(set(open_seqs))
         for batch_seq in open_seqs:
-            if len(self._inflight) >= self.inflight_window:
+            if len(self._inflight) >= self.inflight_window or not self._room_to_send_again(now):
                 return
             retry = self.stats.refused.get(batch_seq)
             if batch_seq in busy or (retry is not None and retry.not_before > now):
@@ -454,9 +457,10 @@ class Publisher:
             if not self._send(batch):
                 return
             if resend:
+                self.tracker.timed_out(batch_seq)
                 self.stats.batches_resent += 1
                 log.warning("batch_resent_no_hub_ack", batch_seq=batch_seq,
-                            after_sends=self.tracker.attempts(batch_seq))
+                            after_sends=self.tracker.attempts(batch_seq), window=self.tracker.window)
         if self._lingering() and self.outbox.pending_count() < self.batch_size:
             return
         while self._has_room() and not self.stats.refused:
@@ -473,7 +477,15 @@ class Publisher:
         if not self.hub_acks.enabled:
             return True
         unacked = len(set(self._inflight.values()) | set(self.outbox.open_batch_seqs()))
-        return unacked < self.hub_acks.window
+        return unacked < self.tracker.window
+
+    def _room_to_send_again(self, now: float) -> bool:
+        """Room for an open batch (overdue, refused, or formed before a restart): what is on
+        its way (awaiting PUBACK, or the hub's ack in time) stays within the hub-ack window,
+        so a fleet's timeouts don't all re-send at once (gateway/ack_tracker.py)."""
+        if not self.hub_acks.enabled:
+            return True
+        return len(self._inflight) + self.tracker.held_back(now) < self.tracker.window
 
     def _send(self, batch: StoredBatch) -> bool:
         # Every reading was validated once, when built; the hub validates again on receipt and

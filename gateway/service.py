@@ -88,6 +88,7 @@ class ServiceConfig:
                 timeout_s=settings.hub_ack_timeout_s,
                 timeout_max_s=settings.hub_ack_timeout_max_s,
                 window=settings.hub_ack_window,
+                initial_window=settings.hub_ack_initial_window,
             ),
             session=SessionConfig(
                 zone=settings.zone,

@@ -103,6 +103,10 @@ class GatewaySettings(MqttClientSettings):
     hub_ack_window: int = Field(
         default=32, ge=1, le=10_000, description="Batches sent and not yet acknowledged by the hub, at most."
     )
+    hub_ack_initial_window: int = Field(
+        default=1, ge=1, le=10_000,
+        description="…and at first after each connect; grows by one per quick ack (docs/gateway.md).",
+    )
     dedupe_days: int = Field(default=400, ge=1, description="How long delivered reading ids are remembered.")
 
     ble_backend: BleBackendName = Field(default="bleak", description="'bleak' (BlueZ) or 'simulator'.")

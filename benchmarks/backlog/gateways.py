@@ -67,6 +67,7 @@ def shipped_policy() -> tuple[int, int, float, HubAckPolicy]:
             timeout_s=float(_default("hub_ack_timeout_s")),
             timeout_max_s=float(_default("hub_ack_timeout_max_s")),
             window=int(_default("hub_ack_window")),
+            initial_window=int(_default("hub_ack_initial_window")),
         ),
     )
 

@@ -37,8 +37,8 @@ def test_the_ack_ends_the_wait_and_reports_the_sends():
     t = tracker()
     t.sent(3, now=0.0)
     t.sent(3, now=10.0)
-    assert t.acknowledged(3) == 2
-    assert t.acknowledged(3) is None  # a second ack for the same batch
+    assert t.acknowledged(3, now=11.0) == 2
+    assert t.acknowledged(3, now=12.0) is None  # a second ack for the same batch
     assert t.waiting == 0 and t.next_deadline() is None
 
 
@@ -58,3 +58,55 @@ def test_batches_gone_from_the_outbox_are_forgotten():
         t.sent(seq, now=0.0)
     t.forget_unknown({2})
     assert t.waiting == 1 and t.holds_back(2, now=1.0)
+
+
+def test_the_window_starts_small_and_grows_by_one_per_quick_ack_up_to_its_maximum():
+    t = tracker(window=3, initial_window=1)
+    assert t.window == 1
+    for seq in range(1, 5):
+        t.sent(seq, now=0.0)
+        t.acknowledged(seq, now=0.5)  # well within a quarter of the 10 s timeout
+    assert t.window == 3
+
+
+def test_a_slow_ack_shrinks_the_window_but_never_below_one():
+    t = tracker(window=8, initial_window=4)
+    t.sent(1, now=0.0)
+    t.acknowledged(1, now=2.6)  # beyond a quarter of the timeout: it waited in a queue
+    assert t.window == 3
+    for seq in range(2, 8):
+        t.sent(seq, now=0.0)
+        t.acknowledged(seq, now=9.0)
+    assert t.window == 1
+
+
+def test_an_ack_of_a_re_sent_batch_does_not_steer_the_window():
+    t = tracker(window=8, initial_window=4)
+    t.sent(1, now=0.0)
+    t.sent(1, now=10.0)  # the re-send's PUBACK
+    t.acknowledged(1, now=10.1)  # quick, but it may answer the first send: Karn's rule
+    assert t.window == 4
+
+
+def test_a_timeout_halves_the_window_and_a_new_connection_starts_it_again():
+    t = tracker(window=32, initial_window=2)
+    for seq in range(1, 9):
+        t.sent(seq, now=0.0)
+        t.acknowledged(seq, now=0.1)
+    assert t.window == 10
+    t.sent(20, now=1.0)
+    t.timed_out(20)
+    assert t.window == 5
+    t.timed_out(99)  # not a batch it waits for: no signal
+    assert t.window == 5
+    t.restart_window()
+    assert t.window == 2
+
+
+def test_only_batches_whose_time_is_not_up_count_as_held_back():
+    t = tracker()
+    t.sent(1, now=0.0)
+    t.sent(2, now=5.0)
+    assert t.held_back(now=9.0) == 2
+    assert t.held_back(now=12.0) == 1  # batch 1 is overdue: it will be sent again
+    assert t.held_back(now=15.0) == 0

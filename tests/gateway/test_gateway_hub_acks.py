@@ -82,3 +82,51 @@ async def test_without_a_hub_the_batch_stays_and_is_sent_again(mosquitto, tmp_pa
     wait_until(lambda: len(collector.batches()) >= 3, 10, "the batch three times")
     assert {b["batch_seq"] for b in collector.batches()} == {1}  # the same batch, the same body
     assert len({json.dumps(b, sort_keys=True) for b in collector.batches()}) == 1
+
+
+async def test_without_a_hub_only_the_first_batch_travels(mosquitto, tmp_path: Path, collector_factory):
+    """The hub-ack window starts at one batch and a timeout keeps it there: a gateway whose acks
+    don't come re-sends one batch, not its whole backlog (gateway/ack_tracker.py)."""
+    collector = collector_factory(mosquitto.port, GATEWAY)
+    with Outbox.open(tmp_path / "o.sqlite3") as outbox:
+        for systolic in range(130, 136):
+            outbox.add(bp_reading(systolic))
+        publisher = publisher_for(mosquitto.port, outbox, timeout_s=0.3, timeout_max_s=0.6, jitter=0.0,
+                                  window=8, initial_window=1)
+        stop = asyncio.Event()
+        publisher.start()
+        task = asyncio.create_task(publisher.run(stop))
+        await wait_until_async(lambda: publisher.stats.batches_resent >= 3, 15, "three re-sends")
+        stop.set()
+        await task
+        await publisher.stop(grace_s=0.2)
+        assert outbox.depth == 6
+        assert publisher.tracker.window == 1
+    wait_until(lambda: len(collector.batches()) >= 4, 10, "the first batch four times")
+    assert {b["batch_seq"] for b in collector.batches()} == {1}
+
+
+async def test_quick_hub_acks_open_the_window(db_dsn, mosquitto, tmp_path: Path):
+    service = IngestService(settings_for(db_dsn, mosquitto.port))
+    service.start()
+    assert service.consumer.wait_subscribed(15)
+    try:
+        with Outbox.open(tmp_path / "o.sqlite3") as outbox:
+            readings = [bp_reading(systolic) for systolic in range(100, 112)]
+            for reading in readings:
+                outbox.add(reading)
+            publisher = publisher_for(mosquitto.port, outbox, window=4, initial_window=1)
+            stop = asyncio.Event()
+            publisher.start()
+            task = asyncio.create_task(publisher.run(stop))
+            await wait_until_async(lambda: outbox.depth == 0, 30, "every batch acknowledged by the hub")
+            stop.set()
+            await task
+            await publisher.stop()
+        assert publisher.stats.batches_acked == 12 and publisher.stats.batches_resent == 0
+        assert publisher.tracker.window > 1  # local acks take milliseconds: each one grew it
+        stored = count(db_dsn, "SELECT count(*) FROM readings WHERE reading_id = ANY(%s)",
+                       [r.reading_id for r in readings])
+        assert stored == 12
+    finally:
+        service.shutdown()
