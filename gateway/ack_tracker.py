@@ -126,8 +126,11 @@ class AckTracker:
     def waiting(self) -> int:
         return len(self._waiting)
 
-    def next_deadline(self) -> float | None:
-        return min((w.deadline for w in self._waiting.values()), default=None)
+    def next_deadline(self, after: float | None = None) -> float | None:
+        """The earliest deadline (only those later than ``after``, if given)."""
+        return min(
+            (w.deadline for w in self._waiting.values() if after is None or w.deadline > after), default=None
+        )
 
     def forget_unknown(self, open_batches: set[int]) -> None:
         """Drop batches the outbox no longer has (acked by an ack that raced a re-send)."""

@@ -110,3 +110,6 @@ def test_only_batches_whose_time_is_not_up_count_as_held_back():
     assert t.held_back(now=9.0) == 2
     assert t.held_back(now=12.0) == 1  # batch 1 is overdue: it will be sent again
     assert t.held_back(now=15.0) == 0
+    assert t.next_deadline() == 10.0
+    assert t.next_deadline(after=12.0) == 15.0  # the overdue one waits for room, not for time
+    assert t.next_deadline(after=15.0) is None
