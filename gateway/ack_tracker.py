@@ -8,6 +8,13 @@ If it does not arrive within the timeout, the batch is sent again, with the same
 as long, up to ``timeout_max_s``, less a random part (``jitter``) so that a thousand gateways
 that lost the same hub do not re-send in the same second.
 
+**The timeout** adapts to how long acks take, as TCP's retransmission timer does (RFC 6298):
+a smoothed ack delay and its variation give ``srtt + 4 * rttvar``, never less than
+``timeout_s`` nor more than ``timeout_max_s``; a timeout doubles it, and it stays doubled
+for the batches that follow until a valid sample comes back. A hub draining a fleet's backlog
+acks after tens of seconds, not milliseconds; with a fixed 10 s every batch in its queue
+would be sent twice.
+
 **The window** (how many batches may await the hub's ack) adapts, because a fixed one
 collapses under a fleet-wide backlog: a thousand gateways reconnecting with 32 batches each
 put more in the broker's queue than the hub commits within the timeout, every batch times
@@ -56,14 +63,32 @@ class AckTracker:
         self._rng = rng
         self._waiting: dict[int, _Waiting] = {}
         self._window = self._start_window()
+        self._srtt: float | None = None
+        self._rttvar = 0.0
+        self._timeout = policy.timeout_s
 
     def _start_window(self) -> int:
         return max(1, min(self.policy.initial_window, self.policy.window))
 
     def timeout_for(self, attempts: int) -> float:
         """How long attempt number ``attempts`` (1, 2, ...) waits for its ack."""
-        base = min(self.policy.timeout_max_s, self.policy.timeout_s * 2.0 ** max(0, attempts - 1))
+        base = min(self.policy.timeout_max_s, self._timeout * 2.0 ** max(0, attempts - 1))
         return base * (1 - self.policy.jitter * self._rng())
+
+    @property
+    def timeout(self) -> float:
+        """The current timeout of a first send, before jitter."""
+        return self._timeout
+
+    def _sample(self, delay: float) -> None:
+        # RFC 6298 section 2, with its gains (1/8, 1/4) and K = 4.
+        if self._srtt is None:
+            self._srtt, self._rttvar = delay, delay / 2
+        else:
+            self._rttvar = 0.75 * self._rttvar + 0.25 * abs(self._srtt - delay)
+            self._srtt = 0.875 * self._srtt + 0.125 * delay
+        estimate = self._srtt + 4 * self._rttvar
+        self._timeout = min(self.policy.timeout_max_s, max(self.policy.timeout_s, estimate))
 
     # -- the window -------------------------------------------------------------------------
 
@@ -77,9 +102,11 @@ class AckTracker:
         self._window = self._start_window()
 
     def timed_out(self, batch_seq: int) -> None:
-        """The batch's ack is overdue and it is about to be sent again: halve the window."""
+        """The batch's ack is overdue and it is about to be sent again: halve the window, and
+        double the timeout (RFC 6298 5.5) until an ack gives a new estimate."""
         if batch_seq in self._waiting:
             self._window = max(1, self._window // 2)
+            self._timeout = min(self.policy.timeout_max_s, self._timeout * 2)
 
     def held_back(self, now: float) -> int:
         """Batches waiting for their ack whose time is not up: they still count as out."""
@@ -102,6 +129,7 @@ class AckTracker:
         if waiting is None:
             return None
         if waiting.attempts == 1:
+            self._sample(now - waiting.sent_at)
             if now - waiting.sent_at <= self.policy.timeout_s * self.policy.fast_ack_fraction:
                 self._window = min(self.policy.window, self._window + 1)
             else:

@@ -113,3 +113,29 @@ def test_only_batches_whose_time_is_not_up_count_as_held_back():
     assert t.next_deadline() == 10.0
     assert t.next_deadline(after=12.0) == 15.0  # the overdue one waits for room, not for time
     assert t.next_deadline(after=15.0) is None
+
+
+def test_slow_acks_lengthen_the_timeout_and_quick_ones_bring_it_back_to_its_floor():
+    t = tracker()  # floor 10 s, ceiling 60 s
+    t.sent(1, now=0.0)
+    t.acknowledged(1, now=8.0)  # first sample: 8 + 4 * 4 = 24 s
+    assert t.timeout == pytest.approx(24.0)
+    assert t.sent(2, now=100.0) == pytest.approx(124.0)
+    for seq in range(3, 40):
+        t.sent(seq, now=0.0)
+        t.acknowledged(seq, now=0.05)
+    assert t.timeout == 10.0  # never below the configured timeout
+
+
+def test_a_timeout_doubles_the_timeout_for_the_batches_that_follow():
+    t = tracker()
+    t.sent(1, now=0.0)
+    t.timed_out(1)
+    assert t.timeout == 20.0
+    assert t.sent(2, now=0.0) == 20.0  # a new batch waits the doubled time
+    t.timed_out(2)
+    t.timed_out(2)
+    assert t.timeout == 60.0  # capped
+    t.sent(1, now=0.0)  # the re-send's PUBACK
+    t.acknowledged(1, now=1.0)  # an ack of a re-sent batch is no sample (Karn)
+    assert t.timeout == 60.0
