@@ -195,10 +195,10 @@ async def list_readings(
         "to": end.isoformat() if end else None,
     }
     async with database.transaction() as conn, conn.cursor(row_factory=tuple_row) as answer:
-        # Pipeline mode: BEGIN goes with the citizen check, the read with its audit row, and
-        # each group is one round trip (three with COMMIT, where each statement waited for
-        # the one before: five, six for buckets). The read's rows are fetched once the
-        # pipeline has been synced; an error in it is raised there, and nothing commits.
+        # Pipeline mode: BEGIN goes with the citizen check and the read with its audit row,
+        # one round trip each, then COMMIT: three in all, where each statement used to wait
+        # for the one before (five, six for buckets). The read's rows are fetched once the
+        # pipeline has been synced; an error in the read is raised there, and nothing commits.
         async with conn.pipeline():
             citizen = await authorize_citizen(
                 conn, caller, citizen_id, Permission.CLINICAL_READ, action=Action.READ, resource=resource
@@ -210,8 +210,12 @@ async def list_readings(
                 # bucket_start is written in the citizen's zone: the transaction's TimeZone
                 # (set_config local: the pooled connection goes back in UTC).
                 await conn.execute("SELECT set_config('TimeZone', %s, true)", (citizen["timezone"],))
-                bucket_params = {**params, "width": BUCKET_WIDTH[bucket], "tz": citizen["timezone"]}
-                bucket_params["bucket"] = bucket
+                bucket_params = {
+                    **params,
+                    "width": BUCKET_WIDTH[bucket],
+                    "tz": citizen["timezone"],
+                    "bucket": bucket,
+                }
                 await answer.execute(_bucket_query(conditions), bucket_params, prepare=True)
             await audit.record(
                 conn,
