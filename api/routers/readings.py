@@ -194,33 +194,41 @@ async def list_readings(
         "from": start.isoformat() if start else None,
         "to": end.isoformat() if end else None,
     }
-    async with database.transaction() as conn:
-        citizen = await authorize_citizen(
-            conn, caller, citizen_id, Permission.CLINICAL_READ, action=Action.READ, resource=resource
-        )
-        if bucket is None:
-            params["limit"] = limit + 1
-            query = sql.SQL(
-                "SELECT r.measured_at, r.reading_id, to_json(x)::text AS doc FROM readings r, "
-                "LATERAL (SELECT {}) x WHERE {} "
-                "ORDER BY r.measured_at DESC, r.reading_id DESC LIMIT %(limit)s"
-            ).format(sql.SQL(_QUALIFIED_COLUMNS), sql.SQL(" AND ").join(conditions))
-            async with conn.cursor(row_factory=tuple_row) as tuples:
-                await tuples.execute(query, params, prepare=True)
-                raw = await tuples.fetchall()
-        else:
-            bucket_page = await _buckets(conn, conditions, params, bucket, citizen["timezone"])
-        await audit.record(
-            conn,
-            caller,
-            Action.READ,
-            resource,
-            citizen_id=citizen_id,
-            details={k: v for k, v in details.items() if v is not None},
-        )
+    async with database.transaction() as conn, conn.cursor(row_factory=tuple_row) as answer:
+        # Pipeline mode: BEGIN goes with the citizen check and the read with its audit row,
+        # one round trip each, then COMMIT: three in all, where each statement used to wait
+        # for the one before (five, six for buckets). The read's rows are fetched once the
+        # pipeline has been synced; an error in the read is raised there, and nothing commits.
+        async with conn.pipeline():
+            citizen = await authorize_citizen(
+                conn, caller, citizen_id, Permission.CLINICAL_READ, action=Action.READ, resource=resource
+            )
+            if bucket is None:
+                params["limit"] = limit + 1
+                await answer.execute(_raw_query(conditions), params, prepare=True)
+            else:
+                # bucket_start is written in the citizen's zone: the transaction's TimeZone
+                # (set_config local: the pooled connection goes back in UTC).
+                await conn.execute("SELECT set_config('TimeZone', %s, true)", (citizen["timezone"],))
+                bucket_params = {
+                    **params,
+                    "width": BUCKET_WIDTH[bucket],
+                    "tz": citizen["timezone"],
+                    "bucket": bucket,
+                }
+                await answer.execute(_bucket_query(conditions), bucket_params, prepare=True)
+            await audit.record(
+                conn,
+                caller,
+                Action.READ,
+                resource,
+                citizen_id=citizen_id,
+                details={k: v for k, v in details.items() if v is not None},
+            )
+        rows: list[Any] = await answer.fetchall()
     if bucket is not None:
-        return Response(bucket_page, media_type="application/json")
-    return _readings_page(raw, limit)
+        return Response(rows[0][0], media_type="application/json")
+    return _readings_page(rows, limit)
 
 
 # The hot path (a clinician's chart of 90 days) renders each reading's JSON in PostgreSQL and
@@ -229,11 +237,26 @@ async def list_readings(
 _QUALIFIED_COLUMNS = ", ".join(f"r.{column.strip()}" for column in READING_COLUMNS.split(","))
 
 
-def _readings_page(rows: list[tuple[Any, ...]], limit: int) -> Response:
-    """Rows of (measured_at, reading_id, JSON text), newest first, one more than the page."""
+def _raw_query(conditions: list[sql.Composable]) -> sql.Composed:
+    """The page (one more than the limit, for the cursor), each reading as its JSON text."""
+    return sql.SQL(
+        "SELECT to_json(x)::text AS doc FROM readings r, LATERAL (SELECT {}) x WHERE {} "
+        "ORDER BY r.measured_at DESC, r.reading_id DESC LIMIT %(limit)s"
+    ).format(sql.SQL(_QUALIFIED_COLUMNS), sql.SQL(" AND ").join(conditions))
+
+
+def _readings_page(rows: list[tuple[str]], limit: int) -> Response:
+    """Rows of one JSON text each, newest first, one more than the page.
+
+    The cursor's sort key is read back from the page's last item rather than fetched as two
+    more columns of every row: one JSON parse instead of ~300 datetimes and UUIDs loaded.
+    """
     page = rows[:limit]
-    cursor = encode_cursor(page[-1][0], page[-1][1]) if len(rows) > limit else None
-    body = '{"items":[' + ",".join(doc for _, _, doc in page) + '],"next_cursor":' + json.dumps(cursor) + "}"
+    cursor = None
+    if len(rows) > limit:
+        last = json.loads(page[-1][0])
+        cursor = encode_cursor(datetime.fromisoformat(last["measured_at"]), UUID(last["reading_id"]))
+    body = '{"items":[' + ",".join(doc for (doc,) in page) + '],"next_cursor":' + json.dumps(cursor) + "}"
     return Response(body, media_type="application/json")
 
 
@@ -250,16 +273,15 @@ def _metric_name(col: str) -> sql.Composable:
     )
 
 
-async def _buckets(
-    conn: Any, conditions: list[sql.Composable], params: dict[str, Any], bucket: str, timezone: str
-) -> str:
+def _bucket_query(conditions: list[sql.Composable]) -> sql.Composed:
     """The BucketedReadings page as JSON text, aggregated and written by PostgreSQL in one row.
 
     Building ~90 items of nested dicts and dumping them cost the API ~1.5 ms of CPU a request;
     json_build_object in the statement that aggregates costs the database a fraction of that.
     Metrics without values are left out (json_strip_nulls), and bucket_start is written in the
-    citizen's zone because the transaction's TimeZone is set to it (SET LOCAL: the pooled
-    connection goes back in UTC). The shape is BucketedReadings' (tests and schemathesis).
+    citizen's zone because the transaction's TimeZone is set to it. Parameters: the
+    conditions', ``width``, ``tz`` and ``bucket``. The shape is BucketedReadings' (tests and
+    schemathesis); an aggregate without GROUP BY always returns its one row.
     """
     aggregates = sql.SQL(", ").join(
         sql.SQL(
@@ -286,7 +308,7 @@ async def _buckets(
         )
         for col in _METRIC_COLUMNS
     )
-    query = sql.SQL(
+    return sql.SQL(
         "SELECT json_build_object('bucket', %(bucket)s::text, 'timezone', %(tz)s::text, 'items', "
         "COALESCE(json_agg(json_build_object('bucket_start', b.bucket_start, 'kind', b.kind, "
         "'count', b.readings, 'metrics', json_strip_nulls(json_build_object({metrics}))) "
@@ -295,15 +317,6 @@ async def _buckets(
         "count(*) AS readings, {aggregates} FROM readings r WHERE {conditions} "
         "AND NOT r.implausible AND NOT r.clock_in_future GROUP BY 1, 2) b"
     ).format(metrics=metrics, aggregates=aggregates, conditions=sql.SQL(" AND ").join(conditions))
-    await conn.execute("SELECT set_config('TimeZone', %s, true)", (timezone,))
-    async with conn.cursor(row_factory=tuple_row) as tuples:
-        await tuples.execute(
-            query, {**params, "width": BUCKET_WIDTH[bucket], "tz": timezone, "bucket": bucket}, prepare=True
-        )
-        row = await tuples.fetchone()
-    assert row is not None  # noqa: S101 - an aggregate without GROUP BY always returns a row
-    page: str = row[0]
-    return page
 
 
 @router.get(
