@@ -248,6 +248,9 @@ class BatchWriter:
         self.strategy: WriteStrategy = strategy if strategy is not None else StagingCopyStrategy()
         try:
             self.strategy.prepare(conn)
+            # From the first batch on: otherwise the row trigger (PL/pgSQL per reading, ~20 times
+            # the batch statement's cost) counts each new connection's first batch.
+            summaries.take_over(conn)
         except psycopg.Error as error:
             raise classify_database_error(error) from error
 
