@@ -8,9 +8,10 @@ statement instead (:func:`record`, after the ledger has said which readings are 
 duplicate never counts twice) and switches the trigger off on its connection.
 
 Exactly once either way: the statement runs only where the setting that turns the trigger
-off is in force. On a connection's first batch it is not yet: the trigger counted that
-batch, and :func:`record` sets it for the batches that follow (a rolled-back transaction
-takes it back, and the next batch sets it again).
+off is in force. :class:`~ingest.writer.BatchWriter` sets it when it is given its connection
+(:func:`take_over`). Where it is not in force (lost to RESET ALL, or a rolled-back
+transaction took back a later :func:`record`'s), the trigger counted that batch, and
+:func:`record` sets it for the batches that follow.
 """
 
 from __future__ import annotations

@@ -163,13 +163,16 @@ ORDER BY address, gateway_time DESC
     own_gateway=binding.speaks_for_device(STAGING_TABLE),
 )
 
+# NOT EXISTS first, as for gateways (ingest/writer.py, _INSERT_NEW_GATEWAYS): ON CONFLICT alone
+# waits for the other writer's transaction on every device it has touched.
 _INSERT_NEW_DEVICES = sql.SQL("""
 INSERT INTO devices (address, kind, serial, manufacturer, model, firmware, battery_level, battery_at,
                      first_seen, last_seen, last_gateway_id)
 SELECT DISTINCT ON (address) address, kind, serial, manufacturer, model, firmware, battery_level,
        CASE WHEN battery_level IS NOT NULL THEN least(gateway_time, now()) END,
        least(gateway_time, now()), least(gateway_time, now()), gateway_id
-FROM {staging}
+FROM {staging} s
+WHERE NOT EXISTS (SELECT 1 FROM devices known WHERE known.address = s.address)
 ORDER BY address, gateway_time DESC
 ON CONFLICT (address) DO NOTHING
 """).format(staging=sql.Identifier(STAGING_TABLE))

@@ -52,16 +52,35 @@ ON CONFLICT (gateway_id) DO UPDATE SET last_seen = now()
 RETURNING gateway_id, last_batch_seq
 """
 
-# Before the heavy insert: create what is new, without locking what exists.
+# Before the heavy insert: create what is new, without locking or waiting for what exists.
+# The NOT EXISTS matters: ON CONFLICT alone checks each existing row through the unique index
+# and waits for any transaction that has updated it, i.e. for the other writer's whole batch
+# (it updates last_seen of the same gateways); at one reading per message every batch holds
+# nearly every gateway, so the two writers ran one after the other (NOTES-ingestpg.md).
+# ON CONFLICT stays for two writers creating the same new gateway at once.
 _INSERT_NEW_GATEWAYS = """
 INSERT INTO gateways (gateway_id, first_seen, last_seen)
-SELECT gid, now(), now() FROM unnest(string_to_array(%s, chr(31))) AS t(gid) ORDER BY gid
+SELECT gid, now(), now() FROM unnest(string_to_array(%s, chr(31))) AS t(gid)
+WHERE NOT EXISTS (SELECT 1 FROM gateways known WHERE known.gateway_id = t.gid)
+ORDER BY gid
 ON CONFLICT (gateway_id) DO NOTHING
 """
 
-_SET_LAST_BATCH_SEQ = """
-UPDATE gateways AS g SET last_batch_seq = v.seq
-FROM unnest(string_to_array(%s, chr(31)), string_to_array(%s, chr(31))::bigint[]) AS v(gid, seq)
+# Lock the batch's gateways in sorted order (concurrent workers never deadlock) and read their
+# current high-water mark; READ COMMITTED's FOR UPDATE returns the newest committed version.
+# A lock, not an update: each gateway row then gets one new version per batch, from
+# _TOUCH_GATEWAYS, instead of two (last_seen, then last_batch_seq).
+_LOCK_READING_GATEWAYS = """
+SELECT gateway_id, last_batch_seq FROM gateways
+WHERE gateway_id = ANY(string_to_array(%s, chr(31)))
+ORDER BY gateway_id
+FOR UPDATE
+"""
+
+# Rows already locked by _LOCK_READING_GATEWAYS. An empty mark (NULL) keeps the stored one.
+_TOUCH_GATEWAYS = """
+UPDATE gateways AS g SET last_seen = now(), last_batch_seq = coalesce(v.seq, g.last_batch_seq)
+FROM unnest(string_to_array(%s, chr(31)), string_to_array(%s, chr(31), '')::bigint[]) AS v(gid, seq)
 WHERE g.gateway_id = v.gid
 """
 
@@ -229,6 +248,9 @@ class BatchWriter:
         self.strategy: WriteStrategy = strategy if strategy is not None else StagingCopyStrategy()
         try:
             self.strategy.prepare(conn)
+            # From the first batch on: otherwise the row trigger (PL/pgSQL per reading, ~20 times
+            # the batch statement's cost) counts each new connection's first batch.
+            summaries.take_over(conn)
         except psycopg.Error as error:
             raise classify_database_error(error) from error
 
@@ -279,19 +301,27 @@ class BatchWriter:
         seqs: dict[str, list[int]] = {}
         for batch in batches:
             seqs.setdefault(batch.gateway_id, []).append(batch.batch_seq)
-        rows = self.conn.execute(_UPSERT_READING_GATEWAYS, (_packed(sorted(seqs)),)).fetchall()
-        marks: dict[str, int] = {}
+        ids = sorted(seqs)
+        rows = self.conn.execute(_LOCK_READING_GATEWAYS, (_packed(ids),)).fetchall()
+        if len(rows) < len(ids):
+            # _INSERT_NEW_GATEWAYS created every gateway in this transaction and nothing deletes
+            # gateways, so this does not happen; if it ever does, create them rather than lose
+            # their last_seen and marks.
+            found = {gateway_id for gateway_id, _ in rows}
+            absent = [g for g in ids if g not in found]
+            rows += self.conn.execute(_UPSERT_READING_GATEWAYS, (_packed(absent),)).fetchall()
+        marks: dict[str, int | None] = {}
         gap_rows: list[tuple[str, int, int]] = []
         late_rows: list[tuple[str, int]] = []
         for gateway_id, last_seq in rows:
             mark, gaps, late = detect_gaps(last_seq, seqs[gateway_id])
-            if mark is not None and mark != last_seq:
-                marks[gateway_id] = mark
+            marks[gateway_id] = mark if mark != last_seq else None
             gap_rows += [(gateway_id, expected, received) for expected, received in gaps]
             late_rows += [(gateway_id, seq) for seq in late]
-        if marks:
-            ids = sorted(marks)
-            self.conn.execute(_SET_LAST_BATCH_SEQ, (_packed(ids), _packed(marks[g] for g in ids)))
+        self.conn.execute(
+            _TOUCH_GATEWAYS,
+            (_packed(ids), _packed("" if marks[g] is None else str(marks[g]) for g in ids)),
+        )
         if gap_rows:
             self.conn.execute(
                 _INSERT_GAPS,

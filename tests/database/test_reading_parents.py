@@ -210,7 +210,7 @@ def test_downgrade_restores_the_foreign_keys_and_upgrade_the_guards_with_the_dat
         stored, rows = ingest(dsn, _address())  # a new device: nothing but readings points at it
         assert stored == 3
         device = rows[0][0]
-        assert current_revision(dsn) == "0010"
+        assert current_revision(dsn) == "0011"
         downgrade(dsn, "0009")
         with psycopg.connect(dsn, autocommit=True) as conn:
             assert [r[0] for r in conn.execute(fks)] == [

@@ -109,8 +109,10 @@ def test_summaries_equal_a_recomputation_after_late_duplicate_reassigned_and_del
 
         writer_conn = psycopg.connect(db_dsn, autocommit=True)
         writer = BatchWriter(writer_conn)
+        # The writer took the summaries over; as if the setting had been lost (RESET ALL).
+        writer_conn.execute("RESET homevitals.summaries")
         gateway = f"gw-{uuid.uuid4().hex[:8]}"
-        # 1. Ten days of morning and evening pairs; the first batch on a fresh connection is
+        # 1. Ten days of morning and evening pairs; the first batch without the setting is
         #    counted by the row trigger, the later ones by ingest's batch statement.
         days = [
             bp(ADDRESS_A, NOW - timedelta(days=d, hours=h, minutes=m), 120 + d + m, 80 + d, 60 + m)
@@ -205,4 +207,16 @@ def test_a_timezone_change_moves_the_citizens_days(db_dsn):
         assert conn.execute("SELECT local_date::text FROM daily_summaries").fetchall() == [("2026-03-11",)]
         conn.execute("UPDATE citizens SET timezone = 'Atlantic/Reykjavik' WHERE id = %s", (citizen,))
         assert conn.execute("SELECT local_date::text FROM daily_summaries").fetchall() == [("2026-03-10",)]
+        assert summary_differences(conn, [citizen]) == []
+
+
+def test_a_new_writers_first_batch_is_counted_once_by_the_batch_statement(db_dsn):
+    with psycopg.connect(db_dsn, autocommit=True) as conn:
+        citizen = insert_citizen(conn, "Bo", "X")
+        insert_assignment(conn, insert_device(conn, ADDRESS_A), citizen, start=NOW - timedelta(days=3))
+        writer = BatchWriter(conn)
+        assert conn.execute("SELECT current_setting('homevitals.summaries', true)").fetchone() == ("batched",)
+        readings = [bp(ADDRESS_A, NOW - timedelta(hours=h), 120 + h, 80) for h in range(3)]
+        assert writer.write([envelope("gw-first-batch", readings, 1)]).stored == 3
+        assert conn.execute("SELECT sum(readings) FROM daily_summaries").fetchone() == (3,)
         assert summary_differences(conn, [citizen]) == []
