@@ -136,7 +136,8 @@ def backlog(
     print(header(durable=durable))
     print(
         f"# gateways: batch {batch_size}, {window} awaiting PUBACK, {hub_acks.initial_window} to "
-        f"{hub_acks.window} awaiting the hub ack (adaptive), ack timeout {hub_acks.timeout_s:g} s doubling to {hub_acks.timeout_max_s:g} s, "
+        f"{hub_acks.window} awaiting the hub ack (adaptive), ack timeout at least {hub_acks.timeout_s:g} s "
+        f"(adaptive), doubling to {hub_acks.timeout_max_s:g} s, "
         f"linger {linger:g} s; "
         f"{processes} processes; open files limit {files:,}"
     )
