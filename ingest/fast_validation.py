@@ -1,0 +1,390 @@
+"""An accept-only fast path for readings messages: msgspec decodes, the rows are built directly.
+
+:func:`ingest.validation.validate_readings` tries this first. It answers either a
+:class:`ValidBatch` whose rows are exactly the ones the pydantic path builds (field by field,
+types too), or ``None``: "not sure", and the pydantic path decides, as the sole authority for
+refusals (so every Rejection keeps its reason and detail). It answers ``None`` whenever the
+message is in any way unusual, which a gateway's own output never is:
+
+- any byte outside ASCII or any backslash: no escapes, so no ``\\u0000``, no escaped quote
+  (a key can then be counted), no question of string lengths in code points or of how a
+  serialiser escapes; a key spaced from its colon (the key count below would miss it);
+- anything msgspec refuses: a missing or unknown key, a wrong type, a number out of range, a
+  pattern not matched (patterns are written ``\\A...\\Z`` with ASCII classes: fullmatch, as the
+  schema's are applied);
+- a repeated key: msgspec, like pydantic's parser, keeps the last value, so the keys are
+  counted (optional fields default to ``UNSET`` to know which were given) against the
+  payload's ``":`` count, as ingest.validation's own quick check does;
+- a timestamp Python's parser refuses, a measurement that is not finite or whose shortest
+  text has a negative exponent (pydantic writes ``0.00001`` where Python writes ``1e-05``), a
+  payload ``gateway_id`` other than the topic's.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime
+from typing import Annotated, Final, Literal, TypeVar
+from uuid import UUID
+
+import msgspec
+from msgspec import UNSET, Meta, Struct, UnsetType
+from pydantic_core import TzInfo
+
+from homevitals.contract.kinds import KINDS
+from homevitals.contract.models import (
+    ADDRESS_PATTERN,
+    MAX_READINGS_PER_BATCH,
+    NAIVE_TIMESTAMP_PATTERN,
+    SCHEMA_ID,
+    UTC_TIMESTAMP_PATTERN,
+    Kind,
+)
+from ingest.limits import implausible_reasons
+from ingest.rows import PreparedReading, ValidBatch, real_column
+
+#: A key's closing quote with whitespace before its colon (ingest.validation uses it too).
+SPACED_COLON: Final = re.compile(rb'"[ \t\r\n]+:')
+
+# pydantic gives UTC timestamps this tzinfo; the rows carry the same type.
+_UTC: Final = TzInfo(0)
+
+
+def _fullmatch(schema_pattern: str) -> str:
+    r"""The contract's ``^...$`` pattern as msgspec applies it (``re.search``) with fullmatch
+    meaning: ``\A...\Z`` (``$`` would also match before a final newline) and ASCII digits."""
+    assert schema_pattern.startswith("^")  # noqa: S101
+    assert schema_pattern.endswith("$")  # noqa: S101
+    return r"\A" + schema_pattern[1:-1].replace(r"\d", "[0-9]") + r"\Z"
+
+
+UtcText = Annotated[str, Meta(pattern=_fullmatch(UTC_TIMESTAMP_PATTERN))]
+NaiveText = Annotated[str, Meta(pattern=_fullmatch(NAIVE_TIMESTAMP_PATTERN))]
+Text64 = Annotated[str, Meta(max_length=64)]
+
+
+class _Object(Struct, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class _Device(_Object):
+    address: Annotated[str, Meta(pattern=_fullmatch(ADDRESS_PATTERN))]
+    serial: Text64 | UnsetType | None = UNSET
+    manufacturer: Text64 | UnsetType | None = UNSET
+    model: Text64 | UnsetType | None = UNSET
+    firmware: Text64 | UnsetType | None = UNSET
+
+
+class _Raw(_Object):
+    uuid: Annotated[str, Meta(pattern=r"\A[0-9a-f]{4}\Z")]
+    hex: Annotated[str, Meta(pattern=r"\A(?:[0-9a-f]{2})+\Z", max_length=1024)]
+
+
+class _BloodPressureValues(_Object):
+    systolic: float | None
+    diastolic: float | None
+    mean_arterial_pressure: float | None
+    pulse_rate: float | UnsetType | None = UNSET
+
+
+class _WeightValues(_Object):
+    weight: float | None
+    bmi: float | UnsetType | None = UNSET
+    height: float | UnsetType | None = UNSET
+
+
+class _GlucoseValues(_Object):
+    glucose: float | None
+    sequence_number: Annotated[int, Meta(ge=0, le=65535)] | UnsetType | None = UNSET
+
+
+class _TemperatureValues(_Object):
+    temperature: float | None
+
+
+class _PulseOximetryValues(_Object):
+    spo2: float | None
+    pulse_rate: float | UnsetType | None = UNSET
+
+
+class _BloodPressureStatus(_Object):
+    body_movement: bool
+    cuff_fit_loose: bool
+    irregular_pulse: bool
+    pulse_rate_range: Literal["in_range", "exceeds_upper", "below_lower", "reserved"]
+    improper_position: bool
+
+
+class _GlucoseStatus(_Object):
+    sample_type: str | UnsetType | None = UNSET
+    sample_location: str | UnsetType | None = UNSET
+    sensor_status: list[str] | UnsetType = UNSET
+
+
+class _TemperatureStatus(_Object):
+    temperature_type: str | UnsetType | None = UNSET
+
+
+class _Reading(_Object, tag_field="kind"):
+    # Required fields first: each kind's subclass adds its own (keyword-only) after these.
+    reading_id: UUID
+    device: _Device
+    user_id: Annotated[int, Meta(ge=0, le=255)] | None
+    device_time: NaiveText | None
+    gateway_time: UtcText
+    measured_at: UtcText
+    time_source: Literal["device", "device_corrected", "gateway"]
+    raw: _Raw
+    original_unit: Annotated[str, Meta(max_length=16)] | UnsetType | None = UNSET
+    invalid_values: list[str] | UnsetType = UNSET
+    battery_level: Annotated[int, Meta(ge=0, le=100)] | UnsetType | None = UNSET
+
+
+class _BloodPressureReading(_Reading, tag="blood_pressure", kw_only=True):
+    unit: Literal["mmHg"]
+    values: _BloodPressureValues
+    status: _BloodPressureStatus | UnsetType | None = UNSET
+
+
+class _WeightReading(_Reading, tag="weight", kw_only=True):
+    unit: Literal["kg"]
+    values: _WeightValues
+    status: UnsetType | None = UNSET
+
+
+class _GlucoseReading(_Reading, tag="glucose", kw_only=True):
+    unit: Literal["mmol/L"]
+    values: _GlucoseValues
+    status: _GlucoseStatus | UnsetType | None = UNSET
+
+
+class _TemperatureReading(_Reading, tag="temperature", kw_only=True):
+    unit: Literal["Cel"]
+    values: _TemperatureValues
+    status: _TemperatureStatus | UnsetType | None = UNSET
+
+
+class _PulseOximetryReading(_Reading, tag="pulse_oximetry", kw_only=True):
+    unit: Literal["%"]
+    values: _PulseOximetryValues
+    status: UnsetType | None = UNSET
+
+
+_AnyReading = (
+    _BloodPressureReading | _WeightReading | _GlucoseReading | _TemperatureReading | _PulseOximetryReading
+)
+
+
+class _Batch(_Object):
+    schema: Literal["homevitals.readings.v1"]
+    gateway_id: str
+    batch_seq: Annotated[int, Meta(ge=0, le=2**63 - 1)]
+    sent_at: UtcText
+    readings: Annotated[list[_AnyReading], Meta(min_length=1, max_length=MAX_READINGS_PER_BATCH)]
+
+
+assert SCHEMA_ID == "homevitals.readings.v1"  # noqa: S101 - the Literal above must follow it
+
+_DECODER: Final = msgspec.json.Decoder(_Batch)
+
+_KIND_OF: Final[dict[type[_Reading], Kind]] = {
+    _BloodPressureReading: Kind.BLOOD_PRESSURE,
+    _WeightReading: Kind.WEIGHT,
+    _GlucoseReading: Kind.GLUCOSE,
+    _TemperatureReading: Kind.TEMPERATURE,
+    _PulseOximetryReading: Kind.PULSE_OXIMETRY,
+}
+
+
+class _KeyPlan:
+    """How to count the keys an object of one struct type was given: its required fields
+    (plus the tag key of a reading) always, each optional field when it is not UNSET."""
+
+    __slots__ = ("optional", "required")
+
+    def __init__(self, struct: type[Struct]) -> None:
+        fields = msgspec.structs.fields(struct)
+        self.required = sum(f.required for f in fields) + (1 if struct in _KIND_OF else 0)
+        self.optional = tuple(f.name for f in fields if not f.required)
+
+    def count(self, value: Struct) -> int:
+        return self.required + sum(getattr(value, name) is not UNSET for name in self.optional)
+
+
+_STRUCTS: Final[tuple[type[Struct], ...]] = (
+    _Batch, _Device, _Raw, *_KIND_OF,
+    _BloodPressureValues, _WeightValues, _GlucoseValues, _TemperatureValues, _PulseOximetryValues,
+    _BloodPressureStatus, _GlucoseStatus, _TemperatureStatus,
+)  # fmt: skip
+_KEYS: Final[dict[type[Struct], _KeyPlan]] = {struct: _KeyPlan(struct) for struct in _STRUCTS}
+_VALUE_STRUCTS: Final[tuple[type[Struct], ...]] = (
+    _BloodPressureValues, _WeightValues, _GlucoseValues, _TemperatureValues, _PulseOximetryValues,
+)  # fmt: skip
+_VALUE_FIELDS: Final = {struct: struct.__struct_fields__ for struct in _VALUE_STRUCTS}
+
+
+class _NotSure(Exception):
+    """The fast path can't vouch for this message."""
+
+
+def _number_json(value: float | int | None) -> str:
+    """The number as pydantic's serialiser writes it (a measurement is a float, 128.0)."""
+    if value is None:
+        return "null"
+    text = repr(value)
+    if type(value) is float and (not math.isfinite(value) or "e-" in text):
+        raise _NotSure
+    return text
+
+
+def _values(values: Struct) -> tuple[dict[str, float | int | None], str]:
+    """``values`` as pydantic's ``to_python`` and ``to_json`` give them: every field, in order."""
+    as_dict: dict[str, float | int | None] = {}
+    parts = []
+    for name in _VALUE_FIELDS[type(values)]:
+        value = getattr(values, name)
+        if value is UNSET:
+            value = None
+        as_dict[name] = value
+        parts.append(f'"{name}":{_number_json(value)}')
+    return as_dict, "{" + ",".join(parts) + "}"
+
+
+def _text_json(value: str | None) -> str:
+    # Plain ASCII without quotes, backslashes or control characters (the payload has no
+    # backslash, msgspec refuses raw control characters): written as is, as pydantic does.
+    return "null" if value is None else f'"{value}"'
+
+
+def _status_json(status: Struct | UnsetType | None) -> str | None:
+    if status is None or status is UNSET:
+        return None
+    if type(status) is _BloodPressureStatus:
+        return (
+            f'{{"body_movement":{_bool_json(status.body_movement)},'
+            f'"cuff_fit_loose":{_bool_json(status.cuff_fit_loose)},'
+            f'"irregular_pulse":{_bool_json(status.irregular_pulse)},'
+            f'"pulse_rate_range":"{status.pulse_rate_range}",'
+            f'"improper_position":{_bool_json(status.improper_position)}}}'
+        )
+    if type(status) is _GlucoseStatus:
+        sensor = [] if status.sensor_status is UNSET else status.sensor_status
+        return (
+            f'{{"sample_type":{_text_json(_given(status.sample_type))},'
+            f'"sample_location":{_text_json(_given(status.sample_location))},'
+            f'"sensor_status":[{",".join(_text_json(s) for s in sensor)}]}}'
+        )
+    if type(status) is _TemperatureStatus:
+        return f'{{"temperature_type":{_text_json(_given(status.temperature_type))}}}'
+    raise _NotSure
+
+
+def _bool_json(value: bool) -> str:
+    return "true" if value else "false"
+
+
+_T = TypeVar("_T")
+
+
+def _given(value: _T | UnsetType) -> _T | None:
+    return None if isinstance(value, UnsetType) else value
+
+
+def _utc_time(text: str) -> datetime:
+    # The text matched the contract's UTC pattern, so Python's parser sees only that form;
+    # what it refuses (a 30 February) pydantic refuses too, and the pydantic path says so.
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=_UTC)
+    except ValueError:
+        raise _NotSure from None
+
+
+def _device_time(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise _NotSure from None
+
+
+def _key_count(batch: _Batch) -> int:
+    keys = _KEYS
+    count = keys[_Batch].count(batch)
+    for reading in batch.readings:
+        count += (
+            keys[type(reading)].count(reading)
+            + keys[_Device].count(reading.device)
+            + keys[_Raw].count(reading.raw)
+            + keys[type(reading.values)].count(reading.values)
+        )
+        status = reading.status
+        if status is not None and status is not UNSET:
+            count += keys[type(status)].count(status)
+    return count
+
+
+def accept_readings(payload: bytes, gateway_id: str, *, future_limit: datetime) -> ValidBatch | None:
+    """The rows of a readings message from the topic of ``gateway_id``, or None: not sure.
+
+    ``future_limit``: a ``measured_at`` after it is flagged ``clock_in_future``.
+    """
+    if not payload.isascii() or b"\\" in payload or SPACED_COLON.search(payload) is not None:
+        return None
+    try:
+        batch = _DECODER.decode(payload)
+    except msgspec.MsgspecError:
+        return None
+    if batch.gateway_id != gateway_id or payload.count(b'":') != _key_count(batch):
+        return None
+    try:
+        _utc_time(batch.sent_at)
+        rows = [_row(reading, gateway_id, batch.batch_seq, future_limit) for reading in batch.readings]
+    except _NotSure:
+        return None
+    return ValidBatch(gateway_id=gateway_id, batch_seq=batch.batch_seq, readings=rows)
+
+
+def _row(reading: _Reading, gateway_id: str, batch_seq: int, future_limit: datetime) -> PreparedReading:
+    kind = _KIND_OF[type(reading)]
+    values_struct: Struct = reading.values  # type: ignore[attr-defined]
+    values, values_json = _values(values_struct)
+    reasons = implausible_reasons(kind, values)
+    main_field = KINDS[kind].main_value
+    device = reading.device
+    raw = reading.raw
+    measured_at = _utc_time(reading.measured_at)
+    invalid_values = _given(reading.invalid_values)
+    return PreparedReading(
+        reading_id=reading.reading_id,
+        measured_at=measured_at,
+        kind=str(kind),
+        address=device.address.upper(),
+        user_slot=reading.user_id,
+        gateway_id=gateway_id,
+        batch_seq=batch_seq,
+        device_time=_device_time(reading.device_time),
+        gateway_time=_utc_time(reading.gateway_time),
+        time_source=reading.time_source,
+        unit=reading.unit,  # type: ignore[attr-defined]
+        original_unit=_given(reading.original_unit),
+        systolic=real_column(values.get("systolic")),
+        diastolic=real_column(values.get("diastolic")),
+        mean_arterial_pressure=real_column(values.get("mean_arterial_pressure")),
+        pulse_rate=real_column(values.get("pulse_rate")),
+        value=values.get(main_field) if main_field is not None else None,
+        values_json=values_json,
+        status_json=_status_json(reading.status),  # type: ignore[attr-defined]
+        invalid_values=invalid_values or None,
+        implausible=bool(reasons),
+        implausible_reasons=reasons or None,
+        clock_in_future=measured_at > future_limit,
+        raw_uuid=raw.uuid,
+        raw=bytes.fromhex(raw.hex),
+        serial=_given(device.serial),
+        manufacturer=_given(device.manufacturer),
+        model=_given(device.model),
+        firmware=_given(device.firmware),
+        battery_level=_given(reading.battery_level),
+    )
