@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from homevitals.contract import GatewayStatus, ReadingsBatch
 from homevitals.contract.kinds import KINDS
 from homevitals.contract.models import SCHEMA_ID, gateway_id_from_topic
-from ingest.fast_validation import SPACED_COLON, accept_readings
+from ingest.fast_validation import accept_readings
 from ingest.limits import implausible_reasons
 
 # Re-exported: the writer, the consumer and the tests import the row types from here.
@@ -109,6 +109,10 @@ def _refuse_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
 
 
 
+# A key's closing quote with whitespace before its colon.
+_SPACED_COLON = re.compile(rb'"[ \t\r\n]+:')
+
+
 def _surely_no_duplicate_key(payload: bytes, batch: ReadingsBatch) -> bool:
     """True only when no object of the validated ``payload`` repeats a key; cheap.
 
@@ -120,7 +124,7 @@ def _surely_no_duplicate_key(payload: bytes, batch: ReadingsBatch) -> bool:
     """
     return (
         b'\\"' not in payload
-        and SPACED_COLON.search(payload) is None
+        and _SPACED_COLON.search(payload) is None
         and payload.count(b'":') == _model_key_count(batch)
     )
 
