@@ -156,6 +156,15 @@ GOLDEN_NOT_SURE = {
         _replace(b'"kind":"blood_pressure"', b'"kind":"blood_pressure","kind":"blood_pressure"'),
         RejectReason.INVALID_JSON,
     ),
+    "duplicate key holding null": (
+        _replace(b'"serial":"5081234"', b'"serial":null,"serial":null'), RejectReason.INVALID_JSON
+    ),
+    "duplicate key, text then null": (
+        _replace(b'"serial":"5081234"', b'"serial":"5081234","serial":null'), RejectReason.INVALID_JSON
+    ),
+    "duplicate key in a list's object": (
+        _replace(b'"uuid":"2a35"', b'"uuid":"2a35","uuid":"2a35"'), RejectReason.INVALID_JSON
+    ),
     "duplicate key, spaced": (_replace(b'"user_id":1', b'"user_id":1,"user_id" :2'), RejectReason.INVALID_JSON),
     "unknown key": (_replace(b'"user_id":1', b'"user_id":1,"colour":"red"'), RejectReason.SCHEMA_VIOLATION),
     "nul escape": (_replace(b'"serial":"5081234"', b'"serial":"50\\u00001"'), RejectReason.SCHEMA_VIOLATION),
