@@ -12,10 +12,13 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
+from homevitals.contract import Kind
 from homevitals.contract.example import EXAMPLE_BATCH
 from ingest.fast_validation import accept_readings
 from ingest.validation import (
@@ -379,3 +382,42 @@ def test_the_fast_path_is_never_wrong_and_the_public_answer_never_changes(payloa
         assert isinstance(authority, ValidBatch), authority
         assert_identical(accepted, authority)
     assert_identical(new(payload), authority)
+
+
+# -- the fast path's structs mirror the contract's models -----------------------------------
+def _mirrors() -> list[tuple[type[BaseModel], type[msgspec.Struct]]]:
+    from homevitals.contract import models as m
+    from ingest import fast_validation as f
+
+    return [
+        (m.ReadingsBatch, f._Batch), (m.DeviceInfo, f._Device), (m.RawValue, f._Raw),
+        (m.BloodPressureReading, f._BloodPressureReading), (m.WeightReading, f._WeightReading),
+        (m.GlucoseReading, f._GlucoseReading), (m.TemperatureReading, f._TemperatureReading),
+        (m.PulseOximetryReading, f._PulseOximetryReading),
+        (m.BloodPressureValues, f._BloodPressureValues), (m.WeightValues, f._WeightValues),
+        (m.GlucoseValues, f._GlucoseValues), (m.TemperatureValues, f._TemperatureValues),
+        (m.PulseOximetryValues, f._PulseOximetryValues),
+        (m.BloodPressureStatus, f._BloodPressureStatus), (m.GlucoseStatus, f._GlucoseStatus),
+        (m.TemperatureStatus, f._TemperatureStatus),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(("model", "struct"), _mirrors(), ids=lambda t: t.__name__)
+def test_each_struct_has_its_models_keys_required_alike(model, struct):
+    # A field added to a model and not here sends every message to the pydantic path (safe,
+    # slow); a constraint changed in one and not the other is what the property test is for.
+    # values are written in field order, so their order must be the model's.
+    wire = {(info.alias or name): info.is_required() for name, info in model.model_fields.items()}
+    fields = {f.encode_name: f.required for f in msgspec.structs.fields(struct)}
+    if struct.__struct_config__.tag_field is not None:
+        fields[struct.__struct_config__.tag_field] = True
+    assert fields == wire
+    if model.__name__.endswith("Values"):
+        assert list(struct.__struct_fields__) == list(model.model_fields)
+
+
+def test_every_kind_has_a_fast_path():
+    from ingest.fast_validation import _KIND_OF
+
+    assert sorted(_KIND_OF.values()) == sorted(Kind)
+    assert {s.__struct_config__.tag for s in _KIND_OF} == {str(k) for k in Kind}
