@@ -4,20 +4,20 @@
 :class:`ValidBatch` whose rows are exactly the ones the pydantic path builds (field by field,
 types too), or ``None``: "not sure", and the pydantic path decides, as the sole authority for
 refusals (so every Rejection keeps its reason and detail). It answers ``None`` whenever the
-message is in any way unusual, which a gateway's own output never is:
+message is in any way unusual (our gateway's ordinary output never is):
 
 - any byte outside ASCII or any backslash: no escapes, so no ``\\u0000``, no escaped quote
-  (a key can then be counted), no question of string lengths in code points or of how a
-  serialiser escapes; a key spaced from its colon (the key count below would miss it);
-- anything msgspec refuses: a missing or unknown key, a wrong type, a number out of range, a
-  pattern not matched (patterns are written ``\\A...\\Z`` with ASCII classes: fullmatch, as the
-  schema's are applied);
-- a repeated key: msgspec, like pydantic's parser, keeps the last value, so the keys are
-  counted (optional fields default to ``UNSET`` to know which were given) against the
-  payload's ``":`` count, as ingest.validation's own quick check does;
-- a timestamp Python's parser refuses, a measurement that is not finite or whose shortest
-  text has a negative exponent (pydantic writes ``0.00001`` where Python writes ``1e-05``), a
-  payload ``gateway_id`` other than the topic's.
+  (every quote then delimits a key or a string, so they can be counted), no question of
+  string lengths in code points or of how a serialiser escapes;
+- anything msgspec refuses: a missing or unknown key, a wrong type (``0.0`` for an integer), a
+  number out of range, a pattern not matched (written ``\\A...\\Z`` with ASCII classes:
+  fullmatch, as the models apply the schema's);
+- a repeated key: msgspec, like pydantic's parser, keeps the last value, so the payload's
+  quotes are counted against two per key and string decoded (optional fields default to
+  ``UNSET`` to know which keys were given);
+- a timestamp pydantic's own parser refuses, a measurement that is not finite or whose
+  shortest text has a negative exponent (pydantic writes ``0.00001`` where Python writes
+  ``1e-05``), a payload ``gateway_id`` other than the topic's.
 """
 
 from __future__ import annotations
