@@ -277,7 +277,11 @@ def _maybe(draw: st.DrawFn, target: dict[str, Any], key: str, values: st.SearchS
         target[key] = None if choice == 1 else draw(values)
 
 
-measurement = st.integers(-10, 400) | st.floats(allow_nan=False, allow_infinity=False) | st.floats(0, 300)
+# Any JSON number text (long mantissas, exponents): both parsers must round it alike.
+number_texts = st.from_regex(r"-?(0|[1-9][0-9]{0,25})(\.[0-9]{1,25})?([eE][+-]?[0-9]{1,3})?", fullmatch=True).map(Raw)
+measurement = (
+    st.integers(-10, 400) | st.floats(allow_nan=False, allow_infinity=False) | st.floats(0, 300) | number_texts
+)
 KIND_VALUES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     # kind: unit, required values, optional values
     "blood_pressure": ("mmHg", ("systolic", "diastolic", "mean_arterial_pressure"), ("pulse_rate",)),
