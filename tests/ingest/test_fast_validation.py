@@ -114,8 +114,11 @@ GOLDEN_VALID = {
     "temperature with type": _batch(
         _reading("temperature", "Cel", {"temperature": 36.6}, {"temperature_type": "ear"})
     ),
-    "pulse oximetry, -0.0 and huge values": _batch(
-        _reading("pulse_oximetry", "%", {"spo2": -0.0, "pulse_rate": 1e39})
+    "pulse oximetry, -0.0 and a large value": _batch(
+        _reading("pulse_oximetry", "%", {"spo2": -0.0, "pulse_rate": 1234567890123456.5})
+    ),
+    "numbers written with exponents whose floats have none": _batch(
+        _reading("weight", "kg", {"weight": 1.28E2, "bmi": 1e-05, "height": 0.0001}, None)
     ),
     "twenty readings, future clock": _batch(
         *[_reading("temperature", "Cel", {"temperature": 36 + i / 10}, measured_at="2026-11-29T10:05:00.000001Z")
@@ -194,7 +197,8 @@ GOLDEN_NOT_SURE = {
     # accepted by pydantic, but not the fast path's business
     "escaped quote in a value": (_replace(b'"serial":"5081234"', b'"serial":"50\\"8"'), None),
     "non-ASCII text": (_replace(b'"A&D Medical"', '"Åre Médical"'.encode()), None),
-    "small float": (_replace(b'"systolic":128', b'"systolic":1e-05'), None),
+    "float beyond a real column": (_replace(b'"systolic":128', b'"systolic":1e39'), None),
+    "tiny float": (_replace(b'"systolic":128', b'"systolic":1e-7'), None),
     "UUID in braces": (_replace(b'"5f0c6d1e-7c1a-5b0e-9a57-1f1e2d3c4b5a"',
                                 b'"{5f0c6d1e-7c1a-5b0e-9a57-1f1e2d3c4b5a}"'), None),
 }  # fmt: skip
