@@ -137,6 +137,15 @@ def test_valid_messages_take_the_fast_path_with_the_pydantic_rows(name, dump):
     assert_identical(new(payload), old(payload))
 
 
+def test_a_raw_del_in_status_text_is_written_as_pydantic_writes_it():
+    message = _batch(_reading("glucose", "mmol/L", {"glucose": 5.4}, {"sample_type": "a\x7fb"}))
+    payload = compact(message).replace(b"\\u007f", b"\x7f")  # json.dumps escapes it; a gateway may not
+    assert b"\x7f" in payload and b"\\" not in payload
+    accepted = fast(payload)
+    assert accepted is not None
+    assert_identical(accepted, old(payload))
+
+
 def test_the_rows_carry_pydantics_types():
     row = fast(compact(GOLDEN_VALID["example"])).readings[0]
     assert type(row.systolic) is float and row.values_json.startswith('{"systolic":128.0,')
@@ -186,6 +195,7 @@ GOLDEN_NOT_SURE = {
     "device time with zone": (_replace(b'09:58:00"', b'09:58:00Z"'), RejectReason.SCHEMA_VIOLATION),
     "non-ASCII digits": (_replace(b'"device_time":"2026', "\"device_time\":\"٢026".encode()),
                          RejectReason.SCHEMA_VIOLATION),
+    "raw tab in a string": (_replace(b'"serial":"5081234"', b'"serial":"50\t81234"'), RejectReason.INVALID_JSON),
     "address with a newline": (_replace(b'11:22"', b'11:22\\n"'), RejectReason.SCHEMA_VIOLATION),
     "empty readings": (compact({**EXAMPLE_BATCH, "readings": []}), RejectReason.SCHEMA_VIOLATION),
     "unknown schema": (_replace(b'readings.v1"', b'readings.v2"'), RejectReason.UNKNOWN_SCHEMA),
