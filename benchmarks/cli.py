@@ -68,6 +68,9 @@ BENCHMARKS: dict[str, Benchmark] = {
     "writer": Benchmark(
         "benchmarks.ingest.cli", ("writer",), "Write strategies on the same batches, database only."
     ),
+    "validate": Benchmark(
+        "benchmarks.ingest.validate", ("validate",), "Ingest's validator alone: pydantic path vs fast path."
+    ),
     "api": Benchmark("benchmarks.api", ("api",), "A citizen's 90 days under concurrent API clients."),
     "gateway": Benchmark("benchmarks.gateway", ("gateway",), "Gateway outbox adds and delivery to PUBACK."),
     # Issue 17's scale benchmark: benchmarks/scale/cli.py exports the command function `scale`.

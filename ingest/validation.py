@@ -12,15 +12,19 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import NamedTuple
-from uuid import UUID
 
 from pydantic import BaseModel, ValidationError
 
 from homevitals.contract import GatewayStatus, ReadingsBatch
 from homevitals.contract.kinds import KINDS
 from homevitals.contract.models import SCHEMA_ID, gateway_id_from_topic
-from ingest.limits import REAL_MAX, implausible_reasons
+from ingest.fast_validation import accept_readings
+from ingest.limits import implausible_reasons
+
+# Re-exported: the writer, the consumer and the tests import the row types from here.
+from ingest.rows import PreparedReading as PreparedReading  # noqa: PLC0414
+from ingest.rows import ValidBatch as ValidBatch  # noqa: PLC0414
+from ingest.rows import real_column
 
 
 class RejectReason(StrEnum):
@@ -42,48 +46,6 @@ class Rejection:
     reason: RejectReason
     detail: str
     gateway_id: str | None
-
-
-class PreparedReading(NamedTuple):
-    """One reading as a row of the writer's staging table (column order = field order)."""
-
-    reading_id: UUID
-    measured_at: datetime
-    kind: str
-    address: str
-    user_slot: int | None
-    gateway_id: str
-    batch_seq: int
-    device_time: datetime | None
-    gateway_time: datetime
-    time_source: str
-    unit: str
-    original_unit: str | None
-    systolic: float | None
-    diastolic: float | None
-    mean_arterial_pressure: float | None
-    pulse_rate: float | None
-    value: float | None
-    values_json: str
-    status_json: str | None
-    invalid_values: list[str] | None  # None rather than []: empty arrays cost the COPY most
-    implausible: bool
-    implausible_reasons: list[str] | None
-    clock_in_future: bool
-    raw_uuid: str
-    raw: bytes
-    serial: str | None
-    manufacturer: str | None
-    model: str | None
-    firmware: str | None
-    battery_level: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class ValidBatch:
-    gateway_id: str
-    batch_seq: int
-    readings: list[PreparedReading]
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +107,8 @@ def _refuse_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
     return result
 
 
+
+
 # A key's closing quote with whitespace before its colon.
 _SPACED_COLON = re.compile(rb'"[ \t\r\n]+:')
 
@@ -199,11 +163,6 @@ def _json(model: BaseModel) -> str:
     return type(model).__pydantic_serializer__.to_json(model).decode()
 
 
-def _real(value: float | None) -> float | None:
-    # A ``real`` column can't hold more; the full value stays in ``values``.
-    return value if value is None or -REAL_MAX < value < REAL_MAX else None
-
-
 def _refuse_parsed(payload: bytes, batch: ReadingsBatch, gateway_id: str) -> Rejection | None:
     """The refusals that need the parsed batch: ambiguous JSON, a gateway speaking for another."""
     # The exact parse (a second one, with a Python hook per object) runs only when the cheap
@@ -230,7 +189,25 @@ def _refuse_parsed(payload: bytes, batch: ReadingsBatch, gateway_id: str) -> Rej
 def validate_readings(
     topic: str, payload: bytes, *, now: datetime, future_tolerance: timedelta, max_payload_bytes: int
 ) -> ValidBatch | Rejection:
-    """Validate one message from ``homevitals/v1/gateways/{id}/readings`` against contract v1."""
+    """Validate one message from ``homevitals/v1/gateways/{id}/readings`` against contract v1.
+
+    The accept-only fast path (ingest/fast_validation.py) answers first for the ordinary
+    message; whatever it is not sure of, the pydantic path decides, refusals included.
+    """
+    gateway_id = gateway_id_from_topic(topic, "readings")
+    if gateway_id is not None and len(payload) <= max_payload_bytes:
+        accepted = accept_readings(payload, gateway_id, future_limit=now + future_tolerance)
+        if accepted is not None:
+            return accepted
+    return validate_readings_with_pydantic(
+        topic, payload, now=now, future_tolerance=future_tolerance, max_payload_bytes=max_payload_bytes
+    )
+
+
+def validate_readings_with_pydantic(
+    topic: str, payload: bytes, *, now: datetime, future_tolerance: timedelta, max_payload_bytes: int
+) -> ValidBatch | Rejection:
+    """:func:`validate_readings` by the contract's pydantic models alone: the authority."""
     gateway_id = gateway_id_from_topic(topic, "readings")
     if gateway_id is None:
         return Rejection(RejectReason.INVALID_TOPIC, f"not a v1 readings topic: {topic[:300]!r}", None)
@@ -275,10 +252,10 @@ def validate_readings(
                 time_source=str(reading.time_source),
                 unit=reading.unit,
                 original_unit=reading.original_unit,
-                systolic=_real(values.get("systolic")),
-                diastolic=_real(values.get("diastolic")),
-                mean_arterial_pressure=_real(values.get("mean_arterial_pressure")),
-                pulse_rate=_real(values.get("pulse_rate")),
+                systolic=real_column(values.get("systolic")),
+                diastolic=real_column(values.get("diastolic")),
+                mean_arterial_pressure=real_column(values.get("mean_arterial_pressure")),
+                pulse_rate=real_column(values.get("pulse_rate")),
                 value=values.get(main_field) if main_field is not None else None,
                 values_json=values_serializer.to_json(reading.values).decode(),
                 status_json=_json(reading.status) if reading.status is not None else None,
