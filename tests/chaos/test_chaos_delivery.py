@@ -41,7 +41,10 @@ def test_broker_kill_9_after_the_last_puback_while_ingest_is_behind(
         worker = ingest_process(db_dsn, broker.port, client_id=f"i-{group}", group=group).start()
         gateways = [
             gateway_process(
-                f"gw-chaos-b{n}", broker.port, GATEWAY_HUB_ACK_WINDOW="30", GATEWAY_LOG_LEVEL="DEBUG"
+                f"gw-chaos-b{n}", broker.port, GATEWAY_HUB_ACK_WINDOW="30", GATEWAY_LOG_LEVEL="DEBUG",
+                # The window wide open from the start, as after a stretch of quick acks: it
+                # otherwise starts at one batch and, with ingest stopped, stays there.
+                GATEWAY_HUB_ACK_INITIAL_WINDOW="30",
             )
             for n in (1, 2)
         ]
