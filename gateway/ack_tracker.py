@@ -55,6 +55,7 @@ class _Waiting:
     attempts: int
     deadline: float
     sent_at: float
+    session_lost: bool = False  # released by expire_all: sent again, but not a timeout
 
 
 class AckTracker:
@@ -104,7 +105,8 @@ class AckTracker:
     def timed_out(self, batch_seq: int) -> None:
         """The batch's ack is overdue and it is about to be sent again: halve the window, and
         double the timeout (RFC 6298 5.5) until an ack gives a new estimate."""
-        if batch_seq in self._waiting:
+        waiting = self._waiting.get(batch_seq)
+        if waiting is not None and not waiting.session_lost:
             self._window = max(1, self._window // 2)
             self._timeout = min(self.policy.timeout_max_s, self._timeout * 2)
 
@@ -129,8 +131,9 @@ class AckTracker:
         if waiting is None:
             return None
         if waiting.attempts == 1:
-            self._sample(now - waiting.sent_at)
-            if now - waiting.sent_at <= self.policy.timeout_s * self.policy.fast_ack_fraction:
+            delay = now - waiting.sent_at
+            self._sample(delay)
+            if delay <= self.policy.timeout_s * self.policy.fast_ack_fraction:
                 self._window = min(self.policy.window, self._window + 1)
             else:
                 self._window = max(1, self._window - 1)
@@ -145,6 +148,7 @@ class AckTracker:
         """The broker lost this gateway's session, and with it whatever it queued: send again now."""
         for waiting in self._waiting.values():
             waiting.deadline = min(waiting.deadline, now)
+            waiting.session_lost = True  # no sign of a slow hub: leave window and timeout alone
 
     def attempts(self, batch_seq: int) -> int:
         waiting = self._waiting.get(batch_seq)

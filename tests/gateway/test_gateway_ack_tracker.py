@@ -139,3 +139,15 @@ def test_a_timeout_doubles_the_timeout_for_the_batches_that_follow():
     t.sent(1, now=0.0)  # the re-send's PUBACK
     t.acknowledged(1, now=1.0)  # an ack of a re-sent batch is no sample (Karn)
     assert t.timeout == 60.0
+
+
+def test_re_sends_after_a_lost_session_are_no_timeouts():
+    t = tracker(window=8, initial_window=4)
+    t.sent(1, now=0.0)
+    t.sent(2, now=0.0)
+    t.expire_all(now=1.0)
+    t.timed_out(1)  # the publisher sends it again at once
+    assert t.window == 4 and t.timeout == 10.0
+    t.sent(1, now=1.5)  # its PUBACK: a fresh wait, and a later timeout counts again
+    t.timed_out(1)
+    assert t.window == 2 and t.timeout == 20.0
