@@ -137,6 +137,36 @@ def _progress_line(name: str, tick: Tick, previous: Tick | None, expected: int) 
     )
 
 
+@dataclass(frozen=True)
+class _Senders:
+    """How one run's senders take part in :func:`_drain`."""
+
+    pids: Callable[[], list[int]]  # for the CPU probe
+    go: Callable[[], None]  # start sending (the clock starts with it)
+    started: Callable[[], float | None]  # the wall-clock time of "go", once known
+    poll_outboxes: Callable[[], tuple[int, int, bool]] | None  # outboxes left, rows left, all done
+    settle: Callable[[], None]  # after the last commit: let the senders finish
+
+
+def _drain(svc: Services, dsn: str, hub: HubSecrets, o: RunOptions, result: DrainResult, label: str,
+           senders: _Senders) -> None:
+    """The part both runs share: real ingest workers up, the CPU probe on, go, watch until every
+    reading is stored, then count in the database and stop the workers."""
+    ingest = IngestWorkers(dsn, svc.mqtt_host, svc.mqtt_port, hub, o.workers, o.log_dir, label)
+    ingest.start()
+    try:
+        probe = _probe(svc, ingest, senders.pids)
+        result.load_start = load_average()
+        probe.start()
+        senders.go()
+        _watch(result, ingest, result.readings, o.report_every_s, o.stall_s, senders.started,
+               senders.poll_outboxes)
+        senders.settle()
+        _finish(result, dsn, ingest, probe)
+    finally:
+        ingest.stop()
+
+
 def run_baseline(
     svc: Services,
     dsn: str,
@@ -146,35 +176,28 @@ def run_baseline(
 ) -> DrainResult:
     expected = fleet.gateways * o.readings_per_gateway
     result = DrainResult("plain publisher: no outbox, no hub acks", fleet.gateways, expected)
-    ingest = IngestWorkers(dsn, svc.mqtt_host, svc.mqtt_port, hub, o.workers, o.log_dir, "baseline")
-    ingest.start()
-    try:
-        publisher_pids: list[int] = []
-        probe = _probe(svc, ingest, lambda: publisher_pids)
-        published: dict[str, Any] = {}
+    published: dict[str, Any] = {}
 
-        def send() -> None:
-            published["reports"], published["t0"] = publish(
-                svc,
-                fleet,
-                readings=expected,
-                per_message=o.per_message,
-                publishers=o.processes,
-                seed_value=o.seed_value,
-            )
+    def send() -> None:
+        published["reports"], published["t0"] = publish(
+            svc,
+            fleet,
+            readings=expected,
+            per_message=o.per_message,
+            publishers=o.processes,
+            seed_value=o.seed_value,
+        )
 
-        result.load_start = load_average()
-        probe.start()
-        sender = threading.Thread(target=send, name="baseline-publish", daemon=True)
-        sender.start()
-        _watch(result, ingest, expected, o.report_every_s, o.stall_s, lambda: published.get("t0"), None)
-        sender.join(timeout=60)
-        _finish(result, dsn, ingest, probe)
-        # publish() measures its own processes' CPU (they are gone before the probe stops).
-        result.cpu["senders"] = sum(report[4] for report in published.get("reports", []))
-        return result
-    finally:
-        ingest.stop()
+    sender = threading.Thread(target=send, name="baseline-publish", daemon=True)
+    _drain(svc, dsn, hub, o, result, "baseline", _Senders(
+        pids=list,  # publish() measures its own processes' CPU (they are gone before the probe stops)
+        go=sender.start,
+        started=lambda: published.get("t0"),
+        poll_outboxes=None,
+        settle=lambda: sender.join(timeout=60),
+    ))
+    result.cpu["senders"] = sum(report[4] for report in published.get("reports", []))
+    return result
 
 
 def _watch(
@@ -247,36 +270,34 @@ def run_gateways(
         ready = _seed_with_progress(events, o.processes, expected)
         say(f"outboxes seeded: {sum(ready.values()):,} readings in {fleet.gateways:,} files under {folder}",
             err=True)
-        ingest = IngestWorkers(dsn, svc.mqtt_host, svc.mqtt_port, hub, o.workers, o.log_dir, "gateways")
-        ingest.start()
-        try:
-            probe = _probe(svc, ingest, lambda: [p.pid for p in groups if p.pid is not None])
-            status: dict[int, dict[str, int]] = {}
-            done: dict[int, tuple[Any, ...]] = {}
-            t0_box: list[float] = []
+        status: dict[int, dict[str, int]] = {}
+        done: dict[int, tuple[Any, ...]] = {}
+        t0_box: list[float] = []
 
-            def poll() -> tuple[int, int, bool]:
-                for event in drain_events(events, 0):
-                    if event[0] == "status":
-                        status[event[1]] = event[3]
-                    elif event[0] == "done":
-                        done[event[1]] = event
-                        status[event[1]] = event[4]
-                    elif event[0] == "failed":
-                        raise RuntimeError(f"gateway process {event[1]} failed: {event[2]}")
-                left = sum(s["outboxes_left"] for s in status.values()) if status else fleet.gateways
-                depth = sum(s["depth"] for s in status.values()) if status else expected
-                return left, depth, len(done) == o.processes
+        def poll() -> tuple[int, int, bool]:
+            for event in drain_events(events, 0):
+                if event[0] == "status":
+                    status[event[1]] = event[3]
+                elif event[0] == "done":
+                    done[event[1]] = event
+                    status[event[1]] = event[4]
+                elif event[0] == "failed":
+                    raise RuntimeError(f"gateway process {event[1]} failed: {event[2]}")
+            left = sum(s["outboxes_left"] for s in status.values()) if status else fleet.gateways
+            depth = sum(s["depth"] for s in status.values()) if status else expected
+            return left, depth, len(done) == o.processes
 
-            result.load_start = load_average()
-            probe.start()
+        def go_now() -> None:
             t0_box.append(time.time())
             go.set()  # every gateway reconnects now
-            _watch(result, ingest, expected, o.report_every_s, o.stall_s, lambda: t0_box[0], poll)
-            _wait_for(lambda: poll()[2], seconds=120)  # the publishers stop: offline status
-            _finish(result, dsn, ingest, probe)
-        finally:
-            ingest.stop()
+
+        _drain(svc, dsn, hub, o, result, "gateways", _Senders(
+            pids=lambda: [p.pid for p in groups if p.pid is not None],
+            go=go_now,
+            started=lambda: t0_box[0],
+            poll_outboxes=poll,
+            settle=lambda: _wait_for(lambda: poll()[2], seconds=120),  # the publishers stop: offline status
+        ))
         _collect(result, done, o.processes, t0_box[0])
         return result
     finally:
