@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
@@ -263,14 +263,20 @@ def _readings_page(rows: list[tuple[str]], limit: int) -> Response:
 _METRIC_COLUMNS = ("systolic", "diastolic", "mean_arterial_pressure", "pulse_rate", "value")
 
 
-def _metric_name(col: str) -> sql.Composable:
-    """The metric's key: readings.value holds the kind's main value, named for it (weight, spo2, ...)."""
-    if col != "value":
-        return sql.Literal(col)
-    named = [(str(info.kind), info.main_value) for info in KINDS.values() if info.main_value]
-    return sql.SQL("CASE b.kind {} ELSE 'value' END").format(
-        sql.SQL(" ").join(sql.SQL("WHEN {} THEN {}").format(sql.Literal(k), sql.Literal(m)) for k, m in named)
+# readings.value holds the kind's main value: its metric is named for it (weight, spo2, ...).
+# Built once from the kinds registry, not per request.
+_MAIN_VALUE_NAME: Final = sql.SQL("CASE b.kind {} ELSE 'value' END").format(
+    sql.SQL(" ").join(
+        sql.SQL("WHEN {} THEN {}").format(sql.Literal(str(info.kind)), sql.Literal(info.main_value))
+        for info in KINDS.values()
+        if info.main_value
     )
+)
+
+
+def _metric_name(col: str) -> sql.Composable:
+    """The metric's key in a bucket's ``metrics``."""
+    return _MAIN_VALUE_NAME if col == "value" else sql.Literal(col)
 
 
 def _bucket_query(conditions: list[sql.Composable]) -> sql.Composed:
